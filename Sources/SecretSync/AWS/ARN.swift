@@ -1,0 +1,25 @@
+/// An Amazon Resource Name: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
+public struct ARN: Sendable, Equatable, CustomStringConvertible {
+    public let partition: String
+    public let service: String
+    public let region: String
+    public let account: String
+    public let resource: String
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[0] == "arn", !parts[1].isEmpty, !parts[2].isEmpty, !parts[5].isEmpty else {
+            return nil
+        }
+        partition = String(parts[1])
+        service = String(parts[2])
+        region = String(parts[3])
+        account = String(parts[4])
+        resource = String(parts[5])
+    }
+
+    public var description: String { "arn:\(partition):\(service):\(region):\(account):\(resource)" }
+
+    /// The resource type before the first `/` (`trust-anchor`, `profile`, `role`).
+    public var resourceType: String { String(resource.split(separator: "/", maxSplits: 1).first ?? "") }
+}

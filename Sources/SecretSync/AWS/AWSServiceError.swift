@@ -1,0 +1,57 @@
+import Foundation
+
+/// An error answer from an AWS service (or a stand-in): its code, message and HTTP status.
+public struct AWSErrorBody: Sendable, Equatable {
+    public let code: String
+    public let message: String
+    public let status: Int
+    public let requestId: String?
+
+    /// Reads the error from JSON (`__type`/`code` and `message`/`Message`), the `X-Amzn-ErrorType`
+    /// header, or query-protocol XML (`<Code>`, `<Message>`, as moto sends auth failures);
+    /// falls back to the HTTP status and the raw text.
+    public static func parse(_ response: HTTPResponse) -> AWSErrorBody {
+        var code: String?
+        var message: String?
+        if let header = response.header("x-amzn-errortype") { code = clean(header) }
+        if let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] {
+            if code == nil, let type = (object["__type"] ?? object["code"] ?? object["Code"]) as? String {
+                code = clean(type)
+            }
+            message = (object["message"] ?? object["Message"]) as? String
+        } else if let text = String(data: response.body, encoding: .utf8), text.contains("<") {
+            if code == nil { code = xmlElement("Code", in: text) }
+            message = xmlElement("Message", in: text)
+        }
+        let requestId = response.header("x-amzn-requestid") ?? response.header("x-amz-request-id")
+        if message == nil {
+            let text = String(decoding: response.body.prefix(300), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            message = text.isEmpty ? nil : text
+        }
+        return AWSErrorBody(
+            code: code ?? "HTTP \(response.status)", message: message ?? "(no message)", status: response.status,
+            requestId: requestId)
+    }
+
+    /// `aws.protocoltests#FooError:http://...` → `FooError`.
+    static func clean(_ type: String) -> String {
+        var value = Substring(type)
+        if let colon = value.firstIndex(of: ":") { value = value[..<colon] }
+        if let hash = value.lastIndex(of: "#") { value = value[value.index(after: hash)...] }
+        return value.trimmingCharacters(in: .whitespaces)
+    }
+
+    static func xmlElement(_ name: String, in text: String) -> String? {
+        guard let start = text.range(of: "<\(name)>"), let end = text.range(of: "</\(name)>", range: start.upperBound..<text.endIndex)
+        else { return nil }
+        return String(text[start.upperBound..<end.lowerBound])
+    }
+
+    /// True for answers worth retrying: throttling and server faults.
+    public var isRetryable: Bool {
+        if status >= 500 || status == 429 { return true }
+        return ["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
+            "InternalServiceError", "InternalFailure", "ServiceUnavailable"].contains(code)
+    }
+}

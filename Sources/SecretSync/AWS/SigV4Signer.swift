@@ -1,0 +1,85 @@
+import Foundation
+
+/// Access keys for SigV4 (HMAC) signing.
+public struct AWSCredentials: Sendable, CustomStringConvertible {
+    public let accessKeyId: String
+    public let secretAccessKey: SecretValue
+    public let sessionToken: SecretValue?
+    /// When the credentials stop working; nil for long-lived keys.
+    public let expiration: Date?
+    /// The service's own expiration text, passed through unchanged by `credential-process`.
+    public let expirationText: String?
+
+    public init(
+        accessKeyId: String, secretAccessKey: SecretValue, sessionToken: SecretValue? = nil,
+        expiration: Date? = nil, expirationText: String? = nil
+    ) {
+        self.accessKeyId = accessKeyId
+        self.secretAccessKey = secretAccessKey
+        self.sessionToken = sessionToken
+        self.expiration = expiration
+        self.expirationText = expirationText
+    }
+
+    public var description: String {
+        "AWSCredentials(\(accessKeyId), expires \(expirationText ?? "never"))"
+    }
+}
+
+/// Signature Version 4 with HMAC-SHA256, for ordinary AWS API calls.
+public struct SigV4Signer: Sendable {
+    public static let algorithm = "AWS4-HMAC-SHA256"
+
+    public let credentials: AWSCredentials
+    public let region: String
+    public let service: String
+
+    public init(credentials: AWSCredentials, region: String, service: String) {
+        self.credentials = credentials
+        self.region = region
+        self.service = service
+    }
+
+    public struct Options: Sendable {
+        /// Remove dot segments and duplicate slashes from the path (all services but S3).
+        public var normalizePath = true
+        /// Add `X-Amz-Content-Sha256` (S3 and a few others want it; Secrets Manager does not).
+        public var addContentSHA256Header = false
+        /// Add and sign `X-Amz-Security-Token` for session credentials.
+        public var signSessionToken = true
+        public init() {}
+    }
+
+    /// Adds `X-Amz-Date`, the session token and `Authorization` to `request`.
+    @discardableResult
+    public func sign(_ request: inout SignableRequest, at date: Date, options: Options = Options()) -> SigningResult {
+        let amzDate = UTCTime.amzDate(date)
+        request.setHeader("X-Amz-Date", amzDate)
+        if options.addContentSHA256Header {
+            request.setHeader("X-Amz-Content-Sha256", Digest.sha256Hex(request.body))
+        }
+        if options.signSessionToken, let token = credentials.sessionToken {
+            request.setHeader("X-Amz-Security-Token", token.reveal())
+        }
+        let canonical = CanonicalRequest.build(request, normalizePath: options.normalizePath)
+        let scope = CanonicalRequest.scope(amzDate: amzDate, region: region, service: service)
+        let stringToSign = CanonicalRequest.stringToSign(
+            algorithm: Self.algorithm, amzDate: amzDate, scope: scope, canonicalRequest: canonical.text)
+        let key = signingKey(date: String(amzDate.prefix(8)))
+        let signature = Digest.hmacSHA256(key: key, data: Array(stringToSign.utf8)).lowercaseHex
+        let authorization =
+            "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(scope), SignedHeaders=\(canonical.signedHeaders), Signature=\(signature)"
+        request.setHeader("Authorization", authorization)
+        return SigningResult(
+            canonicalRequest: canonical.text, stringToSign: stringToSign, signature: signature,
+            authorization: authorization)
+    }
+
+    func signingKey(date: String) -> [UInt8] {
+        let secret = Array(("AWS4" + credentials.secretAccessKey.reveal()).utf8)
+        let dateKey = Digest.hmacSHA256(key: secret, data: Array(date.utf8))
+        let regionKey = Digest.hmacSHA256(key: dateKey, data: Array(region.utf8))
+        let serviceKey = Digest.hmacSHA256(key: regionKey, data: Array(service.utf8))
+        return Digest.hmacSHA256(key: serviceKey, data: Array("aws4_request".utf8))
+    }
+}

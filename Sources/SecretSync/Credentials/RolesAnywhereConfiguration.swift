@@ -1,0 +1,81 @@
+import Foundation
+
+/// Everything needed to trade a certificate for credentials through IAM Roles Anywhere.
+public struct RolesAnywhereConfiguration: Sendable {
+    public var certificatePath: String
+    public var privateKeyPath: String
+    public var intermediatesPath: String?
+    public var trustAnchorArn: String
+    public var profileArn: String
+    public var roleArn: String
+    /// Requested session length in seconds (900–43200; the profile and role may cap it lower).
+    public var sessionDuration: Int
+    /// Signing region and endpoint region; defaults to the trust anchor ARN's region.
+    public var region: String?
+    /// Explicit endpoint URL; wins over `AWS_ENDPOINT_URL_ROLESANYWHERE` and `AWS_ENDPOINT_URL`.
+    public var endpoint: String?
+    /// Accepted by the service only when the profile allows `acceptRoleSessionName`.
+    public var roleSessionName: String?
+
+    public static let sessionDurationRange = 900...43200
+
+    public init(
+        certificatePath: String, privateKeyPath: String, intermediatesPath: String? = nil,
+        trustAnchorArn: String, profileArn: String, roleArn: String, sessionDuration: Int = 3600,
+        region: String? = nil, endpoint: String? = nil, roleSessionName: String? = nil
+    ) {
+        self.certificatePath = certificatePath
+        self.privateKeyPath = privateKeyPath
+        self.intermediatesPath = intermediatesPath
+        self.trustAnchorArn = trustAnchorArn
+        self.profileArn = profileArn
+        self.roleArn = roleArn
+        self.sessionDuration = sessionDuration
+        self.region = region
+        self.endpoint = endpoint
+        self.roleSessionName = roleSessionName
+    }
+
+    /// The ARNs checked against each other, and the region that follows from them.
+    public struct Resolved: Sendable {
+        public let trustAnchor: ARN
+        public let profile: ARN
+        public let role: ARN
+        public let region: String
+    }
+
+    /// Checks the ARNs and the duration before anything is read or sent.
+    public func resolve() throws -> Resolved {
+        guard let trustAnchor = ARN(trustAnchorArn), trustAnchor.service == "rolesanywhere",
+            trustAnchor.resourceType == "trust-anchor", !trustAnchor.region.isEmpty
+        else {
+            throw RolesAnywhereError(
+                .invalidConfiguration,
+                "failed to parse trust anchor arn: '\(trustAnchorArn)'",
+                fix: "expected arn:PARTITION:rolesanywhere:REGION:ACCOUNT:trust-anchor/ID, as shown by `aws rolesanywhere list-trust-anchors`")
+        }
+        guard let profile = ARN(profileArn), profile.service == "rolesanywhere", profile.resourceType == "profile" else {
+            throw RolesAnywhereError(
+                .invalidConfiguration, "failed to parse profile arn: '\(profileArn)'",
+                fix: "expected arn:PARTITION:rolesanywhere:REGION:ACCOUNT:profile/ID, as shown by `aws rolesanywhere list-profiles`")
+        }
+        guard let role = ARN(roleArn), role.service == "iam", role.resourceType == "role" else {
+            throw RolesAnywhereError(
+                .invalidConfiguration, "failed to parse role arn: '\(roleArn)'",
+                fix: "expected arn:PARTITION:iam::ACCOUNT:role/NAME")
+        }
+        guard trustAnchor.region == profile.region, trustAnchor.partition == profile.partition else {
+            throw RolesAnywhereError(
+                .invalidConfiguration,
+                "trust anchor and profile regions don't match: \(trustAnchor.region) (\(trustAnchor.partition)) vs \(profile.region) (\(profile.partition))",
+                fix: "use a trust anchor and a profile from the same region of the commercial account")
+        }
+        guard Self.sessionDurationRange.contains(sessionDuration) else {
+            throw RolesAnywhereError(
+                .invalidConfiguration,
+                "session duration \(sessionDuration)s is outside IAM Roles Anywhere's range of 900 to 43200 seconds",
+                fix: "choose a duration from 15 minutes to 12 hours (the profile and role may cap it lower)")
+        }
+        return Resolved(trustAnchor: trustAnchor, profile: profile, role: role, region: region ?? trustAnchor.region)
+    }
+}

@@ -1,0 +1,51 @@
+import COpenSSL
+
+/// An error loading or using a certificate or private key.
+public struct CryptoError: DiagnosticError {
+    public enum Code: Sendable {
+        case unreadableCertificate
+        case unreadablePrivateKey
+        case encryptedPrivateKey
+        case unsupportedKey
+        case keyCertificateMismatch
+        case certificateNotYetValid
+        case certificateExpired
+        case invalidChain
+        case signingFailed
+        case digestFailed
+    }
+
+    public let code: Code
+    public let message: String
+    public let fix: String?
+    /// The OpenSSL error queue at the time of failure, if it said anything.
+    public let openSSLDetail: String?
+
+    init(_ code: Code, _ message: String, fix: String? = nil, openSSLDetail: String? = OpenSSLErrorQueue.drain()) {
+        self.code = code
+        self.openSSLDetail = openSSLDetail
+        if let openSSLDetail, !openSSLDetail.isEmpty {
+            self.message = "\(message) (OpenSSL: \(openSSLDetail))"
+        } else {
+            self.message = message
+        }
+        self.fix = fix
+    }
+}
+
+/// OpenSSL reports errors through a thread-local queue; this turns it into one line of text.
+enum OpenSSLErrorQueue {
+    static func drain() -> String? {
+        var lines = [String]()
+        var buffer = [CChar](repeating: 0, count: 256)
+        while true {
+            let code = ERR_get_error()
+            if code == 0 { break }
+            ERR_error_string_n(code, &buffer, buffer.count)
+            lines.append(buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        }
+        return lines.isEmpty ? nil : lines.joined(separator: "; ")
+    }
+
+    static func clear() { ERR_clear_error() }
+}

@@ -1,0 +1,191 @@
+import CCurl
+import Foundation
+
+/// Settings for ``CurlHTTPClient``, normally read from the standard AWS environment.
+public struct HTTPClientOptions: Sendable {
+    /// A PEM bundle that replaces the system trust store (`AWS_CA_BUNDLE`).
+    public var caBundle: String?
+    public var connectTimeout: TimeInterval = 10
+    public var totalTimeout: TimeInterval = 30
+    /// Responses larger than this are refused rather than buffered.
+    public var maxResponseBytes = 16 << 20
+    public var userAgent = "secret-sync/\(SecretSyncVersion.current)"
+
+    public init(caBundle: String? = nil) {
+        self.caBundle = caBundle
+    }
+
+    /// `AWS_CA_BUNDLE` from `environment`. Proxies (`HTTPS_PROXY`, `NO_PROXY`) are read by libcurl itself.
+    public static func fromEnvironment(_ environment: [String: String]) -> HTTPClientOptions {
+        let bundle = environment["AWS_CA_BUNDLE"].flatMap { $0.isEmpty ? nil : $0 }
+        return HTTPClientOptions(caBundle: bundle)
+    }
+}
+
+/// HTTPS over libcurl. One easy handle is kept, so consecutive requests to the same host reuse
+/// the connection (keep-alive) and the TLS session.
+public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
+    // @unchecked Sendable: the handle and error buffer are used only while `lock` is held.
+    private let handle: UnsafeMutableRawPointer
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    private let options: HTTPClientOptions
+    private let lock = NSLock()
+
+    private static let globalInit: Void = {
+        // curl_global_init is not thread-safe on older libcurl; run it exactly once.
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    }()
+
+    public init(options: HTTPClientOptions) throws {
+        _ = Self.globalInit
+        guard let handle = curl_easy_init() else {
+            throw HTTPError(kind: .other, url: "", curlCode: 0, message: "could not start libcurl", fix: nil)
+        }
+        if let bundle = options.caBundle {
+            // Fail early and clearly rather than with curl's generic "problem with the CA cert".
+            _ = try LocalFile.read(bundle, role: "CA bundle (AWS_CA_BUNDLE)")
+        }
+        self.handle = handle
+        self.options = options
+        self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    }
+
+    // Safe: this object is the only owner of the easy handle and the error buffer.
+    deinit {
+        curl_easy_cleanup(handle)
+        errorBuffer.deallocate()
+    }
+
+    /// Accumulates one response; passed to libcurl's callbacks as their context pointer.
+    private final class ResponseAccumulator {
+        var status = 0
+        var headers = [(name: String, value: String)]()
+        var body = Data()
+        let limit: Int
+        var overLimit = false
+        init(limit: Int) { self.limit = limit }
+    }
+
+    public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        lock.lock()
+        defer { lock.unlock() }
+        curl_easy_reset(handle)
+        errorBuffer[0] = 0
+        let accumulator = ResponseAccumulator(limit: options.maxResponseBytes)
+        let context = Unmanaged.passUnretained(accumulator).toOpaque()
+
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headerList) }
+        for (name, value) in request.headers {
+            headerList = curl_slist_append(headerList, "\(name): \(value)")
+        }
+        // Suppress headers curl would add by itself: `Expect: 100-continue` costs a round trip.
+        headerList = curl_slist_append(headerList, "Expect:")
+
+        let code: CURLcode = request.body.withUnsafeBytes { body in
+            _ = ccurl_setopt_string(handle, CURLOPT_URL, request.url)
+            _ = ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+            _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+            _ = ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "https,http")
+            _ = ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+            _ = ccurl_setopt_long(handle, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2)
+            _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
+            _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(options.totalTimeout * 1000))
+            _ = ccurl_setopt_string(handle, CURLOPT_USERAGENT, options.userAgent)
+            if let bundle = options.caBundle {
+                _ = ccurl_setopt_string(handle, CURLOPT_CAINFO, bundle)
+                _ = ccurl_setopt_pointer(handle, CURLOPT_CAPATH, nil)
+            }
+            _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+            if request.method == "GET" {
+                _ = ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+            } else {
+                _ = ccurl_setopt_long(handle, CURLOPT_POST, 1)
+                _ = ccurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: body.baseAddress ?? UnsafeRawPointer(errorBuffer)))
+                _ = ccurl_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+                if request.method != "POST" {
+                    _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+                }
+            }
+            _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
+            _ = ccurl_setopt_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
+                let accumulator = Unmanaged<ResponseAccumulator>.fromOpaque(context!).takeUnretainedValue()
+                let length = size * count
+                if accumulator.body.count + length > accumulator.limit {
+                    accumulator.overLimit = true
+                    return 0  // makes libcurl stop with CURLE_WRITE_ERROR
+                }
+                if let data { accumulator.body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length) }
+                return length
+            }
+            _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
+            _ = ccurl_setopt_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
+                let accumulator = Unmanaged<ResponseAccumulator>.fromOpaque(context!).takeUnretainedValue()
+                let length = size * count
+                guard let data else { return length }
+                let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                if line.hasPrefix("HTTP/") {
+                    // A new status line (after a proxy's CONNECT answer, or 100 Continue): start over.
+                    accumulator.headers.removeAll()
+                } else if let colon = line.firstIndex(of: ":") {
+                    accumulator.headers.append((
+                        String(line[..<colon]).trimmingCharacters(in: .whitespaces),
+                        String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+                    ))
+                }
+                return length
+            }
+            return curl_easy_perform(handle)
+        }
+        // Drop the references to this call's buffers so the reused handle never sees them again.
+        _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, nil)
+
+        if accumulator.overLimit {
+            throw HTTPError(
+                kind: .tooLarge, url: request.url, curlCode: Int(code.rawValue),
+                message: "response from \(request.url) is larger than \(options.maxResponseBytes) bytes; refused",
+                fix: "check the endpoint setting points at the AWS service")
+        }
+        guard code == CURLE_OK else { throw error(for: code, url: request.url) }
+        var status = 0
+        _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        accumulator.status = status
+        return HTTPResponse(status: status, headers: accumulator.headers, body: accumulator.body)
+    }
+
+    private func error(for code: CURLcode, url: String) -> HTTPError {
+        let detail = String(cString: errorBuffer)
+        let summary = String(cString: curl_easy_strerror(code))
+        let text = detail.isEmpty ? summary : detail
+        let host = URLComponents(string: url)?.host ?? url
+        switch code {
+        case CURLE_COULDNT_RESOLVE_HOST:
+            return HTTPError(
+                kind: .dns, url: url, curlCode: Int(code.rawValue), message: "cannot resolve \(host): \(text)",
+                fix: "check DNS on this host and the endpoint/region settings; behind a proxy set HTTPS_PROXY")
+        case CURLE_COULDNT_RESOLVE_PROXY:
+            return HTTPError(
+                kind: .proxy, url: url, curlCode: Int(code.rawValue), message: "cannot resolve the proxy: \(text)",
+                fix: "check HTTPS_PROXY / NO_PROXY")
+        case CURLE_COULDNT_CONNECT:
+            return HTTPError(
+                kind: .connect, url: url, curlCode: Int(code.rawValue), message: "cannot connect to \(host): \(text)",
+                fix: "check the endpoint is reachable from this host (security groups, proxy, firewall)")
+        case CURLE_OPERATION_TIMEDOUT:
+            return HTTPError(
+                kind: .timeout, url: url, curlCode: Int(code.rawValue), message: "request to \(host) timed out: \(text)",
+                fix: "check connectivity to \(host); a slow link may need a proxy closer to AWS")
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CONNECT_ERROR:
+            return HTTPError(
+                kind: .tls, url: url, curlCode: Int(code.rawValue),
+                message: "TLS with \(host) failed: \(text)",
+                fix: "if a proxy or private endpoint uses its own CA, point AWS_CA_BUNDLE at that CA's PEM file")
+        default:
+            return HTTPError(
+                kind: .other, url: url, curlCode: Int(code.rawValue), message: "request to \(host) failed: \(text)",
+                fix: nil)
+        }
+    }
+}

@@ -1,0 +1,17 @@
+/// An error that a person can act on: what happened, why, and how to fix it.
+///
+/// Every error the library throws to the command line conforms; the executable prints
+/// ``message`` and, when present, ``fix`` on its own line.
+public protocol DiagnosticError: Error, CustomStringConvertible {
+    /// What failed and why, naming the subject (a path, an ARN, a URL).
+    var message: String { get }
+    /// How to fix it, when there is a useful suggestion.
+    var fix: String? { get }
+}
+
+extension DiagnosticError {
+    public var description: String {
+        if let fix { return "\(message)\nfix: \(fix)" }
+        return message
+    }
+}

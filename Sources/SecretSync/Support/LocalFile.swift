@@ -1,0 +1,119 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// An error reading one of the local files secret-sync depends on (certificate, key, chain).
+public struct LocalFileError: DiagnosticError {
+    /// What the file is for, e.g. "private key".
+    public let role: String
+    public let path: String
+    public let errno: Int32
+    public let message: String
+    public let fix: String?
+}
+
+/// Reads small local files with errors that name the file, its owner and mode, and who we run as.
+public enum LocalFile {
+    /// The largest file read whole (certificates, keys, chains and manifests are far smaller).
+    static let sizeLimit = 1 << 20
+
+    /// Reads `path` completely. `role` names the file in errors ("certificate", "private key").
+    public static func read(_ path: String, role: String) throws -> Data {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw error(role: role, path: path, errno: errno) }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            throw LocalFileError(
+                role: role, path: path, errno: EISDIR,
+                message: "cannot read \(role) \(path): it is a directory",
+                fix: "give the path of the \(role) file itself")
+        }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw error(role: role, path: path, errno: errno)
+            }
+            if count == 0 { break }
+            data.append(contentsOf: buffer[0..<count])
+            if data.count > sizeLimit {
+                throw LocalFileError(
+                    role: role, path: path, errno: EFBIG,
+                    message: "cannot read \(role) \(path): larger than \(sizeLimit) bytes",
+                    fix: "check that the path names the \(role) and not some other file")
+            }
+        }
+        return data
+    }
+
+    static func error(role: String, path: String, errno code: Int32) -> LocalFileError {
+        let reason = String(cString: strerror(code)).lowercased()
+        switch code {
+        case EACCES, EPERM:
+            let owner = ownerDescription(of: path)
+            let user = currentUserDescription()
+            return LocalFileError(
+                role: role, path: path, errno: code,
+                message: "cannot read \(role) \(path): permission denied (\(owner); secret-sync runs as \(user))",
+                fix: "run secret-sync as a user that can read it, or let this user read it: "
+                    + "e.g. `chgrp GROUP \(path) && chmod 0640 \(path)` with this user in GROUP; "
+                    + "every directory above it must be searchable (x) too")
+        case ENOENT:
+            return LocalFileError(
+                role: role, path: path, errno: code,
+                message: "cannot read \(role) \(path): no such file",
+                fix: "check the path; relative paths are taken from the current directory")
+        case ENOTDIR:
+            return LocalFileError(
+                role: role, path: path, errno: code,
+                message: "cannot read \(role) \(path): a component of the path is not a directory",
+                fix: "check the path")
+        default:
+            return LocalFileError(
+                role: role, path: path, errno: code,
+                message: "cannot read \(role) \(path): \(reason)", fix: nil)
+        }
+    }
+
+    /// `owner root:root, mode 0600`, or what could be learnt when even `stat` fails.
+    static func ownerDescription(of path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let parent = (path as NSString).deletingLastPathComponent
+            return "its directory \(parent.isEmpty ? "." : parent) cannot be searched"
+        }
+        let mode = String(info.st_mode & 0o7777, radix: 8).leftPadded(to: 4)
+        return "file is \(userName(info.st_uid)):\(groupName(info.st_gid)) mode \(mode)"
+    }
+
+    static func currentUserDescription() -> String {
+        let uid = geteuid()
+        let gid = getegid()
+        return "\(userName(uid)) (uid \(uid), gid \(gid))"
+    }
+
+    static func userName(_ uid: uid_t) -> String {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        if getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, let result {
+            return String(cString: result.pointee.pw_name)
+        }
+        return String(uid)
+    }
+
+    static func groupName(_ gid: gid_t) -> String {
+        var entry = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        if getgrgid_r(gid, &entry, &buffer, buffer.count, &result) == 0, let result {
+            return String(cString: result.pointee.gr_name)
+        }
+        return String(gid)
+    }
+}

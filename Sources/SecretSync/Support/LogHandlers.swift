@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+
+/// Log line formats for stderr: `text` for people and journald, `json` for log shippers.
+public enum LogFormat: String, CaseIterable, Sendable {
+    case text
+    case json
+}
+
+/// Writes one line per event to stderr. Never bootstrapped in tests: loggers are passed in.
+public struct StderrLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    let label: String
+    let format: LogFormat
+
+    public init(label: String, format: LogFormat, level: Logger.Level) {
+        self.label = label
+        self.format = format
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let level = event.level
+        let message = event.message
+        let explicit = event.metadata
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
+        if let explicit { merged.merge(explicit) { $1 } }
+        let text: String
+        switch format {
+        case .text:
+            let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.quoteIfNeeded("\($0.value)"))" }
+            text = ([Self.levelWord(level) + ":", message.description] + fields).joined(separator: " ")
+        case .json:
+            var members = [
+                "\"time\":\(JSONText.quote(UTCTime.rfc3339(Date())))",
+                "\"level\":\(JSONText.quote(level.rawValue))",
+                "\"message\":\(JSONText.quote(message.description))",
+            ]
+            for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+                members.append("\(JSONText.quote(key)):\(JSONText.quote("\(value)"))")
+            }
+            text = "{" + members.joined(separator: ",") + "}"
+        }
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    static func levelWord(_ level: Logger.Level) -> String {
+        switch level {
+        case .trace: return "trace"
+        case .debug: return "debug"
+        case .info: return "info"
+        case .notice: return "notice"
+        case .warning: return "warning"
+        case .error: return "error"
+        case .critical: return "critical"
+        }
+    }
+
+    static func quoteIfNeeded(_ value: String) -> String {
+        value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) ? JSONText.quote(value) : value
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SecretSync
+
+@main
+struct SecretSyncCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secret-sync",
+        abstract: "Sync AWS Secrets Manager secrets to files and environments, with IAM Roles Anywhere credentials.",
+        version: SecretSyncVersion.current,
+        subcommands: [CredentialProcessCommand.self]
+    )
+
+    /// The one funnel from errors to text and exit codes: 0 success, 1 run-time failure,
+    /// 2 usage or configuration error. Nothing else in the program calls exit().
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as DiagnosticError {
+            FileHandle.standardError.write(Data(("secret-sync: error: \(error)\n").utf8))
+            Foundation.exit(ExitStatus.runtimeFailure)
+        } catch let error as UsageError {
+            FileHandle.standardError.write(Data(("secret-sync: error: \(error)\n").utf8))
+            Foundation.exit(ExitStatus.usage)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                // --help and --version.
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(code == .validationFailure ? ExitStatus.usage : code.rawValue)
+        }
+    }
+}
+
+enum ExitStatus {
+    static let runtimeFailure: Int32 = 1
+    static let usage: Int32 = 2
+}
+
+/// A usage error found after parsing (a flag that is refused on purpose, a bad value).
+struct UsageError: Error, CustomStringConvertible {
+    let message: String
+    let fix: String?
+    var description: String { fix.map { "\(message)\nfix: \($0)" } ?? message }
+}
+
+/// `--log-format` and `--log-level`, shared by every command.
+struct LoggingOptions: ParsableArguments {
+    @Option(help: "Log line format on stderr: text or json.")
+    var logFormat: LogFormatArgument = .text
+
+    @Option(help: "Least severe level logged: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: LogLevelArgument = .init(.notice)
+
+    func makeLogger(label: String = "secret-sync", debug: Bool = false) -> Logger {
+        let format = logFormat.value
+        let level = debug ? .debug : logLevel.value
+        return Logger(label: label) { label in StderrLogHandler(label: label, format: format, level: level) }
+    }
+}
+
+struct LogFormatArgument: ExpressibleByArgument {
+    let value: LogFormat
+    init(_ value: LogFormat) { self.value = value }
+    init?(argument: String) {
+        guard let format = LogFormat(rawValue: argument) else { return nil }
+        value = format
+    }
+    static var allValueStrings: [String] { LogFormat.allCases.map(\.rawValue) }
+    static let text = LogFormatArgument(.text)
+}
+
+struct LogLevelArgument: ExpressibleByArgument {
+    let value: Logger.Level
+    init(_ value: Logger.Level) { self.value = value }
+    init?(argument: String) {
+        guard let level = Logger.Level(rawValue: argument.lowercased()) else { return nil }
+        value = level
+    }
+    static var allValueStrings: [String] { Logger.Level.allCases.map(\.rawValue) }
+    var defaultValueDescription: String { value.rawValue }
+}
