@@ -20,7 +20,7 @@ struct SecretSyncCommand: ParsableCommand {
             try command.run()
         } catch let error as DiagnosticError {
             FileHandle.standardError.write(Data(("secret-sync: error: \(error)\n").utf8))
-            Foundation.exit(ExitStatus.runtimeFailure)
+            Foundation.exit(error.isUsageError ? ExitStatus.usage : ExitStatus.runtimeFailure)
         } catch let error as UsageError {
             FileHandle.standardError.write(Data(("secret-sync: error: \(error)\n").utf8))
             Foundation.exit(ExitStatus.usage)

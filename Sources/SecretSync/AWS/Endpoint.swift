@@ -95,4 +95,5 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
 public struct EndpointError: DiagnosticError {
     public let message: String
     public let fix: String?
+    public var isUsageError: Bool { true }
 }

@@ -14,6 +14,8 @@ public struct RolesAnywhereError: DiagnosticError {
     /// AWS's own error code, e.g. `AccessDeniedException`, when the service answered.
     public let awsErrorCode: String?
 
+    public var isUsageError: Bool { code == .invalidConfiguration }
+
     init(_ code: Code, _ message: String, fix: String? = nil, awsErrorCode: String? = nil) {
         self.code = code
         self.message = message

@@ -7,9 +7,14 @@ public protocol DiagnosticError: Error, CustomStringConvertible {
     var message: String { get }
     /// How to fix it, when there is a useful suggestion.
     var fix: String? { get }
+    /// True when the input was wrong (a flag, a manifest value) rather than something at run
+    /// time; the command line exits 2 for these and 1 for the rest.
+    var isUsageError: Bool { get }
 }
 
 extension DiagnosticError {
+    public var isUsageError: Bool { false }
+
     public var description: String {
         if let fix { return "\(message)\nfix: \(fix)" }
         return message

@@ -100,21 +100,18 @@ enum UTCTime {
     }
 }
 
-/// Human-readable durations for messages: `2h 5m`, `45s`.
+/// Human-readable durations for messages, rounded to the precision shown: `2h`, `1h 5m`, `3d 4h`, `45s`.
 enum DurationText {
     static func describe(_ interval: TimeInterval) -> String {
-        var seconds = Int(abs(interval).rounded())
-        let days = seconds / 86400
-        seconds %= 86400
-        let hours = seconds / 3600
-        seconds %= 3600
-        let minutes = seconds / 60
-        seconds %= 60
-        var parts = [String]()
-        if days > 0 { parts.append("\(days)d") }
-        if hours > 0 { parts.append("\(hours)h") }
-        if minutes > 0 { parts.append("\(minutes)m") }
-        if seconds > 0 || parts.isEmpty { parts.append("\(seconds)s") }
-        return parts.prefix(2).joined(separator: " ")
+        let total = abs(interval)
+        func pair(_ unit: Double, _ big: String, _ small: String, _ per: Int) -> String {
+            let count = Int((total / unit).rounded())
+            let (major, minor) = (count / per, count % per)
+            return minor == 0 ? "\(major)\(big)" : "\(major)\(big) \(minor)\(small)"
+        }
+        if total >= 86400 { return pair(3600, "d", "h", 24) }
+        if total >= 3600 { return pair(60, "h", "m", 60) }
+        if total >= 60 { return pair(1, "m", "s", 60) }
+        return "\(Int(total.rounded()))s"
     }
 }
