@@ -51,7 +51,9 @@ public struct AWSErrorBody: Sendable, Equatable {
     /// True for answers worth retrying: throttling and server faults.
     public var isRetryable: Bool {
         if status >= 500 || status == 429 { return true }
-        return ["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
-            "InternalServiceError", "InternalFailure", "ServiceUnavailable"].contains(code)
+        return [
+            "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
+            "InternalServiceError", "InternalFailure", "ServiceUnavailable",
+        ].contains(code)
     }
 }

@@ -38,7 +38,8 @@ public struct RolesAnywhereClient: Sendable {
             throw CryptoError(
                 .keyCertificateMismatch,
                 "private key \(configuration.privateKeyPath) (\(key.kind)) does not match certificate \(configuration.certificatePath) (\(certificate.publicKeyDescription), subject \(certificate.subject))",
-                fix: "use the key the certificate was issued for; compare `openssl x509 -noout -pubkey -in CERT` with `openssl pkey -pubout -in KEY`",
+                fix:
+                    "use the key the certificate was issued for; compare `openssl x509 -noout -pubkey -in CERT` with `openssl pkey -pubout -in KEY`",
                 openSSLDetail: nil)
         }
         try Self.checkValidity(certificate, path: configuration.certificatePath, now: now)
@@ -58,7 +59,8 @@ public struct RolesAnywhereClient: Sendable {
             throw CryptoError(
                 .certificateExpired,
                 "certificate \(path) expired on \(UTCTime.rfc3339(certificate.notAfter)), \(DurationText.describe(now.timeIntervalSince(certificate.notAfter))) ago (\(clockNote))",
-                fix: "renew the certificate (serial \(certificate.serialHex), subject \(certificate.subject)) with your CA and replace the file; no restart is needed",
+                fix:
+                    "renew the certificate (serial \(certificate.serialHex), subject \(certificate.subject)) with your CA and replace the file; no restart is needed",
                 openSSLDetail: nil)
         }
     }
@@ -78,7 +80,9 @@ public struct RolesAnywhereClient: Sendable {
                 let delay = Backoff.delay(attempt: attempt)
                 logger.warning(
                     "CreateSession failed, retrying",
-                    metadata: ["attempt": "\(attempt)", "delay": "\(String(format: "%.2f", delay))s", "error": "\(error.underlying.message)"])
+                    metadata: [
+                        "attempt": "\(attempt)", "delay": "\(String(format: "%.2f", delay))s", "error": "\(error.underlying.message)",
+                    ])
                 Thread.sleep(forTimeInterval: delay)
                 attempt += 1
             } catch let error as RetryableFailure {
@@ -162,17 +166,21 @@ public struct RolesAnywhereClient: Sendable {
         var fix: String?
         if let skew, abs(skew) > 5 * 60 {
             message += "; \(describeSkew(skew))"
-            fix = "fix the clock (e.g. `timedatectl set-ntp true`, or check chrony/systemd-timesyncd); signatures are only accepted within a few minutes of the server's time"
+            fix =
+                "fix the clock (e.g. `timedatectl set-ntp true`, or check chrony/systemd-timesyncd); signatures are only accepted within a few minutes of the server's time"
         } else if lower.contains("untrusted") || lower.contains("trust anchor") && body.code == "AccessDeniedException" {
-            fix = "the certificate (issuer \(signer.certificate.issuer)) must chain to the trust anchor's CA: "
+            fix =
+                "the certificate (issuer \(signer.certificate.issuer)) must chain to the trust anchor's CA: "
                 + (signer.intermediates.isEmpty
                     ? "if it was issued by an intermediate CA, give the intermediates bundle (intermediates: / --intermediates)"
                     : "check that the intermediates bundle holds every CA between the certificate and the trust anchor")
                 + ", and that \(configuration.trustAnchorArn) is the trust anchor registered for that CA"
         } else if lower.contains("signature") {
-            fix = "check that the private key belongs to the certificate, that the region (\((try? configuration.resolve().region) ?? "?")) matches the trust anchor, and that no proxy rewrites the request"
+            fix =
+                "check that the private key belongs to the certificate, that the region (\((try? configuration.resolve().region) ?? "?")) matches the trust anchor, and that no proxy rewrites the request"
         } else if body.code == "AccessDeniedException" {
-            fix = "check that the role's trust policy allows rolesanywhere.amazonaws.com (sts:AssumeRole, sts:TagSession, sts:SetSourceIdentity), that the profile lists the role, and that the trust anchor and profile are enabled"
+            fix =
+                "check that the role's trust policy allows rolesanywhere.amazonaws.com (sts:AssumeRole, sts:TagSession, sts:SetSourceIdentity), that the profile lists the role, and that the trust anchor and profile are enabled"
         } else if body.code == "ResourceNotFoundException" {
             fix = "check the trust anchor, profile and role ARNs, and that they are in the region the request went to"
         } else if body.code == "ValidationException" {

@@ -52,7 +52,9 @@ public struct RolesAnywhereConfiguration: Sendable {
             throw RolesAnywhereError(
                 .invalidConfiguration,
                 "failed to parse trust anchor arn: '\(trustAnchorArn)'",
-                fix: "expected arn:PARTITION:rolesanywhere:REGION:ACCOUNT:trust-anchor/ID, as shown by `aws rolesanywhere list-trust-anchors`")
+                fix:
+                    "expected arn:PARTITION:rolesanywhere:REGION:ACCOUNT:trust-anchor/ID, as shown by `aws rolesanywhere list-trust-anchors`"
+            )
         }
         guard let profile = ARN(profileArn), profile.service == "rolesanywhere", profile.resourceType == "profile" else {
             throw RolesAnywhereError(

@@ -144,7 +144,8 @@ public final class PrivateKey {
             throw CryptoError(
                 .unsupportedKey,
                 "unsupported algorithm: private key \(path) is \(kind); IAM Roles Anywhere needs RSA (2048 bits or more) or EC (P-256, P-384 or P-521)",
-                fix: "issue the client certificate for a supported key, e.g. `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`",
+                fix:
+                    "issue the client certificate for a supported key, e.g. `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`",
                 openSSLDetail: nil)
         }
     }

@@ -102,7 +102,8 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
                 _ = ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1)
             } else {
                 _ = ccurl_setopt_long(handle, CURLOPT_POST, 1)
-                _ = ccurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: body.baseAddress ?? UnsafeRawPointer(errorBuffer)))
+                _ = ccurl_setopt_pointer(
+                    handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: body.baseAddress ?? UnsafeRawPointer(errorBuffer)))
                 _ = ccurl_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
                 if request.method != "POST" {
                     _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
@@ -130,10 +131,11 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
                     // A new status line (after a proxy's CONNECT answer, or 100 Continue): start over.
                     accumulator.headers.removeAll()
                 } else if let colon = line.firstIndex(of: ":") {
-                    accumulator.headers.append((
-                        String(line[..<colon]).trimmingCharacters(in: .whitespaces),
-                        String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-                    ))
+                    accumulator.headers.append(
+                        (
+                            String(line[..<colon]).trimmingCharacters(in: .whitespaces),
+                            String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+                        ))
                 }
                 return length
             }

@@ -28,7 +28,9 @@ struct EndpointAndErrorTests {
         #expect(try resolve(nil, both) == "https://specific:2")
         #expect(try resolve(nil, ["AWS_ENDPOINT_URL": "https://generic:1"]) == "https://generic:1")
         #expect(try resolve("https://explicit", both) == "https://explicit")
-        #expect(try resolve(nil, both.merging(["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"]) { $1 }) == "https://rolesanywhere.us-west-2.amazonaws.com")
+        #expect(
+            try resolve(nil, both.merging(["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"]) { $1 })
+                == "https://rolesanywhere.us-west-2.amazonaws.com")
         #expect(throws: EndpointError.self) { try resolve("rolesanywhere.us-west-2.amazonaws.com", [:]) }
     }
 
@@ -54,13 +56,25 @@ struct EndpointAndErrorTests {
     @Test func errorShapes() {
         let json = HTTPResponse(
             status: 400, headers: [],
-            body: Data(#"{"__type":"com.amazonaws.secretsmanager#ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret."}"#.utf8))
-        #expect(AWSErrorBody.parse(json) == AWSErrorBody(code: "ResourceNotFoundException", message: "Secrets Manager can't find the specified secret.", status: 400, requestId: nil))
+            body: Data(
+                #"{"__type":"com.amazonaws.secretsmanager#ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret."}"#
+                    .utf8))
+        #expect(
+            AWSErrorBody.parse(json)
+                == AWSErrorBody(
+                    code: "ResourceNotFoundException", message: "Secrets Manager can't find the specified secret.", status: 400,
+                    requestId: nil))
         let xml = HTTPResponse(
             status: 403, headers: [("x-amzn-RequestId", "r")],
-            body: Data("<ErrorResponse><Error><Code>AccessDeniedException</Code><Message>User is not authorized</Message></Error></ErrorResponse>".utf8))
-        #expect(AWSErrorBody.parse(xml) == AWSErrorBody(code: "AccessDeniedException", message: "User is not authorized", status: 403, requestId: "r"))
-        let header = HTTPResponse(status: 400, headers: [("X-Amzn-ErrorType", "ValidationException:http://internal.amazon.com/")], body: Data(#"{"message":"bad"}"#.utf8))
+            body: Data(
+                "<ErrorResponse><Error><Code>AccessDeniedException</Code><Message>User is not authorized</Message></Error></ErrorResponse>"
+                    .utf8))
+        #expect(
+            AWSErrorBody.parse(xml)
+                == AWSErrorBody(code: "AccessDeniedException", message: "User is not authorized", status: 403, requestId: "r"))
+        let header = HTTPResponse(
+            status: 400, headers: [("X-Amzn-ErrorType", "ValidationException:http://internal.amazon.com/")],
+            body: Data(#"{"message":"bad"}"#.utf8))
         #expect(AWSErrorBody.parse(header).code == "ValidationException")
         #expect(AWSErrorBody.parse(HTTPResponse(status: 502, headers: [], body: Data())).isRetryable)
     }

@@ -25,7 +25,10 @@ struct SigV4SignerTests {
         #expect(Digest.sha256Hex(Array(result.canonicalRequest.utf8)) == "1b0e8e5f023277d99b87c8d1cf143d9cf5192c5d58539cedd4b2334c6026cdbf")
         #expect(signer.signingKey(date: "20250102").lowercaseHex == "f21e9eb2ed9fc33e404e453a8267b938b2cedf2386babd3912b9983f5bedcf44")
         #expect(result.signature == "9ddca8b0e582156d32df37ba2babafd10d585a1ffc59b1226c79e130260c6ace")
-        #expect(request.header("Authorization") == "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLEEXAMPLE00/20250102/us-east-1/secretsmanager/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=9ddca8b0e582156d32df37ba2babafd10d585a1ffc59b1226c79e130260c6ace")
+        #expect(
+            request.header("Authorization")
+                == "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLEEXAMPLE00/20250102/us-east-1/secretsmanager/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=9ddca8b0e582156d32df37ba2babafd10d585a1ffc59b1226c79e130260c6ace"
+        )
         #expect(request.header("X-Amz-Security-Token") == "EXAMPLE-SESSION-TOKEN")
     }
 

@@ -65,7 +65,9 @@ struct RolesAnywhereClientTests {
             roleArn: "arn:aws:iam::111122223333:role/r")
     }
 
-    func client(_ configuration: RolesAnywhereConfiguration, _ transport: ScriptedTransport, environment: [String: String] = [:]) -> RolesAnywhereClient {
+    func client(_ configuration: RolesAnywhereConfiguration, _ transport: ScriptedTransport, environment: [String: String] = [:])
+        -> RolesAnywhereClient
+    {
         RolesAnywhereClient(
             configuration: configuration, transport: transport, environment: environment,
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, clock: { Self.now })
@@ -81,7 +83,10 @@ struct RolesAnywhereClientTests {
 
         let request = try #require(transport.sent.first)
         #expect(request.method == "POST")
-        #expect(request.url == "https://rolesanywhere.eu-central-1.amazonaws.com/sessions?profileArn=arn%3Aaws%3Arolesanywhere%3Aeu-central-1%3A111122223333%3Aprofile%2Fp&roleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fr&trustAnchorArn=arn%3Aaws%3Arolesanywhere%3Aeu-central-1%3A111122223333%3Atrust-anchor%2Fta")
+        #expect(
+            request.url
+                == "https://rolesanywhere.eu-central-1.amazonaws.com/sessions?profileArn=arn%3Aaws%3Arolesanywhere%3Aeu-central-1%3A111122223333%3Aprofile%2Fp&roleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fr&trustAnchorArn=arn%3Aaws%3Arolesanywhere%3Aeu-central-1%3A111122223333%3Atrust-anchor%2Fta"
+        )
         #expect(String(decoding: request.body, as: UTF8.self) == #"{"durationSeconds":3600}"#)
         let headers = Dictionary(request.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { $1 })
         let certificate = try Certificate.load(path: configuration.certificatePath)
@@ -92,7 +97,10 @@ struct RolesAnywhereClientTests {
         #expect(headers["x-amz-x509"] == certificate.der.base64EncodedString())
         #expect(headers["x-amz-x509-chain"] == intermediate.der.base64EncodedString())
         let authorization = try #require(headers["authorization"])
-        #expect(authorization.hasPrefix("AWS4-X509-ECDSA-SHA256 Credential=\(certificate.serialDecimal)/\(UTCTime.amzDate(Self.now).prefix(8))/eu-central-1/rolesanywhere/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-x509;x-amz-x509-chain, Signature="))
+        #expect(
+            authorization.hasPrefix(
+                "AWS4-X509-ECDSA-SHA256 Credential=\(certificate.serialDecimal)/\(UTCTime.amzDate(Self.now).prefix(8))/eu-central-1/rolesanywhere/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-x509;x-amz-x509-chain, Signature="
+            ))
         let signature = String(authorization.split(separator: "=").last!)
         #expect(signature.allSatisfy { "0123456789abcdef".contains($0) })
         #expect(signature.hasPrefix("30"))  // a DER SEQUENCE, not raw r‖s
@@ -136,7 +144,10 @@ struct RolesAnywhereClientTests {
         let error = try #require(throws: RolesAnywhereError.self) { try client(configuration(), refused).createSession() }
         #expect(refused.sent.count == 1)
         #expect(error.awsErrorCode == "AccessDeniedException")
-        #expect(error.message == "IAM Roles Anywhere refused CreateSession: AccessDeniedException: Untrusted signing certificate (HTTP 403, request ID req-1)")
+        #expect(
+            error.message
+                == "IAM Roles Anywhere refused CreateSession: AccessDeniedException: Untrusted signing certificate (HTTP 403, request ID req-1)"
+        )
         #expect(error.fix?.contains("intermediates") == true)
 
         let exhausted = ScriptedTransport(Array(repeating: .success(errorResponse(503, "ServiceUnavailable", "later")), count: 3))
@@ -146,7 +157,8 @@ struct RolesAnywhereClientTests {
 
     @Test func clockSkewIsMeasuredFromTheDateHeader() throws {
         let transport = ScriptedTransport([
-            .success(errorResponse(403, "AccessDeniedException", "Signature expired", date: Self.httpDate(Self.now.addingTimeInterval(9000))))
+            .success(
+                errorResponse(403, "AccessDeniedException", "Signature expired", date: Self.httpDate(Self.now.addingTimeInterval(9000))))
         ])
         let error = try #require(throws: RolesAnywhereError.self) { try client(configuration(), transport).createSession() }
         #expect(error.message.hasSuffix("; this host's clock is 2h 30m behind the server's"))
@@ -178,7 +190,9 @@ struct RolesAnywhereClientTests {
         let text = "\(credentials) \(credentials.secretAccessKey) \(String(reflecting: credentials.sessionToken))"
         #expect(!text.contains("test-secret-key"))
         #expect(!text.contains("test-session-token"))
-        #expect(CredentialProcessOutput.json(credentials)
-            == #"{"Version":1,"AccessKeyId":"ASIATESTTESTTEST0000","SecretAccessKey":"test-secret-key","SessionToken":"test-session-token","Expiration":"2026-01-02T04:04:05Z"}"#)
+        #expect(
+            CredentialProcessOutput.json(credentials)
+                == #"{"Version":1,"AccessKeyId":"ASIATESTTESTTEST0000","SecretAccessKey":"test-secret-key","SessionToken":"test-session-token","Expiration":"2026-01-02T04:04:05Z"}"#
+        )
     }
 }

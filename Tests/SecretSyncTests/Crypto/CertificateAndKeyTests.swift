@@ -58,7 +58,8 @@ struct CertificateAndKeyTests {
             defer { try? FileManager.default.removeItem(at: directory) }
             try Data(message).write(to: directory.appendingPathComponent("message"))
             try Data(signature).write(to: directory.appendingPathComponent("signature"))
-            _ = try openssl("pkey", "-in", pki.path("clients/\(name).key"), "-pubout", "-out", directory.appendingPathComponent("public.pem").path)
+            _ = try openssl(
+                "pkey", "-in", pki.path("clients/\(name).key"), "-pubout", "-out", directory.appendingPathComponent("public.pem").path)
             let verdict = try openssl(
                 "dgst", "-sha256", "-verify", directory.appendingPathComponent("public.pem").path,
                 "-signature", directory.appendingPathComponent("signature").path, directory.appendingPathComponent("message").path)
