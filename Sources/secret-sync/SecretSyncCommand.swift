@@ -9,7 +9,7 @@ struct SecretSyncCommand: ParsableCommand {
         commandName: "secret-sync",
         abstract: "Sync AWS Secrets Manager secrets to files and environments, with IAM Roles Anywhere credentials.",
         version: SecretSyncVersion.current,
-        subcommands: [CredentialProcessCommand.self]
+        subcommands: [OnceCommand.self, CredentialProcessCommand.self]
     )
 
     /// The one funnel from errors to text and exit codes: 0 success, 1 run-time failure,

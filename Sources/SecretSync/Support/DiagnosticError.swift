@@ -20,3 +20,10 @@ extension DiagnosticError {
         return message
     }
 }
+
+/// Wraps an error that did not come with a diagnosis (it should not happen; it must not be lost).
+public struct UnexpectedError: DiagnosticError {
+    public let message: String
+    public var fix: String? { nil }
+    public init(_ error: any Error) { message = "unexpected error: \(error)" }
+}

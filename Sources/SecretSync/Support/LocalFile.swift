@@ -97,7 +97,7 @@ public enum LocalFile {
         return "\(userName(uid)) (uid \(uid), gid \(gid))"
     }
 
-    static func userName(_ uid: uid_t) -> String {
+    public static func userName(_ uid: uid_t) -> String {
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 4096)
@@ -107,7 +107,7 @@ public enum LocalFile {
         return String(uid)
     }
 
-    static func groupName(_ gid: gid_t) -> String {
+    public static func groupName(_ gid: gid_t) -> String {
         var entry = group()
         var result: UnsafeMutablePointer<group>?
         var buffer = [CChar](repeating: 0, count: 4096)

@@ -1,0 +1,138 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The manifest, version 1: how to authenticate, and which secrets go to which files and variables.
+/// Built only by ``ManifestParser``, which checks everything before anything is touched.
+public struct Manifest: Sendable {
+    public static let defaultPath = "/etc/secret-sync/manifest.yaml"
+    public static let defaultStateDirectory = "/var/lib/secret-sync"
+
+    public enum Auth: Sendable {
+        case rolesAnywhere(RolesAnywhereConfiguration)
+        /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
+        case environment
+        /// A profile of the shared AWS config files (static keys or `credential_process`).
+        case profile(String)
+    }
+
+    public let path: String
+    public let auth: Auth
+    public let region: String?
+    public let stateDirectory: String
+    public let interval: TimeInterval
+    public let hookTimeout: TimeInterval
+    public let secrets: [SecretSpec]
+}
+
+/// Where in the manifest a thing was written, for messages.
+public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+    public let column: Int
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+public enum VersionSelector: Sendable, Equatable {
+    case stage(String)
+    case id(String)
+}
+
+public struct SecretSpec: Sendable {
+    /// Secret name or full ARN, as given to Secrets Manager.
+    public let id: String
+    /// Local name: unique, used in state, logs and `SECRET_SYNC_CHANGED`.
+    public let name: String
+    public let version: VersionSelector
+    /// The region the secret is read from (ARN, else `region:`, else the manifest's, else the trust anchor's).
+    public let region: String
+    public let files: [FileSpec]
+    public let env: [EnvSpec]
+    public let onChange: [HookCommand]
+    public let location: SourceLocation
+}
+
+/// A user or group, as named in the manifest and as resolved on this host.
+public struct Account: Sendable, Equatable, CustomStringConvertible {
+    public let name: String
+    public let id: UInt32
+    public var description: String { name }
+}
+
+public struct FileSpec: Sendable {
+    public let path: String
+    public let content: FileContent
+    /// Permission bits (no setuid, setgid or sticky).
+    public let mode: UInt32
+    /// nil: whoever secret-sync runs as.
+    public let owner: Account?
+    public let group: Account?
+    public let location: SourceLocation
+}
+
+public enum EnvSpec: Sendable, Equatable {
+    /// `name:` with an optional `key:` (the whole value when nil).
+    case variable(name: String, key: String?)
+    /// `prefix:`: every JSON field, upper-cased, after the prefix.
+    case prefix(String)
+}
+
+/// A reload command: a string runs under `/bin/sh -c`; a list is executed as argv.
+public enum HookCommand: Sendable, Hashable, CustomStringConvertible {
+    case shell(String)
+    case argv([String])
+
+    public var description: String {
+        switch self {
+        case .shell(let command): return command
+        case .argv(let arguments): return arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
+        }
+    }
+
+    var arguments: [String] {
+        switch self {
+        case .shell(let command): return ["/bin/sh", "-c", command]
+        case .argv(let arguments): return arguments
+        }
+    }
+}
+
+/// Looks up users and groups by name or number. The real one asks the system (NSS).
+public protocol AccountDirectory: Sendable {
+    func user(_ nameOrID: String) -> Account?
+    func group(_ nameOrID: String) -> Account?
+}
+
+public struct SystemAccounts: AccountDirectory {
+    public init() {}
+
+    public func user(_ nameOrID: String) -> Account? {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        if let id = UInt32(nameOrID) {
+            guard getpwuid_r(id, &entry, &buffer, buffer.count, &result) == 0, result != nil else {
+                return Account(name: nameOrID, id: id)  // a numeric id need not have a name
+            }
+            return Account(name: String(cString: entry.pw_name), id: id)
+        }
+        guard getpwnam_r(nameOrID, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return Account(name: nameOrID, id: entry.pw_uid)
+    }
+
+    public func group(_ nameOrID: String) -> Account? {
+        var entry = Glibc.group()
+        var result: UnsafeMutablePointer<Glibc.group>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        if let id = UInt32(nameOrID) {
+            guard getgrgid_r(id, &entry, &buffer, buffer.count, &result) == 0, result != nil else {
+                return Account(name: nameOrID, id: id)
+            }
+            return Account(name: String(cString: entry.gr_name), id: id)
+        }
+        guard getgrnam_r(nameOrID, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return Account(name: nameOrID, id: entry.gr_gid)
+    }
+}

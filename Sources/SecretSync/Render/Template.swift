@@ -1,0 +1,40 @@
+/// A file template: text with `{{field}}` placeholders for fields of a JSON secret.
+///
+/// There is deliberately nothing else: no conditionals, no escaping rules, no functions. A field
+/// that is missing is an error, never an empty string.
+public struct Template: Sendable, Equatable {
+    public enum Segment: Sendable, Equatable {
+        case text(String)
+        case field(String)
+    }
+
+    public let segments: [Segment]
+
+    public var fields: [String] {
+        segments.compactMap { if case .field(let name) = $0 { return name } else { return nil } }
+    }
+
+    /// Parses `source`; the error names the offending placeholder's offset.
+    public init(parsing source: String) throws(TemplateSyntaxError) {
+        var segments = [Segment]()
+        var rest = Substring(source)
+        while let open = rest.range(of: "{{") {
+            if open.lowerBound > rest.startIndex { segments.append(.text(String(rest[..<open.lowerBound]))) }
+            guard let close = rest.range(of: "}}", range: open.upperBound..<rest.endIndex) else {
+                throw TemplateSyntaxError(message: "'{{' at offset \(source.distance(from: source.startIndex, to: open.lowerBound)) has no closing '}}'")
+            }
+            let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty, !name.contains("{"), !name.contains("\n") else {
+                throw TemplateSyntaxError(message: "'{{\(rest[open.upperBound..<close.lowerBound])}}' is not a field name")
+            }
+            segments.append(.field(name))
+            rest = rest[close.upperBound...]
+        }
+        if !rest.isEmpty { segments.append(.text(String(rest))) }
+        self.segments = segments
+    }
+}
+
+public struct TemplateSyntaxError: Error, Sendable {
+    public let message: String
+}

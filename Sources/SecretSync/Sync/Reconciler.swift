@@ -1,0 +1,187 @@
+import Foundation
+import Logging
+
+/// What one pass did, for the command line and for tests.
+public struct PassReport: Sendable {
+    public struct SecretResult: Sendable {
+        public let name: String
+        public let versionId: String?
+        public let files: [(path: String, outcome: WriteOutcome)]
+        public let error: (any DiagnosticError)?
+    }
+
+    public struct HookRun: Sendable {
+        public let command: HookCommand
+        public let secrets: [String]
+        /// nil in a dry run.
+        public let result: HookResult?
+    }
+
+    public var secrets: [SecretResult] = []
+    public var hooks: [HookRun] = []
+    public var apiCalls = 0
+
+    public var failedSecrets: [SecretResult] { secrets.filter { $0.error != nil } }
+    public var failedHooks: [HookRun] { hooks.filter { $0.result.map { !$0.succeeded } ?? false } }
+    public var succeeded: Bool { failedSecrets.isEmpty && failedHooks.isEmpty }
+    public var filesWritten: Int { secrets.reduce(0) { $0 + $1.files.filter { $0.outcome.wrote }.count } }
+}
+
+/// One reconcile pass: fetch every secret that has files, render, write what differs, run the
+/// hooks of what changed, and record it all in the state. One failing secret never stops the others.
+public struct Reconciler: Sendable {
+    let manifest: Manifest
+    let credentials: any CredentialProvider
+    let secretsManager: SecretsManagerClient
+    let writer: AtomicFileWriter
+    let hooks: any CommandRunner
+    let environment: [String: String]
+    let logger: Logger
+    let clock: @Sendable () -> Date
+
+    public init(
+        manifest: Manifest, credentials: any CredentialProvider, secretsManager: SecretsManagerClient, writer: AtomicFileWriter = AtomicFileWriter(),
+        hooks: any CommandRunner = ProcessHookRunner(), environment: [String: String], logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.manifest = manifest
+        self.credentials = credentials
+        self.secretsManager = secretsManager
+        self.writer = writer
+        self.hooks = hooks
+        self.environment = environment
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// Variables never passed to hooks: the credentials `auth: environment` reads.
+    static let withheldVariables: Set<String> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
+
+    public func pass(dryRun: Bool) throws -> PassReport {
+        let lock = dryRun ? nil : try StateLock(directory: manifest.stateDirectory) {
+            logger.notice("another secret-sync run holds the lock; waiting", metadata: ["lock": "\(manifest.stateDirectory)/lock"])
+        }
+        defer { withExtendedLifetime(lock) {} }
+
+        let store = StateStore(directory: manifest.stateDirectory)
+        var state = store.load { problem in
+            logger.warning("state file is damaged; starting from an empty state", metadata: ["path": "\(store.path)", "error": "\(problem)"])
+        }
+        let started = clock()
+        var report = PassReport()
+        let synced = manifest.secrets.filter { !$0.files.isEmpty }
+
+        var credentialResult: Result<AWSCredentials, any Error>?
+        func currentCredentials() throws -> AWSCredentials {
+            if credentialResult == nil { credentialResult = Result { try credentials.credentials() } }
+            return try credentialResult!.get()
+        }
+
+        // Fetch, render and write, secret by secret.
+        var changed = [String: Bool]()
+        for secret in synced {
+            var previous = state.secrets[secret.name] ?? .init(secretId: secret.id)
+            previous.secretId = secret.id
+            previous.lastAttempt = started
+            do {
+                let version = try secretsManager.getSecretValue(
+                    secretId: secret.id, version: secret.version, region: secret.region, credentials: try currentCredentials())
+                report.apiCalls += 1
+                let targets = try secret.files.map { file in
+                    do {
+                        return FileTarget(
+                            path: file.path, bytes: try Renderer.render(file.content, version.payload), mode: file.mode, uid: file.owner?.id,
+                            gid: file.group?.id)
+                    } catch let error as DiagnosticError {
+                        throw RenderError(message: "secret \(secret.name), file \(file.path): \(error.message)", fix: error.fix)
+                    }
+                }
+                var outcomes = [(path: String, outcome: WriteOutcome)]()
+                var writeError: (any DiagnosticError)?
+                for target in targets {
+                    do {
+                        let outcome = dryRun ? try writer.plan(target) : try writer.write(target)
+                        outcomes.append((target.path, outcome))
+                        if outcome.wrote, !dryRun {
+                            logger.notice(
+                                "\(outcome.rawValue) \(target.path)",
+                                metadata: ["secret": "\(secret.name)", "version": "\(version.versionId)", "mode": "\(String(target.mode, radix: 8))"])
+                        }
+                    } catch let error as DiagnosticError {
+                        writeError = writeError ?? error
+                        logger.error("\(error.message)", metadata: ["secret": "\(secret.name)"])
+                    }
+                }
+                let versionChanged = previous.versionId != version.versionId
+                changed[secret.name] = versionChanged || outcomes.contains { $0.outcome.wrote }
+                previous.arn = version.arn
+                previous.files = secret.files.map(\.path)
+                if let writeError {
+                    previous.lastError = writeError.message
+                    report.secrets.append(.init(name: secret.name, versionId: version.versionId, files: outcomes, error: writeError))
+                } else {
+                    previous.versionId = version.versionId
+                    previous.lastSuccess = started
+                    previous.lastError = nil
+                    report.secrets.append(.init(name: secret.name, versionId: version.versionId, files: outcomes, error: nil))
+                }
+            } catch {
+                let error = (error as? DiagnosticError) ?? UnexpectedError(error)
+                previous.lastError = error.message
+                logger.error("\(error.message)", metadata: ["secret": "\(secret.name)"])
+                report.secrets.append(.init(name: secret.name, versionId: nil, files: [], error: error))
+            }
+            state.secrets[secret.name] = previous
+        }
+
+        // Hooks after all writes: once per distinct command, for secrets that changed or still owe it.
+        var order = [HookCommand]()
+        var triggeredBy = [HookCommand: [String]]()
+        for secret in synced {
+            let succeeded = report.secrets.first { $0.name == secret.name }?.error == nil
+            let owed = Set(state.secrets[secret.name]?.pendingHooks ?? [])
+            for hook in secret.onChange where (succeeded && changed[secret.name] == true) || owed.contains(hook) {
+                if triggeredBy[hook] == nil { order.append(hook) }
+                triggeredBy[hook, default: []].append(secret.name)
+            }
+        }
+        var hookEnvironment = environment.filter { !Self.withheldVariables.contains($0.key) }
+        for hook in order {
+            let names = triggeredBy[hook]!
+            guard !dryRun else {
+                report.hooks.append(.init(command: hook, secrets: names, result: nil))
+                continue
+            }
+            hookEnvironment["SECRET_SYNC_CHANGED"] = names.joined(separator: " ")
+            let result = hooks.run(hook, environment: hookEnvironment, timeout: manifest.hookTimeout)
+            report.hooks.append(.init(command: hook, secrets: names, result: result))
+            if result.succeeded {
+                logger.notice("ran hook", metadata: ["command": "\(hook)", "secrets": "\(names.joined(separator: " "))"])
+            } else {
+                logger.error("hook failed: \(result.description); it will run again on the next pass", metadata: ["command": "\(hook)", "secrets": "\(names.joined(separator: " "))"])
+            }
+            for name in names {
+                var entry = state.secrets[name]!
+                entry.pendingHooks.removeAll { $0 == hook }
+                if !result.succeeded {
+                    entry.pendingHooks.append(hook)
+                    entry.lastHookError = "\(hook): \(result.description)"
+                } else if entry.pendingHooks.isEmpty {
+                    entry.lastHookError = nil
+                }
+                state.secrets[name] = entry
+            }
+        }
+
+        guard !dryRun else { return report }
+        // Forget secrets that left the manifest, and hooks that are no longer configured.
+        let configured = Dictionary(uniqueKeysWithValues: synced.map { ($0.name, Set($0.onChange)) })
+        state.secrets = state.secrets.filter { configured[$0.key] != nil }
+        for (name, hooks) in configured { state.secrets[name]?.pendingHooks.removeAll { !hooks.contains($0) } }
+        state.lastPass = .init(
+            started: started, finished: clock(), secrets: synced.count, failures: report.failedSecrets.count,
+            filesWritten: report.filesWritten, hooksRun: report.hooks.count, apiCalls: report.apiCalls)
+        try store.save(state)
+        return report
+    }
+}

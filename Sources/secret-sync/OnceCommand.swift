@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import SecretSync
+
+/// `secret-sync once`: one reconcile pass.
+struct OnceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "once",
+        abstract: "Fetch every secret, write what changed, run hooks; then exit.",
+        discussion: """
+            Exit status: 0 everything in sync; 1 something failed (the rest was still applied);
+            2 the manifest is invalid (nothing was touched).
+            """
+    )
+
+    @OptionGroup var manifestOptions: ManifestOptions
+
+    @Flag(help: "Show what would change on stdout; write nothing, run no hook.")
+    var dryRun = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() throws {
+        let logger = logging.makeLogger()
+        let manifest = try manifestOptions.load()
+        let reconciler = try Reconciler.live(manifest: manifest, environment: ProcessInfo.processInfo.environment, logger: logger)
+        let report = try reconciler.pass(dryRun: dryRun)
+        if dryRun { print(Plan.text(report, manifest: manifest), terminator: "") }
+        logger.notice(
+            dryRun ? "dry run complete; nothing was changed" : "pass complete",
+            metadata: [
+                "secrets": "\(report.secrets.count)", "failed": "\(report.failedSecrets.count)",
+                "files_written": "\(dryRun ? 0 : report.filesWritten)", "hooks_run": "\(dryRun ? 0 : report.hooks.count)",
+            ])
+        if !report.succeeded { throw PassFailure(report: report) }
+    }
+}
+
+/// The `--dry-run` plan: names, paths, versions and commands, never a value.
+enum Plan {
+    static func text(_ report: PassReport, manifest: Manifest) -> String {
+        var lines = [String]()
+        for result in report.secrets {
+            let spec = manifest.secrets.first { $0.name == result.name }
+            lines.append("secret \(result.name) (\(spec?.id ?? result.name)\(result.versionId.map { ", version \($0)" } ?? "")):")
+            if let error = result.error {
+                lines.append("  error: \(error.message)")
+            }
+            for (path, outcome) in result.files {
+                let file = spec?.files.first { $0.path == path }
+                let owner = "\(file?.owner?.name ?? LocalFile.userName(geteuid())):\(file?.group?.name ?? LocalFile.groupName(getegid())) \(String(file?.mode ?? 0, radix: 8).leftPadded(to: 4))"
+                let verb = ["unchanged": "unchanged", "created": "would create", "updated": "would update", "repaired": "would repair"][outcome.rawValue]!
+                lines.append("  \(verb) \(path) (\(owner))")
+            }
+        }
+        for hook in report.hooks {
+            lines.append("would run: \(hook.command)  (for \(hook.secrets.joined(separator: ", ")))")
+        }
+        if report.secrets.allSatisfy({ $0.error == nil && $0.files.allSatisfy { !$0.outcome.wrote } }) && report.hooks.isEmpty {
+            lines.append("everything is in sync")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
