@@ -20,6 +20,6 @@ public struct ARN: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "arn:\(partition):\(service):\(region):\(account):\(resource)" }
 
-    /// The resource type before the first `/` (`trust-anchor`, `profile`, `role`).
-    public var resourceType: String { String(resource.split(separator: "/", maxSplits: 1).first ?? "") }
+    /// The resource type before the first `/` or `:` (`trust-anchor`, `profile`, `role`, `secret`).
+    public var resourceType: String { String(resource.split(maxSplits: 1, whereSeparator: { $0 == "/" || $0 == ":" }).first ?? "") }
 }
