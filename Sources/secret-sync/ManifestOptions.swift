@@ -23,7 +23,9 @@ struct PassFailure: DiagnosticError {
         var parts = [String]()
         let failed = report.failedSecrets.map(\.name)
         if !failed.isEmpty {
-            parts.append("\(failed.count) of \(report.secrets.count) secret\(report.secrets.count == 1 ? "" : "s") failed (\(failed.joined(separator: ", ")))")
+            parts.append(
+                "\(failed.count) of \(report.secrets.count) secret\(report.secrets.count == 1 ? "" : "s") failed (\(failed.joined(separator: ", ")))"
+            )
         }
         let hooks = report.failedHooks.map { "'\($0.command)'" }
         if !hooks.isEmpty { parts.append("\(hooks.count) hook\(hooks.count == 1 ? "" : "s") failed (\(hooks.joined(separator: ", ")))") }

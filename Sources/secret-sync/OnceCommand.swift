@@ -48,8 +48,10 @@ enum Plan {
             }
             for (path, outcome) in result.files {
                 let file = spec?.files.first { $0.path == path }
-                let owner = "\(file?.owner?.name ?? LocalFile.userName(geteuid())):\(file?.group?.name ?? LocalFile.groupName(getegid())) \(String(file?.mode ?? 0, radix: 8).leftPadded(to: 4))"
-                let verb = ["unchanged": "unchanged", "created": "would create", "updated": "would update", "repaired": "would repair"][outcome.rawValue]!
+                let owner =
+                    "\(file?.owner?.name ?? LocalFile.userName(geteuid())):\(file?.group?.name ?? LocalFile.groupName(getegid())) \(String(file?.mode ?? 0, radix: 8).leftPadded(to: 4))"
+                let verb = ["unchanged": "unchanged", "created": "would create", "updated": "would update", "repaired": "would repair"][
+                    outcome.rawValue]!
                 lines.append("  \(verb) \(path) (\(owner))")
             }
         }

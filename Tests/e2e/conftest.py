@@ -82,6 +82,15 @@ class EmulatorAdmin:
 
 
 @pytest.fixture
+def shared_dir():
+    """A directory that users other than root can traverse (pytest's tmp_path is 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="secret-sync-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
 def clean_env(world, tmp_path) -> dict[str, str]:
     """A process environment with no AWS settings from this machine, pointed at the world."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k.lower() not in ("https_proxy", "http_proxy", "no_proxy", "all_proxy")}

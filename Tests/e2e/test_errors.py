@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -19,15 +17,6 @@ def fails(result, exit_code: int = 1) -> str:
     # Warnings (e.g. retries) may come first; the error is the last thing said.
     assert "secret-sync: error: " in result.stderr
     return result.stderr[result.stderr.index("secret-sync: error: "):]
-
-
-@pytest.fixture
-def shared_dir():
-    """A directory that users other than root can traverse (pytest's tmp_path is 0700)."""
-    path = Path(tempfile.mkdtemp(prefix="secret-sync-perm-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path)
 
 
 def test_key_unreadable_names_file_owner_mode_and_user(binary, world, clean_env, shared_dir):

@@ -42,7 +42,8 @@ public struct SecretsManagerClient: Sendable {
 
     public func endpoint(region: String) throws -> Endpoint {
         try Endpoint.resolve(
-            explicit: nil, serviceEnvironmentName: "SECRETS_MANAGER", hostPrefix: "secretsmanager", region: region, environment: environment)
+            explicit: nil, serviceEnvironmentName: "SECRETS_MANAGER", hostPrefix: "secretsmanager", region: region, environment: environment
+        )
     }
 
     /// `GetSecretValue` for `secretId` at `version`, retrying throttling and server faults with
@@ -70,13 +71,16 @@ public struct SecretsManagerClient: Sendable {
             payload = SecretPayload(kind: .binary, bytes: Array(bytes))
         } else {
             throw SecretsManagerError(
-                secretId: secretId, awsErrorCode: nil, message: "secret \(secretId) version \(versionId) has neither SecretString nor SecretBinary",
+                secretId: secretId, awsErrorCode: nil,
+                message: "secret \(secretId) version \(versionId) has neither SecretString nor SecretBinary",
                 fix: "put a value in the secret", retryable: false)
         }
         return SecretVersion(arn: arn, name: object["Name"] as? String ?? secretId, versionId: versionId, payload: payload)
     }
 
-    func call(_ operation: String, body: [String: String], secretId: String, region: String, credentials: AWSCredentials) throws -> HTTPResponse {
+    func call(_ operation: String, body: [String: String], secretId: String, region: String, credentials: AWSCredentials) throws
+        -> HTTPResponse
+    {
         let endpoint = try endpoint(region: region)
         let bodyData = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
         var attempt = 1
@@ -93,8 +97,11 @@ public struct SecretsManagerClient: Sendable {
             let outcome: Result<HTTPResponse, SecretsManagerError>
             do {
                 let response = try transport.send(
-                    HTTPRequest(method: "POST", url: endpoint.url(path: "/", encodedQuery: ""), headers: request.headers, body: request.body))
-                outcome = (200...299).contains(response.status) ? .success(response) : .failure(Self.error(response, secretId: secretId, region: region))
+                    HTTPRequest(
+                        method: "POST", url: endpoint.url(path: "/", encodedQuery: ""), headers: request.headers, body: request.body))
+                outcome =
+                    (200...299).contains(response.status)
+                    ? .success(response) : .failure(Self.error(response, secretId: secretId, region: region))
             } catch let error as HTTPError {
                 outcome = .failure(
                     SecretsManagerError(
@@ -108,7 +115,10 @@ public struct SecretsManagerClient: Sendable {
                 let delay = Backoff.delay(attempt: attempt)
                 logger.warning(
                     "\(operation) failed, retrying",
-                    metadata: ["secret_id": "\(secretId)", "attempt": "\(attempt)", "delay": "\(String(format: "%.2f", delay))s", "error": "\(error.awsErrorCode ?? "transport")"])
+                    metadata: [
+                        "secret_id": "\(secretId)", "attempt": "\(attempt)", "delay": "\(String(format: "%.2f", delay))s",
+                        "error": "\(error.awsErrorCode ?? "transport")",
+                    ])
                 sleep(delay)
                 attempt += 1
             case .failure(let error): throw error
@@ -123,7 +133,8 @@ public struct SecretsManagerClient: Sendable {
         case "ResourceNotFoundException":
             fix = "check the id (name or ARN) and the region (\(region)); a secret in another account must be named by its full ARN"
         case "AccessDeniedException", "AccessDenied":
-            fix = "allow secretsmanager:GetSecretValue on this secret in the role's policy (and kms:Decrypt if it uses a customer-managed key)"
+            fix =
+                "allow secretsmanager:GetSecretValue on this secret in the role's policy (and kms:Decrypt if it uses a customer-managed key)"
         case "DecryptionFailure":
             fix = "the role needs kms:Decrypt on the secret's KMS key, and the key must be enabled"
         case "InvalidRequestException":
@@ -131,7 +142,8 @@ public struct SecretsManagerClient: Sendable {
         case "InvalidParameterException":
             fix = "check version_stage / version_id name a version the secret has"
         case "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "InvalidClientTokenId":
-            fix = "the credentials were refused: check the system clock and the Roles Anywhere setup (secret-sync credential-process shows the details)"
+            fix =
+                "the credentials were refused: check the system clock and the Roles Anywhere setup (secret-sync credential-process shows the details)"
         case _ where body.isRetryable:
             fix = "Secrets Manager is throttling or failing; it was retried, and the next pass will try again"
         default:

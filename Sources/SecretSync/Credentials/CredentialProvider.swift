@@ -23,7 +23,10 @@ public final class CachingCredentialProvider: CredentialProvider, @unchecked Sen
     /// Refresh this long before expiry (SDKs use 10–15 minutes; credentials last about an hour).
     let refreshMargin: TimeInterval
 
-    public init(refreshMargin: TimeInterval = 10 * 60, clock: @escaping @Sendable () -> Date = { Date() }, source: @escaping @Sendable () throws -> AWSCredentials) {
+    public init(
+        refreshMargin: TimeInterval = 10 * 60, clock: @escaping @Sendable () -> Date = { Date() },
+        source: @escaping @Sendable () throws -> AWSCredentials
+    ) {
         self.source = source
         self.clock = clock
         self.refreshMargin = refreshMargin
@@ -76,7 +79,9 @@ public struct ProfileCredentialProvider: CredentialProvider {
     var credentialsPath: String { environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "\(home)/.aws/credentials" }
 
     public func credentials() throws -> AWSCredentials {
-        let credentialsFile = (try? LocalFile.read(credentialsPath, role: "AWS credentials file")).map { INIFile(String(decoding: $0, as: UTF8.self)) }
+        let credentialsFile = (try? LocalFile.read(credentialsPath, role: "AWS credentials file")).map {
+            INIFile(String(decoding: $0, as: UTF8.self))
+        }
         let configFile = (try? LocalFile.read(configPath, role: "AWS config file")).map { INIFile(String(decoding: $0, as: UTF8.self)) }
         if let section = credentialsFile?.sections[profile], let credentials = Self.staticKeys(section) { return credentials }
         let configSection = configFile?.sections[profile == "default" ? "default" : "profile \(profile)"]
@@ -90,7 +95,8 @@ public struct ProfileCredentialProvider: CredentialProvider {
     static func staticKeys(_ section: [String: String]) -> AWSCredentials? {
         guard let accessKey = section["aws_access_key_id"], let secretKey = section["aws_secret_access_key"] else { return nil }
         return AWSCredentials(
-            accessKeyId: accessKey, secretAccessKey: SecretValue(secretKey), sessionToken: section["aws_session_token"].map(SecretValue.init))
+            accessKeyId: accessKey, secretAccessKey: SecretValue(secretKey),
+            sessionToken: section["aws_session_token"].map(SecretValue.init))
     }
 
     func runProcess(_ command: String) throws -> AWSCredentials {
@@ -109,7 +115,8 @@ public struct ProfileCredentialProvider: CredentialProvider {
         do {
             try process.run()
         } catch {
-            throw CredentialSourceError(message: "cannot run credential_process '\(program)' of profile '\(profile)': \(error)", fix: "check the path")
+            throw CredentialSourceError(
+                message: "cannot run credential_process '\(program)' of profile '\(profile)': \(error)", fix: "check the path")
         }
         let stdout = output.fileHandleForReading.readDataToEndOfFile()
         let stderr = errors.fileHandleForReading.readDataToEndOfFile()
@@ -129,7 +136,8 @@ public struct ProfileCredentialProvider: CredentialProvider {
         }
         let expirationText = object["Expiration"] as? String
         return AWSCredentials(
-            accessKeyId: accessKey, secretAccessKey: SecretValue(secretKey), sessionToken: (object["SessionToken"] as? String).map(SecretValue.init),
+            accessKeyId: accessKey, secretAccessKey: SecretValue(secretKey),
+            sessionToken: (object["SessionToken"] as? String).map(SecretValue.init),
             expiration: expirationText.flatMap(UTCTime.parseRFC3339), expirationText: expirationText)
     }
 }

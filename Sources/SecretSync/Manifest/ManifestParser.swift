@@ -19,7 +19,10 @@ public struct ManifestParser {
         guard let text = String(validating: data, as: UTF8.self) else {
             throw ManifestError(
                 path: path,
-                problems: [.init(location: .init(file: path, line: 1, column: 1), message: "the manifest is not UTF-8 text", fix: "save it as UTF-8")])
+                problems: [
+                    .init(
+                        location: .init(file: path, line: 1, column: 1), message: "the manifest is not UTF-8 text", fix: "save it as UTF-8")
+                ])
         }
         return try parse(text, path: path)
     }
@@ -35,7 +38,11 @@ public struct ManifestParser {
         guard let root else {
             throw ManifestError(
                 path: path,
-                problems: [.init(location: .init(file: path, line: 1, column: 1), message: "the manifest is empty", fix: "start with `version: 1`; see examples/")])
+                problems: [
+                    .init(
+                        location: .init(file: path, line: 1, column: 1), message: "the manifest is empty",
+                        fix: "start with `version: 1`; see examples/")
+                ])
         }
         let manifest = reader.manifest(root)
         if !reader.problems.isEmpty || manifest == nil {
@@ -151,7 +158,9 @@ private struct Reader {
     mutating func absolutePath(_ node: Node, _ keyPath: String) -> String? {
         guard let value = string(node, keyPath) else { return nil }
         guard value.hasPrefix("/") else {
-            report(node, keyPath, "'\(value)' is a relative path", fix: "use an absolute path, e.g. /etc/myapp/\((value as NSString).lastPathComponent)")
+            report(
+                node, keyPath, "'\(value)' is a relative path",
+                fix: "use an absolute path, e.g. /etc/myapp/\((value as NSString).lastPathComponent)")
             return nil
         }
         let components = value.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
@@ -198,7 +207,9 @@ private struct Reader {
             sawUnit = true
         }
         guard sawUnit, number.isEmpty, total > 0 else {
-            report(node, keyPath, "'\(value)' is not a duration", fix: "write a number with a unit: 30s, 5m, 1h, 1h30m (a bare number has no unit)")
+            report(
+                node, keyPath, "'\(value)' is not a duration",
+                fix: "write a number with a unit: 30s, 5m, 1h, 1h30m (a bare number has no unit)")
             return nil
         }
         return total
@@ -218,7 +229,9 @@ private struct Reader {
             return nil
         }
         guard mode & 0o600 != 0 || mode & 0o060 != 0 || mode & 0o006 != 0 else {
-            report(node, keyPath, "'\(value)' lets nobody read the file", fix: "give its owner or group read access, e.g. \"0600\" or \"0640\"")
+            report(
+                node, keyPath, "'\(value)' lets nobody read the file", fix: "give its owner or group read access, e.g. \"0600\" or \"0640\""
+            )
             return nil
         }
         return mode
@@ -306,7 +319,9 @@ private struct Reader {
         switch key {
         case "environment":
             guard let enabled = bool(entry.value, "auth.environment") else { return nil }
-            if !enabled { report(entry.value, "auth.environment", "false is not a credential source", fix: "use environment: true, or another source") }
+            if !enabled {
+                report(entry.value, "auth.environment", "false is not a credential source", fix: "use environment: true, or another source")
+            }
             return enabled ? .environment : nil
         case "profile":
             return string(entry.value, "auth.profile").map(Manifest.Auth.profile)
@@ -317,12 +332,16 @@ private struct Reader {
 
     mutating func rolesAnywhere(_ node: Node) -> Manifest.Auth? {
         let keyPath = "auth.roles_anywhere"
-        let keys = ["certificate", "private_key", "intermediates", "trust_anchor_arn", "profile_arn", "role_arn", "session_duration", "region"]
+        let keys = [
+            "certificate", "private_key", "intermediates", "trust_anchor_arn", "profile_arn", "role_arn", "session_duration", "region",
+        ]
         guard let fields = entries(node, keyPath, allowed: keys) else { return nil }
         let certificate = localFile(fields, "certificate", keyPath, parent: node, role: "certificate", required: true)
         let privateKey = localFile(fields, "private_key", keyPath, parent: node, role: "private key", required: true)
         let intermediates = localFile(fields, "intermediates", keyPath, parent: node, role: "intermediates bundle", required: false)
-        let trustAnchor = required(fields, "trust_anchor_arn", keyPath, parent: node).flatMap { string($0, join(keyPath, "trust_anchor_arn")) }
+        let trustAnchor = required(fields, "trust_anchor_arn", keyPath, parent: node).flatMap {
+            string($0, join(keyPath, "trust_anchor_arn"))
+        }
         let profile = required(fields, "profile_arn", keyPath, parent: node).flatMap { string($0, join(keyPath, "profile_arn")) }
         let role = required(fields, "role_arn", keyPath, parent: node).flatMap { string($0, join(keyPath, "role_arn")) }
         var duration = 3600
@@ -338,9 +357,11 @@ private struct Reader {
             _ = try configuration.resolve()
         } catch let error as RolesAnywhereError {
             let culprit: String =
-                error.message.contains("trust anchor arn") || error.message.contains("regions don't match") ? "trust_anchor_arn"
-                : error.message.contains("profile arn") ? "profile_arn"
-                : error.message.contains("role arn") ? "role_arn" : "session_duration"
+                error.message.contains("trust anchor arn") || error.message.contains("regions don't match")
+                ? "trust_anchor_arn"
+                : error.message.contains("profile arn")
+                    ? "profile_arn"
+                    : error.message.contains("role arn") ? "role_arn" : "session_duration"
             report(fields[culprit]?.value ?? node, join(keyPath, culprit), error.message, fix: error.fix)
             return nil
         } catch {
@@ -351,7 +372,8 @@ private struct Reader {
     }
 
     mutating func localFile(
-        _ fields: [String: (key: Node, value: Node)], _ key: String, _ keyPath: String, parent: Node, role: String, required isRequired: Bool
+        _ fields: [String: (key: Node, value: Node)], _ key: String, _ keyPath: String, parent: Node, role: String,
+        required isRequired: Bool
     ) -> String? {
         let valueNode = isRequired ? required(fields, key, keyPath, parent: parent) : fields[key]?.value
         guard let valueNode, let value = absolutePath(valueNode, join(keyPath, key)) else { return nil }
@@ -365,7 +387,9 @@ private struct Reader {
 
     static let secretKeys = ["id", "name", "version_stage", "version_id", "region", "files", "env", "on_change"]
 
-    mutating func secret(_ node: Node, _ keyPath: String, defaults: FileDefaults, manifestRegion: String?, auth: Manifest.Auth?) -> SecretSpec? {
+    mutating func secret(_ node: Node, _ keyPath: String, defaults: FileDefaults, manifestRegion: String?, auth: Manifest.Auth?)
+        -> SecretSpec?
+    {
         guard let fields = entries(node, keyPath, allowed: Self.secretKeys) else { return nil }
         guard let idNode = required(fields, "id", keyPath, parent: node, fix: "give the secret's name or ARN as id:"),
             let id = string(idNode, join(keyPath, "id"))
@@ -399,7 +423,9 @@ private struct Reader {
             if let arn = ARN(id), arn.service == "secretsmanager", arn.resourceType == "secret", !arn.region.isEmpty {
                 region = arn.region
             } else {
-                report(idNode, join(keyPath, "id"), "'\(id)' is not a Secrets Manager secret ARN", fix: "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME")
+                report(
+                    idNode, join(keyPath, "id"), "'\(id)' is not a Secrets Manager secret ARN",
+                    fix: "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME")
             }
         }
         if region == nil, let value = fields["region"]?.value, let given = string(value, join(keyPath, "region")) {
@@ -447,7 +473,9 @@ private struct Reader {
                 report(node, join(keyPath, "on_change"), "expected a list of commands, found \(kind(node))")
             }
             if fields["files"] == nil {
-                report(node, join(keyPath, "on_change"), "hooks run when files change, and this secret writes no file", fix: "remove on_change:")
+                report(
+                    node, join(keyPath, "on_change"), "hooks run when files change, and this secret writes no file",
+                    fix: "remove on_change:")
             }
         }
         return SecretSpec(
@@ -470,7 +498,8 @@ private struct Reader {
         var content: FileContent?
         let templateKeys = ["template", "template_file"].filter { fields[$0] != nil }
         if templateKeys.count == 2 {
-            report(fields["template_file"]!.key, join(keyPath, "template_file"), "template and template_file are both given", fix: "keep one")
+            report(
+                fields["template_file"]!.key, join(keyPath, "template_file"), "template and template_file are both given", fix: "keep one")
         } else if let templateKey = templateKeys.first {
             for conflicting in ["key", "format"] where fields[conflicting] != nil {
                 report(
@@ -491,7 +520,9 @@ private struct Reader {
             }
         } else if let key {
             if format != "raw" {
-                report(fields["format"]!.key, join(keyPath, "format"), "key: writes one field, which cannot also be format: \(format)", fix: "drop format:, or drop key:")
+                report(
+                    fields["format"]!.key, join(keyPath, "format"), "key: writes one field, which cannot also be format: \(format)",
+                    fix: "drop format:, or drop key:")
             }
             content = .raw(key: key)
         } else {
@@ -501,7 +532,8 @@ private struct Reader {
         let owner = fields["owner"].map { account($0.value, join(keyPath, "owner"), group: false) } ?? defaults.owner
         let group = fields["group"].map { account($0.value, join(keyPath, "group"), group: true) } ?? defaults.group
         guard let filePath, let content else { return nil }
-        return FileSpec(path: filePath, content: content, mode: fileMode, owner: owner, group: group, location: location(fields["path"]?.value))
+        return FileSpec(
+            path: filePath, content: content, mode: fileMode, owner: owner, group: group, location: location(fields["path"]?.value))
     }
 
     mutating func envEntry(_ node: Node, _ keyPath: String) -> EnvSpec? {
@@ -510,15 +542,21 @@ private struct Reader {
         case (.some(let name), nil):
             guard let value = string(name.value, join(keyPath, "name")) else { return nil }
             guard Renderer.isValidEnvironmentName(value) else {
-                report(name.value, join(keyPath, "name"), "'\(value)' is not a valid environment variable name", fix: "use letters, digits and _, not starting with a digit")
+                report(
+                    name.value, join(keyPath, "name"), "'\(value)' is not a valid environment variable name",
+                    fix: "use letters, digits and _, not starting with a digit")
                 return nil
             }
             return .variable(name: value, key: fields["key"].flatMap { string($0.value, join(keyPath, "key")) })
         case (nil, .some(let prefix)):
-            if let key = fields["key"] { report(key.key, join(keyPath, "key"), "prefix: takes every field; key: does not apply", fix: "drop key:") }
+            if let key = fields["key"] {
+                report(key.key, join(keyPath, "key"), "prefix: takes every field; key: does not apply", fix: "drop key:")
+            }
             guard let value = string(prefix.value, join(keyPath, "prefix"), allowEmpty: true) else { return nil }
             guard value.isEmpty || Renderer.isValidEnvironmentName(value) else {
-                report(prefix.value, join(keyPath, "prefix"), "'\(value)' cannot start an environment variable name", fix: "use letters, digits and _, e.g. DB_")
+                report(
+                    prefix.value, join(keyPath, "prefix"), "'\(value)' cannot start an environment variable name",
+                    fix: "use letters, digits and _, e.g. DB_")
                 return nil
             }
             return .prefix(value)
@@ -546,6 +584,11 @@ private struct Reader {
                 return nil
             }
             return .argv(arguments)
+        case .mapping:
+            report(
+                node, keyPath, "expected a command (text, or a list of arguments), found a mapping",
+                fix: "a command containing ': ' must be quoted in YAML, e.g. - 'echo \"note: done\"'")
+            return nil
         default:
             report(node, keyPath, "expected a command (text, or a list of arguments), found \(kind(node))")
             return nil
@@ -558,24 +601,27 @@ private struct Reader {
         var variables = [String: SourceLocation]()
         for secret in secrets {
             if let earlier = names[secret.name] {
-                problems.append(.init(
-                    location: secret.location, message: "secret name '\(secret.name)' is used twice (first at line \(earlier.line))",
-                    fix: "give one of them a distinct name:"))
+                problems.append(
+                    .init(
+                        location: secret.location, message: "secret name '\(secret.name)' is used twice (first at line \(earlier.line))",
+                        fix: "give one of them a distinct name:"))
             }
             names[secret.name] = names[secret.name] ?? secret.location
             for file in secret.files {
                 if let earlier = paths[file.path] {
-                    problems.append(.init(
-                        location: file.location, message: "file \(file.path) is written twice (first at line \(earlier.line))",
-                        fix: "each file has one source; use a template to combine fields"))
+                    problems.append(
+                        .init(
+                            location: file.location, message: "file \(file.path) is written twice (first at line \(earlier.line))",
+                            fix: "each file has one source; use a template to combine fields"))
                 }
                 paths[file.path] = paths[file.path] ?? file.location
             }
             for case .variable(let name, _) in secret.env {
                 if let earlier = variables[name] {
-                    problems.append(.init(
-                        location: secret.location, message: "environment variable \(name) is set twice (first at line \(earlier.line))",
-                        fix: "rename one of them"))
+                    problems.append(
+                        .init(
+                            location: secret.location, message: "environment variable \(name) is set twice (first at line \(earlier.line))",
+                            fix: "rename one of them"))
                 }
                 variables[name] = variables[name] ?? secret.location
             }

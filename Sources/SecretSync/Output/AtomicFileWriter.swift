@@ -90,13 +90,17 @@ public struct AtomicFileWriter: Sendable {
                     let code = errno
                     throw FileWriteError(
                         path: target.path, errno: code,
-                        message: "cannot give \(target.path) owner \(target.uid.map(String.init) ?? "-") group \(target.gid.map(String.init) ?? "-"): \(describe(code))",
-                        fix: code == EPERM ? "setting another owner needs root (or CAP_CHOWN); run secret-sync as root, or drop owner:/group:" : nil)
+                        message:
+                            "cannot give \(target.path) owner \(target.uid.map(String.init) ?? "-") group \(target.gid.map(String.init) ?? "-"): \(describe(code))",
+                        fix: code == EPERM
+                            ? "setting another owner needs root (or CAP_CHOWN); run secret-sync as root, or drop owner:/group:" : nil)
                 }
             }
             guard fchmod(file, mode_t(target.mode)) == 0 else { throw failure(target.path, errno, "cannot set the mode of \(target.path)") }
         }
-        guard renameat(fd, temporary, fd, name) == 0 else { throw failure(target.path, errno, "cannot move the new \(target.path) into place") }
+        guard renameat(fd, temporary, fd, name) == 0 else {
+            throw failure(target.path, errno, "cannot move the new \(target.path) into place")
+        }
         renamed = true
         guard fsync(fd) == 0 else { throw failure(target.path, errno, "cannot flush directory \(directory) to disk") }
         return outcome
@@ -113,7 +117,8 @@ public struct AtomicFileWriter: Sendable {
         case S_IFREG: break
         case S_IFLNK:
             throw FileWriteError(
-                path: target.path, errno: ELOOP, message: "refusing to write \(target.path): it is a symbolic link, which secret-sync never follows",
+                path: target.path, errno: ELOOP,
+                message: "refusing to write \(target.path): it is a symbolic link, which secret-sync never follows",
                 fix: "remove the link (its target is untouched) or point the manifest at the real file")
         default:
             throw FileWriteError(

@@ -21,7 +21,8 @@ public struct Template: Sendable, Equatable {
         while let open = rest.range(of: "{{") {
             if open.lowerBound > rest.startIndex { segments.append(.text(String(rest[..<open.lowerBound]))) }
             guard let close = rest.range(of: "}}", range: open.upperBound..<rest.endIndex) else {
-                throw TemplateSyntaxError(message: "'{{' at offset \(source.distance(from: source.startIndex, to: open.lowerBound)) has no closing '}}'")
+                throw TemplateSyntaxError(
+                    message: "'{{' at offset \(source.distance(from: source.startIndex, to: open.lowerBound)) has no closing '}}'")
             }
             let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
             guard !name.isEmpty, !name.contains("{"), !name.contains("\n") else {

@@ -76,7 +76,9 @@ public struct ProcessHookRunner: CommandRunner {
         while true {
             let result = waitpid(pid, &waitStatus, WNOHANG)
             if result == pid { break }
-            if result < 0, errno != EINTR { return HookResult(ending: .couldNotStart("lost track of the hook: \(String(cString: strerror(errno)))")) }
+            if result < 0, errno != EINTR {
+                return HookResult(ending: .couldNotStart("lost track of the hook: \(String(cString: strerror(errno)))"))
+            }
             let now = Date()
             if killedAt == nil, now >= deadline {
                 kill(-pid, SIGTERM)

@@ -40,7 +40,8 @@ public struct Reconciler: Sendable {
     let clock: @Sendable () -> Date
 
     public init(
-        manifest: Manifest, credentials: any CredentialProvider, secretsManager: SecretsManagerClient, writer: AtomicFileWriter = AtomicFileWriter(),
+        manifest: Manifest, credentials: any CredentialProvider, secretsManager: SecretsManagerClient,
+        writer: AtomicFileWriter = AtomicFileWriter(),
         hooks: any CommandRunner = ProcessHookRunner(), environment: [String: String], logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -57,15 +58,25 @@ public struct Reconciler: Sendable {
     /// Variables never passed to hooks: the credentials `auth: environment` reads.
     static let withheldVariables: Set<String> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
 
+    static func metadata(secret: String, fix: String?) -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["secret": "\(secret)"]
+        if let fix { metadata["fix"] = "\(fix)" }
+        return metadata
+    }
+
     public func pass(dryRun: Bool) throws -> PassReport {
-        let lock = dryRun ? nil : try StateLock(directory: manifest.stateDirectory) {
-            logger.notice("another secret-sync run holds the lock; waiting", metadata: ["lock": "\(manifest.stateDirectory)/lock"])
-        }
+        let lock =
+            dryRun
+            ? nil
+            : try StateLock(directory: manifest.stateDirectory) {
+                logger.notice("another secret-sync run holds the lock; waiting", metadata: ["lock": "\(manifest.stateDirectory)/lock"])
+            }
         defer { withExtendedLifetime(lock) {} }
 
         let store = StateStore(directory: manifest.stateDirectory)
         var state = store.load { problem in
-            logger.warning("state file is damaged; starting from an empty state", metadata: ["path": "\(store.path)", "error": "\(problem)"])
+            logger.warning(
+                "state file is damaged; starting from an empty state", metadata: ["path": "\(store.path)", "error": "\(problem)"])
         }
         let started = clock()
         var report = PassReport()
@@ -90,7 +101,8 @@ public struct Reconciler: Sendable {
                 let targets = try secret.files.map { file in
                     do {
                         return FileTarget(
-                            path: file.path, bytes: try Renderer.render(file.content, version.payload), mode: file.mode, uid: file.owner?.id,
+                            path: file.path, bytes: try Renderer.render(file.content, version.payload), mode: file.mode,
+                            uid: file.owner?.id,
                             gid: file.group?.id)
                     } catch let error as DiagnosticError {
                         throw RenderError(message: "secret \(secret.name), file \(file.path): \(error.message)", fix: error.fix)
@@ -105,11 +117,14 @@ public struct Reconciler: Sendable {
                         if outcome.wrote, !dryRun {
                             logger.notice(
                                 "\(outcome.rawValue) \(target.path)",
-                                metadata: ["secret": "\(secret.name)", "version": "\(version.versionId)", "mode": "\(String(target.mode, radix: 8))"])
+                                metadata: [
+                                    "secret": "\(secret.name)", "version": "\(version.versionId)",
+                                    "mode": "\(String(target.mode, radix: 8))",
+                                ])
                         }
                     } catch let error as DiagnosticError {
                         writeError = writeError ?? error
-                        logger.error("\(error.message)", metadata: ["secret": "\(secret.name)"])
+                        logger.error("\(error.message)", metadata: Self.metadata(secret: secret.name, fix: error.fix))
                     }
                 }
                 let versionChanged = previous.versionId != version.versionId
@@ -128,7 +143,7 @@ public struct Reconciler: Sendable {
             } catch {
                 let error = (error as? DiagnosticError) ?? UnexpectedError(error)
                 previous.lastError = error.message
-                logger.error("\(error.message)", metadata: ["secret": "\(secret.name)"])
+                logger.error("\(error.message)", metadata: Self.metadata(secret: secret.name, fix: error.fix))
                 report.secrets.append(.init(name: secret.name, versionId: nil, files: [], error: error))
             }
             state.secrets[secret.name] = previous
@@ -158,7 +173,9 @@ public struct Reconciler: Sendable {
             if result.succeeded {
                 logger.notice("ran hook", metadata: ["command": "\(hook)", "secrets": "\(names.joined(separator: " "))"])
             } else {
-                logger.error("hook failed: \(result.description); it will run again on the next pass", metadata: ["command": "\(hook)", "secrets": "\(names.joined(separator: " "))"])
+                logger.error(
+                    "hook failed: \(result.description); it will run again on the next pass",
+                    metadata: ["command": "\(hook)", "secrets": "\(names.joined(separator: " "))"])
             }
             for name in names {
                 var entry = state.secrets[name]!

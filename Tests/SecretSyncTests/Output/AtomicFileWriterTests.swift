@@ -57,7 +57,9 @@ struct AtomicFileWriterTests {
         try Data("keep".utf8).write(to: URL(fileURLWithPath: target))
         let link = directory.appendingPathComponent("link").path
         symlink(target, link)
-        let error = try #require(throws: FileWriteError.self) { try AtomicFileWriter().write(FileTarget(path: link, bytes: [1], mode: 0o600)) }
+        let error = try #require(throws: FileWriteError.self) {
+            try AtomicFileWriter().write(FileTarget(path: link, bytes: [1], mode: 0o600))
+        }
         #expect(error.message.contains("it is a symbolic link"))
         #expect(try String(contentsOfFile: target, encoding: .utf8) == "keep")
         #expect(try entries() == ["link", "target"])

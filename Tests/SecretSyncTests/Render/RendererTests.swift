@@ -28,7 +28,9 @@ struct RendererTests {
 
     @Test func aMissingFieldIsAnErrorThatNamesNoValue() throws {
         let error = try #require(throws: RenderError.self) { try Renderer.render(.raw(key: "pasword"), secret) }
-        #expect(error.message == "field 'pasword' is missing from the secret (fields present: username, password, port, ratio, flags, ok, none)")
+        #expect(
+            error.message == "field 'pasword' is missing from the secret (fields present: username, password, port, ratio, flags, ok, none)"
+        )
         #expect(!error.message.contains("5432"))
         #expect(throws: RenderError.self) { try Renderer.render(.raw(key: "a"), stringSecret("plain text")) }
         #expect(throws: RenderError.self) { try Renderer.render(.json, stringSecret("[1,2]")) }

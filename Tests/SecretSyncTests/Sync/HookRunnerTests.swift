@@ -10,7 +10,8 @@ struct HookRunnerTests {
         #expect(runner.run(.shell("test \"$SECRET_SYNC_CHANGED\" = db"), environment: ["SECRET_SYNC_CHANGED": "db"], timeout: 5).succeeded)
         #expect(runner.run(.argv(["false"]), environment: ["PATH": "/usr/bin:/bin"], timeout: 5).ending == .exited(1))
         #expect(runner.run(.shell("exit 3"), environment: [:], timeout: 5).ending == .exited(3))
-        if case .couldNotStart = runner.run(.argv(["/nonexistent/hook"]), environment: [:], timeout: 5).ending {} else {
+        if case .couldNotStart = runner.run(.argv(["/nonexistent/hook"]), environment: [:], timeout: 5).ending {
+        } else {
             Issue.record("a missing program must be reported as not started")
         }
     }

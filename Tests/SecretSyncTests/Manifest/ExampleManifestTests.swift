@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+
+@testable import SecretSync
+
+/// Every manifest under examples/ must parse: documentation that does not work is worse than none.
+@Suite("Examples")
+struct ExampleManifestTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples")
+
+    static var manifests: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+    }
+
+    @Test func thereAreExamples() {
+        #expect(Self.manifests.contains("manifest.yaml"))
+    }
+
+    @Test("parses", arguments: manifests)
+    func parses(_ name: String) throws {
+        // The example names files and users of the target instance, not of this machine.
+        let manifest = try ManifestParser(accounts: FakeAccounts(), checkLocalFiles: false)
+            .load(path: Self.directory.appendingPathComponent(name).path)
+        #expect(!manifest.secrets.isEmpty)
+    }
+
+    @Test func theCrossPartitionExampleSaysWhatItMeans() throws {
+        let manifest = try ManifestParser(accounts: FakeAccounts(), checkLocalFiles: false)
+            .load(path: Self.directory.appendingPathComponent("manifest.yaml").path)
+        guard case .rolesAnywhere(let configuration) = manifest.auth else {
+            Issue.record("the example must use Roles Anywhere")
+            return
+        }
+        #expect(try configuration.resolve().region == "us-west-2")
+        #expect(manifest.secrets.map(\.name) == ["db", "tls-key", "api-token"])
+        #expect(manifest.secrets[0].files[0].group == Account(name: "myapp", id: 1001))
+        #expect(manifest.secrets[1].onChange == [.argv(["/usr/sbin/nginx", "-s", "reload"])])
+    }
+}

@@ -1,0 +1,514 @@
+"""`secret-sync once` against the local world: files, owners, modes, rotation, drift, hooks, failures."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pwd
+import grp
+import subprocess
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import run
+
+
+class Sync:
+    """A manifest in a temporary directory, and `secret-sync once` run on it."""
+
+    def __init__(self, binary, world, env, root: Path, role: str | None = None):
+        self.binary, self.world, self.env, self.root = binary, world, env, root
+        self.out = root / "out"
+        self.state = root / "state"
+        self.manifest = root / "manifest.yaml"
+        self.hook_log = root / "hooks.log"
+        self.role = role or world.description()["role_arn"]
+
+    def auth(self) -> str:
+        d, pki = self.world.description(), self.world.pki / "clients"
+        return textwrap.dedent(f"""\
+            auth:
+              roles_anywhere:
+                certificate: {pki / "chained" / "ec-p256-sec1.crt"}
+                private_key: {pki / "ec-p256-sec1.key"}
+                intermediates: {pki / "chain.pem"}
+                trust_anchor_arn: {d["trust_anchor_arn"]}
+                profile_arn: {d["profile_arn"]}
+                role_arn: {self.role}
+            """)
+
+    def write(self, secrets: str, auth: str | None = None, extra: str = "") -> None:
+        self.manifest.write_text(
+            "version: 1\n" + (auth or self.auth()) + f"state_dir: {self.state}\n" + extra + "secrets:\n" + textwrap.indent(textwrap.dedent(secrets), "  "))
+
+    def once(self, *args: str, user: str | None = None) -> subprocess.CompletedProcess:
+        return run(self.binary, ["once", "-c", str(self.manifest), *args], self.env, user=user)
+
+    def hook(self, tag: str) -> str:
+        """A hook command that appends `tag` and the changed secrets to the hook log."""
+        return f'echo "{tag} $SECRET_SYNC_CHANGED" >> {self.hook_log}'
+
+    def hook_runs(self) -> list[str]:
+        return self.hook_log.read_text().splitlines() if self.hook_log.exists() else []
+
+    def snapshot(self) -> dict[str, tuple[int, int]]:
+        return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted(self.out.iterdir())}
+
+
+@pytest.fixture
+def admin(world):
+    d = world.description()
+    return world.boto_client("secretsmanager", keys=(d["admin_access_key_id"], d["admin_secret_access_key"]))
+
+
+@pytest.fixture
+def names():
+    """Secret names unique to the test, so tests never see each other's rotations."""
+    prefix = f"t/{uuid.uuid4().hex[:8]}"
+    return lambda name: f"{prefix}/{name}"
+
+
+@pytest.fixture
+def sync(binary, world, clean_env, shared_dir):
+    return Sync(binary, world, clean_env, shared_dir)
+
+
+DB = {"username": "app", "password": "pa55-\"quoted\"-$HOME-`x`", "port": 5432, "ratio": 1.50, "nested": {"a": 1}}
+DB_TEXT = '{"username": "app", "password": "pa55-\\"quoted\\"-$HOME-`x`", "port": 5432, "ratio": 1.50, "nested": {"a": 1}}'
+
+
+def ok(result) -> None:
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_format(sync, admin, names):
+    admin.create_secret(Name=names("db"), SecretString=DB_TEXT)
+    admin.create_secret(Name=names("text"), SecretString="no trailing newline")
+    admin.create_secret(Name=names("blob"), SecretBinary=bytes([0, 1, 2, 255, 10]))
+    template_file = sync.root / "db.tmpl"
+    template_file.write_text("host=db\nuser={{username}}\n")
+    sync.write(f"""\
+        - id: {names("db")}
+          name: db
+          files:
+            - path: {sync.out}/password
+              key: password
+            - path: {sync.out}/port
+              key: port
+            - path: {sync.out}/ratio
+              key: ratio
+            - path: {sync.out}/nested
+              key: nested
+            - path: {sync.out}/db.json
+              format: json
+            - path: {sync.out}/db.env
+              format: dotenv
+            - path: {sync.out}/inline.conf
+              template: "user={{{{username}}}} port={{{{ port }}}}"
+            - path: {sync.out}/file.conf
+              template_file: {template_file}
+        - id: {names("text")}
+          files:
+            - path: {sync.out}/text
+        - id: {names("blob")}
+          files:
+            - path: {sync.out}/blob
+        """)
+    ok(sync.once())
+    read = lambda name: (sync.out / name).read_bytes()
+    assert read("password") == DB["password"].encode()
+    assert read("port") == b"5432"
+    assert read("ratio") == b"1.50"
+    assert read("nested") == b'{"a":1}'
+    assert read("db.json") == DB_TEXT.encode()
+    assert read("inline.conf") == b"user=app port=5432"
+    assert read("file.conf") == b"host=db\nuser=app\n"
+    assert read("text") == b"no trailing newline"
+    assert read("blob") == bytes([0, 1, 2, 255, 10])
+    # The dotenv file reads back exactly in a shell.
+    shell = subprocess.run(["sh", "-c", f'set -a; . {sync.out}/db.env; printf "%s|%s|%s" "$username" "$password" "$port"'],
+                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert shell.stdout == f"app|{DB['password']}|5432"
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in sync.out.iterdir())
+
+
+def test_owners_and_modes_with_real_users(sync, admin, names):
+    admin.create_secret(Name=names("db"), SecretString=DB_TEXT)
+    sync.write(f"""\
+        - id: {names("db")}
+          files:
+            - path: {sync.out}/by-nobody
+              key: password
+              owner: nobody
+              group: nogroup
+              mode: "0440"
+            - path: {sync.out}/group-readable
+              key: password
+              group: nogroup
+              mode: 0640
+        """, extra="defaults:\n  mode: \"0600\"\n  owner: root\n  group: root\n")
+    ok(sync.once())
+    first = (sync.out / "by-nobody").stat()
+    assert (first.st_uid, first.st_gid, first.st_mode & 0o7777) == (pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid, 0o440)
+    second = (sync.out / "group-readable").stat()
+    assert (second.st_uid, second.st_gid, second.st_mode & 0o7777) == (0, grp.getgrnam("nogroup").gr_gid, 0o640)
+    # nobody can read its file, and the group file through its group only.
+    read = subprocess.run(["setpriv", f"--reuid={first.st_uid}", f"--regid={first.st_gid}", "--clear-groups", "cat", str(sync.out / "by-nobody")],
+                          capture_output=True)
+    assert read.returncode == 0 and read.stdout == DB["password"].encode()
+
+
+def test_second_pass_writes_nothing_and_runs_no_hook(sync, admin, names):
+    admin.create_secret(Name=names("db"), SecretString=DB_TEXT)
+    sync.write(f"""\
+        - id: {names("db")}
+          name: db
+          files:
+            - path: {sync.out}/password
+              key: password
+            - path: {sync.out}/db.env
+              format: dotenv
+          on_change:
+            - {sync.hook("db")}
+        """)
+    ok(sync.once())
+    assert sync.hook_runs() == ["db db"]  # creating files counts as a change
+    before = sync.snapshot()
+    second = sync.once()
+    ok(second)
+    assert sync.snapshot() == before  # same inodes, same mtimes: nothing rewritten
+    assert sync.hook_runs() == ["db db"]
+    assert "files_written=0 hooks_run=0" in second.stderr
+    assert "created" not in second.stderr and "updated" not in second.stderr
+
+
+def test_rotation_rewrites_the_file_and_runs_its_hook_once(sync, admin, names):
+    admin.create_secret(Name=names("db"), SecretString=DB_TEXT)
+    admin.create_secret(Name=names("api"), SecretString="token-1")
+    shared = sync.hook("shared")
+    sync.write(f"""\
+        - id: {names("db")}
+          name: db
+          files:
+            - path: {sync.out}/password
+              key: password
+            - path: {sync.out}/user
+              key: username
+          on_change:
+            - {shared}
+            - {sync.hook("db-only")}
+        - id: {names("api")}
+          name: api
+          files:
+            - path: {sync.out}/token
+          on_change:
+            - {shared}
+        """)
+    ok(sync.once())
+    assert sync.hook_runs() == ["shared db api", "db-only db"]  # one run per distinct command
+    before = sync.snapshot()
+    admin.put_secret_value(SecretId=names("db"), SecretString=json.dumps({**DB, "password": "rotated"}))
+    result = sync.once()
+    ok(result)
+    after = sync.snapshot()
+    assert (sync.out / "password").read_text() == "rotated"
+    assert after["password"] != before["password"]
+    assert after["user"] == before["user"] and after["token"] == before["token"]  # unchanged bytes are not rewritten
+    assert sync.hook_runs()[2:] == ["shared db", "db-only db"]
+
+
+def test_new_version_with_identical_bytes_runs_hooks_without_a_write(sync, admin, names):
+    admin.create_secret(Name=names("api"), SecretString="same")
+    sync.write(f"""\
+        - id: {names("api")}
+          name: api
+          files:
+            - path: {sync.out}/token
+          on_change:
+            - {sync.hook("api")}
+        """)
+    ok(sync.once())
+    before = sync.snapshot()
+    admin.put_secret_value(SecretId=names("api"), SecretString="same")
+    ok(sync.once())
+    assert sync.snapshot() == before
+    assert sync.hook_runs() == ["api api", "api api"]
+
+
+def test_drift_is_repaired(sync, admin, names):
+    admin.create_secret(Name=names("db"), SecretString=DB_TEXT)
+    sync.write(f"""\
+        - id: {names("db")}
+          name: db
+          files:
+            - path: {sync.out}/deleted
+              key: password
+            - path: {sync.out}/edited
+              key: username
+            - path: {sync.out}/chmodded
+              key: port
+              mode: "0600"
+          on_change:
+            - {sync.hook("db")}
+        """)
+    ok(sync.once())
+    (sync.out / "deleted").unlink()
+    (sync.out / "edited").write_text("tampered")
+    (sync.out / "chmodded").chmod(0o666)
+    result = sync.once()
+    ok(result)
+    assert (sync.out / "deleted").read_bytes() == DB["password"].encode()
+    assert (sync.out / "edited").read_text() == "app"
+    assert (sync.out / "chmodded").stat().st_mode & 0o777 == 0o600
+    for verb, name in [("created", "deleted"), ("updated", "edited"), ("repaired", "chmodded")]:
+        assert f"notice: {verb} {sync.out / name} " in result.stderr
+    assert sync.hook_runs() == ["db db", "db db"]
+
+
+def test_a_missing_secret_leaves_the_others_written_and_exits_1(sync, admin, names):
+    admin.create_secret(Name=names("good"), SecretString="good")
+    sync.write(f"""\
+        - id: {names("missing")}
+          name: missing
+          files:
+            - path: {sync.out}/missing
+        - id: {names("good")}
+          name: good
+          files:
+            - path: {sync.out}/good
+        """)
+    result = sync.once()
+    assert result.returncode == 1
+    assert (sync.out / "good").read_text() == "good"
+    assert not (sync.out / "missing").exists()
+    assert f"Secrets Manager refused GetSecretValue for {names('missing')}: ResourceNotFoundException" in result.stderr
+    assert "secret-sync: error: pass incomplete: 1 of 2 secrets failed (missing); the last good files were kept" in result.stderr
+    state = json.loads((sync.state / "state.json").read_text())
+    assert "ResourceNotFoundException" in state["secrets"]["missing"]["lastError"]
+    assert state["secrets"]["good"]["lastError"] is None if "lastError" in state["secrets"]["good"] else True
+
+
+def test_a_failed_fetch_keeps_the_last_good_file(binary, world, clean_env, shared_dir, admin, names):
+    admin.create_secret(Name=names("db"), SecretString="v1")
+    good = Sync(binary, world, clean_env, shared_dir)
+    secrets = f"""\
+        - id: {names("db")}
+          files:
+            - path: {good.out}/db
+        """
+    good.write(secrets)
+    ok(good.once())
+    admin.put_secret_value(SecretId=names("db"), SecretString="v2")
+    denied = Sync(binary, world, clean_env, shared_dir, role=world.description()["no_secrets_role_arn"])
+    denied.write(secrets)
+    result = denied.once()
+    assert result.returncode == 1
+    assert "GetSecretValue for " + names("db") + ": AccessDenied" in result.stderr  # moto answers in XML form (TESTING-NOTES 4)
+    assert "fix=\"allow secretsmanager:GetSecretValue" in result.stderr
+    assert (good.out / "db").read_text() == "v1"
+
+
+def test_a_missing_field_is_an_error_never_an_empty_file(sync, admin, names):
+    admin.create_secret(Name=names("db"), SecretString=DB_TEXT)
+    sync.write(f"""\
+        - id: {names("db")}
+          name: db
+          files:
+            - path: {sync.out}/a
+              key: username
+            - path: {sync.out}/b
+              key: pasword
+        """)
+    result = sync.once()
+    assert result.returncode == 1
+    assert "field 'pasword' is missing from the secret (fields present: username, password, port, ratio, nested)" in result.stderr
+    assert not sync.out.exists() or list(sync.out.iterdir()) == []  # a secret's files are written together or not at all
+
+
+def test_a_failed_hook_is_retried_until_it_succeeds(sync, admin, names):
+    admin.create_secret(Name=names("api"), SecretString="t")
+    marker = sync.root / "may-succeed"
+    sync.write(f"""\
+        - id: {names("api")}
+          name: api
+          files:
+            - path: {sync.out}/token
+          on_change:
+            - test -f {marker} && {sync.hook("api")}
+        """)
+    result = sync.once()
+    assert result.returncode == 1
+    assert "hook failed: exit status 1; it will run again on the next pass" in result.stderr
+    state = json.loads((sync.state / "state.json").read_text())
+    assert state["secrets"]["api"]["pendingHooks"] == [{"shell": f"test -f {marker} && {sync.hook('api')}"}]
+    assert sync.once().returncode == 1  # nothing changed, the hook is still owed and still fails
+    marker.touch()
+    ok(sync.once())
+    assert sync.hook_runs() == ["api api"]
+    ok(sync.once())
+    assert sync.hook_runs() == ["api api"]  # paid up: not run again
+
+
+def test_a_hook_that_hangs_is_killed_at_the_timeout(sync, admin, names):
+    admin.create_secret(Name=names("api"), SecretString="t")
+    sync.write(f"""\
+        - id: {names("api")}
+          files:
+            - path: {sync.out}/token
+          on_change:
+            - sleep 60
+        """, extra="hook_timeout: 1s\n")
+    started = time.monotonic()
+    result = sync.once()
+    assert result.returncode == 1
+    assert time.monotonic() - started < 20
+    assert "hook failed: timed out (killed with its process group)" in result.stderr
+
+
+def test_dry_run_shows_the_plan_and_touches_nothing(sync, admin, names):
+    admin.create_secret(Name=names("db"), SecretString=DB_TEXT)
+    sync.write(f"""\
+        - id: {names("db")}
+          name: db
+          files:
+            - path: {sync.out}/password
+              key: password
+              mode: "0640"
+          on_change:
+            - {sync.hook("db")}
+        """)
+    result = sync.once("--dry-run")
+    ok(result)
+    assert f"  would create {sync.out}/password (root:root 0640)" in result.stdout
+    assert f"would run: {sync.hook('db')}  (for db)" in result.stdout
+    assert DB["password"] not in result.stdout + result.stderr
+    assert not sync.out.exists() and not sync.state.exists() and not sync.hook_log.exists()
+    ok(sync.once())
+    assert sync.once("--dry-run").stdout.endswith("everything is in sync\n")
+
+
+def test_no_secret_value_in_logs_state_or_hook_environment(sync, admin, names):
+    admin.create_secret(Name=names("db"), SecretString=DB_TEXT)
+    env_dump = sync.root / "hook-env"
+    sync.write(f"""\
+        - id: {names("db")}
+          name: db
+          files:
+            - path: {sync.out}/password
+              key: password
+            - path: {sync.out}/all.env
+              format: dotenv
+          on_change:
+            - env > {env_dump}
+        """)
+    result = sync.once("--log-level", "trace")
+    ok(result)
+    admin.put_secret_value(SecretId=names("db"), SecretString=json.dumps({**DB, "password": "second-secret-value"}))
+    second = sync.once("--log-level", "trace", "--log-format", "json")
+    ok(second)
+    everything = result.stdout + result.stderr + second.stdout + second.stderr + (sync.state / "state.json").read_text() + env_dump.read_text()
+    for value in (DB["password"], "second-secret-value"):
+        assert value not in everything
+    assert "debug: CreateSession" in result.stderr  # the trace run did log in detail
+    hook_env = dict(line.split("=", 1) for line in env_dump.read_text().splitlines() if "=" in line)
+    assert hook_env["SECRET_SYNC_CHANGED"] == "db"
+    assert (sync.state / "state.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_an_invalid_manifest_exits_2_and_touches_nothing(sync):
+    sync.write(f"""\
+        - id: whatever
+          files:
+            - path: {sync.out}/x
+              mode: "0999"
+        """)
+    result = sync.once()
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"secret-sync: error: invalid manifest {sync.manifest} (1 problem; nothing was changed)" in result.stderr
+    assert f"{sync.manifest}:15:15: secrets[0].files[0].mode: '0999' is not an octal file mode" in result.stderr
+    assert not sync.state.exists() and not sync.out.exists()
+
+
+def test_a_symlink_at_the_destination_is_refused(sync, admin, names):
+    admin.create_secret(Name=names("db"), SecretString=DB_TEXT)
+    victim = sync.root / "victim"
+    victim.write_text("untouched")
+    sync.out.mkdir()
+    (sync.out / "link").symlink_to(victim)
+    sync.write(f"""\
+        - id: {names("db")}
+          name: db
+          files:
+            - path: {sync.out}/link
+              key: password
+        - id: {names("db")}
+          name: other
+          files:
+            - path: {sync.out}/other
+              key: username
+        """)
+    result = sync.once()
+    assert result.returncode == 1
+    assert f"refusing to write {sync.out}/link: it is a symbolic link, which secret-sync never follows" in result.stderr
+    assert victim.read_text() == "untouched"
+    assert (sync.out / "other").read_text() == "app"
+
+
+def test_concurrent_runs_are_serialised_by_the_lock(sync, admin, names):
+    admin.create_secret(Name=names("api"), SecretString="t")
+    sync.write(f"""\
+        - id: {names("api")}
+          files:
+            - path: {sync.out}/token
+        """)
+    sync.state.mkdir(mode=0o700)
+    with open(sync.state / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        process = subprocess.Popen([str(sync.binary), "once", "-c", str(sync.manifest)], env=sync.env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
+        assert process.poll() is None  # waiting for the lock
+        assert not (sync.out / "token").exists()
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "another secret-sync run holds the lock; waiting" in stderr
+    assert (sync.out / "token").read_text() == "t"
+
+
+def test_environment_credentials_and_hooks_do_not_inherit_them(sync, admin, names, world):
+    admin.create_secret(Name=names("api"), SecretString="t")
+    d = world.description()
+    sync.env.update(AWS_ACCESS_KEY_ID=d["admin_access_key_id"], AWS_SECRET_ACCESS_KEY=d["admin_secret_access_key"])
+    env_dump = sync.root / "hook-env"
+    sync.write(f"""\
+        - id: {names("api")}
+          files:
+            - path: {sync.out}/token
+          on_change:
+            - env > {env_dump}
+        """, auth="auth:\n  environment: true\nregion: us-west-2\n")
+    ok(sync.once())
+    assert (sync.out / "token").read_text() == "t"
+    assert "AWS_SECRET_ACCESS_KEY" not in env_dump.read_text()
+    assert d["admin_secret_access_key"] not in env_dump.read_text()
+
+
+def test_profile_with_credential_process(sync, admin, names, world):
+    admin.create_secret(Name=names("api"), SecretString="t")
+    d, pki = world.description(), world.pki / "clients"
+    Path(sync.env["AWS_CONFIG_FILE"]).write_text(
+        f"[profile commercial]\ncredential_process = {sync.binary} credential-process --certificate {pki / 'direct' / 'rsa2048-pkcs1.crt'}"
+        f" --private-key {pki / 'rsa2048-pkcs1.key'} --trust-anchor-arn {d['trust_anchor_arn']} --profile-arn {d['profile_arn']} --role-arn {d['role_arn']}\n")
+    sync.write(f"""\
+        - id: {names("api")}
+          files:
+            - path: {sync.out}/token
+        """, auth="auth:\n  profile: commercial\nregion: us-west-2\n")
+    ok(sync.once())
+    assert (sync.out / "token").read_text() == "t"
