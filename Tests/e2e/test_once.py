@@ -512,3 +512,26 @@ def test_profile_with_credential_process(sync, admin, names, world):
         """, auth="auth:\n  profile: commercial\nregion: us-west-2\n")
     ok(sync.once())
     assert (sync.out / "token").read_text() == "t"
+
+
+def test_version_id_pins_a_version_and_one_session_serves_the_pass(sync, admin, names, emulator):
+    first = admin.create_secret(Name=names("pinned"), SecretString="v1")["VersionId"]
+    admin.put_secret_value(SecretId=names("pinned"), SecretString="v2")
+    admin.create_secret(Name=names("current"), SecretString="c")
+    sync.write(f"""\
+        - id: {names("pinned")}
+          version_id: {first}
+          files:
+            - path: {sync.out}/pinned
+        - id: {names("pinned")}
+          name: latest
+          files:
+            - path: {sync.out}/latest
+        - id: {names("current")}
+          files:
+            - path: {sync.out}/current
+        """)
+    ok(sync.once())
+    assert (sync.out / "pinned").read_text() == "v1"
+    assert (sync.out / "latest").read_text() == "v2"
+    assert [r["status"] for r in emulator.requests()] == [201]  # one CreateSession for the whole pass
