@@ -9,7 +9,7 @@ struct SecretSyncCommand: ParsableCommand {
         commandName: "secret-sync",
         abstract: "Sync AWS Secrets Manager secrets to files and environments, with IAM Roles Anywhere credentials.",
         version: SecretSyncVersion.current,
-        subcommands: [OnceCommand.self, CredentialProcessCommand.self]
+        subcommands: [OnceCommand.self, RunCommand.self, CredentialProcessCommand.self]
     )
 
     /// The one funnel from errors to text and exit codes: 0 success, 1 run-time failure,
@@ -18,6 +18,10 @@ struct SecretSyncCommand: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch let error as CommandLocator.Failure {
+            // The shell's conventions for a command that cannot be started: 127 not found, 126 not executable.
+            FileHandle.standardError.write(Data(("secret-sync: error: \(error)\n").utf8))
+            Foundation.exit(error.exitStatus)
         } catch let error as DiagnosticError {
             FileHandle.standardError.write(Data(("secret-sync: error: \(error)\n").utf8))
             Foundation.exit(error.isUsageError ? ExitStatus.usage : ExitStatus.runtimeFailure)

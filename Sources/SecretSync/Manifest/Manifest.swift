@@ -73,8 +73,9 @@ public struct FileSpec: Sendable {
 }
 
 public enum EnvSpec: Sendable, Equatable {
-    /// `name:` with an optional `key:` (the whole value when nil).
-    case variable(name: String, key: String?)
+    /// `name:` with an optional `key:` (the whole value when nil). `base64` encodes the value, the
+    /// only way a binary secret can go into a variable.
+    case variable(name: String, key: String?, base64: Bool = false)
     /// `prefix:`: every JSON field, upper-cased, after the prefix.
     case prefix(String)
 }

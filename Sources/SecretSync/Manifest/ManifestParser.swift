@@ -537,7 +537,17 @@ private struct Reader {
     }
 
     mutating func envEntry(_ node: Node, _ keyPath: String) -> EnvSpec? {
-        guard let fields = entries(node, keyPath, allowed: ["name", "key", "prefix"]) else { return nil }
+        guard let fields = entries(node, keyPath, allowed: ["name", "key", "prefix", "encoding"]) else { return nil }
+        var base64 = false
+        if let encoding = fields["encoding"], let value = string(encoding.value, join(keyPath, "encoding")) {
+            if value == "base64" {
+                base64 = true
+            } else {
+                report(
+                    encoding.value, join(keyPath, "encoding"), "unknown encoding '\(value)'",
+                    fix: "the only encoding is base64 (for binary secrets)")
+            }
+        }
         switch (fields["name"], fields["prefix"]) {
         case (.some(let name), nil):
             guard let value = string(name.value, join(keyPath, "name")) else { return nil }
@@ -547,10 +557,13 @@ private struct Reader {
                     fix: "use letters, digits and _, not starting with a digit")
                 return nil
             }
-            return .variable(name: value, key: fields["key"].flatMap { string($0.value, join(keyPath, "key")) })
+            return .variable(name: value, key: fields["key"].flatMap { string($0.value, join(keyPath, "key")) }, base64: base64)
         case (nil, .some(let prefix)):
             if let key = fields["key"] {
                 report(key.key, join(keyPath, "key"), "prefix: takes every field; key: does not apply", fix: "drop key:")
+            }
+            if let encoding = fields["encoding"] {
+                report(encoding.key, join(keyPath, "encoding"), "prefix: takes the fields of a JSON secret as text", fix: "drop encoding:")
             }
             guard let value = string(prefix.value, join(keyPath, "prefix"), allowEmpty: true) else { return nil }
             guard value.isEmpty || Renderer.isValidEnvironmentName(value) else {
@@ -616,7 +629,7 @@ private struct Reader {
                 }
                 paths[file.path] = paths[file.path] ?? file.location
             }
-            for case .variable(let name, _) in secret.env {
+            for case .variable(let name, _, _) in secret.env {
                 if let earlier = variables[name] {
                     problems.append(
                         .init(

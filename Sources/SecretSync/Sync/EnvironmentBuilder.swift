@@ -1,0 +1,180 @@
+import Foundation
+
+/// Builds the environment `secret-sync run` hands to its command: the parent's (or a minimal
+/// allowlist with `pristine`), without the wrapper's own AWS credentials, plus the secrets.
+public struct EnvironmentBuilder: Sendable {
+    /// What `--pristine` keeps from the parent.
+    public static let pristineAllowlist: Set<String> = [
+        "PATH", "HOME", "LANG", "LANGUAGE", "TZ", "USER", "LOGNAME", "SHELL", "TERM", "TMPDIR",
+        "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "INVOCATION_ID", "JOURNAL_STREAM",
+    ]
+
+    /// The wrapper's credentials for `auth: environment`; kept only when asked.
+    public static let awsCredentialVariables: Set<String> = Reconciler.withheldVariables
+
+    public let parent: [String: String]
+    public let pristine: Bool
+    public let keepAWSCredentials: Bool
+
+    public init(parent: [String: String], pristine: Bool, keepAWSCredentials: Bool) {
+        self.parent = parent
+        self.pristine = pristine
+        self.keepAWSCredentials = keepAWSCredentials
+    }
+
+    public struct Result: Sendable {
+        public let environment: [String: String]
+        /// Names (never values) of parent variables a secret replaced.
+        public let overridden: [String]
+        public let injected: [String]
+    }
+
+    /// One injected variable; `explicit` for `name:` entries, which win over `prefix:` ones.
+    public struct Variable: Sendable, Equatable {
+        public let name: String
+        public let value: String
+        public let explicit: Bool
+        public let secret: String
+    }
+
+    /// The variables of one secret's `env:` entries; throws for anything that cannot be a variable.
+    public static func variables(for secret: SecretSpec, payload: SecretPayload) throws -> [Variable] {
+        var variables = [(name: String, value: String, explicit: Bool)]()
+        func failure(_ message: String, _ fix: String) -> RenderError {
+            RenderError(message: "secret \(secret.name): \(message)", fix: fix)
+        }
+        for entry in secret.env {
+            switch entry {
+            case .variable(let name, nil, let base64):
+                if base64 {
+                    variables.append((name, Data(payload.bytes).base64EncodedString(), true))
+                    continue
+                }
+                guard payload.kind == .string else {
+                    throw failure(
+                        "\(name): the secret is binary (SecretBinary), which an environment variable cannot hold as it is",
+                        "add `encoding: base64` to this env entry, and decode it in the application")
+                }
+                guard let text = String(validating: payload.bytes, as: UTF8.self) else {
+                    throw failure("\(name): the value is not valid UTF-8", "add `encoding: base64` to this env entry")
+                }
+                variables.append((name, text, true))
+            case .variable(let name, let key?, let base64):
+                let field: JSONDocument
+                do {
+                    field = try Renderer.field(key, of: try Renderer.object(payload, for: "env \(name) (key: \(key))"))
+                } catch let error as RenderError {
+                    throw failure(error.message, error.fix ?? "")
+                }
+                let text = field.fieldText
+                variables.append((name, base64 ? Data(text.utf8).base64EncodedString() : text, true))
+            case .prefix(let prefix):
+                let object: JSONDocument
+                do {
+                    object = try Renderer.object(payload, for: "env prefix \(prefix)")
+                } catch let error as RenderError {
+                    throw failure(error.message, error.fix ?? "")
+                }
+                guard case .object(let members) = object else { continue }
+                for (field, value) in members {
+                    let name = prefix + field.uppercased()
+                    guard Renderer.isValidEnvironmentName(name) else {
+                        throw failure(
+                            "field '\(field)' would make '\(name)', which is not a valid environment variable name",
+                            "rename the field to letters, digits and underscores, or map it with name: and key:")
+                    }
+                    variables.append((name, value.fieldText, false))
+                }
+            }
+        }
+        for (name, value, _) in variables where value.unicodeScalars.contains("\0") {
+            throw failure(
+                "\(name): the value contains a NUL character, which no environment variable can hold",
+                "use encoding: base64, or write it to a file")
+        }
+        return variables.map { Variable(name: $0.name, value: $0.value, explicit: $0.explicit, secret: secret.name) }
+    }
+
+    /// Merges every secret's variables: a `name:` entry wins over a `prefix:` one of the same name;
+    /// two `prefix:` entries that make one name with different values are refused (fail closed).
+    public static func merge(_ variables: [Variable]) throws -> [(name: String, value: String)] {
+        var chosen = [String: Variable]()
+        var order = [String]()
+        for variable in variables {
+            guard let existing = chosen[variable.name] else {
+                chosen[variable.name] = variable
+                order.append(variable.name)
+                continue
+            }
+            if variable.explicit { chosen[variable.name] = variable }
+            if !variable.explicit, !existing.explicit, existing.value != variable.value {
+                throw RenderError(
+                    message:
+                        "\(variable.name) would be set by the prefix: entries of both \(existing.secret) and \(variable.secret), with different values",
+                    fix: "use distinct prefixes, or set \(variable.name) explicitly with name: and key:")
+            }
+        }
+        return order.map { (name: $0, value: chosen[$0]!.value) }
+    }
+
+    public func build(_ secrets: [(name: String, value: String)]) -> Result {
+        var environment = parent.filter { pristine ? Self.pristineAllowlist.contains($0.key) : true }
+        if !keepAWSCredentials {
+            for name in Self.awsCredentialVariables { environment.removeValue(forKey: name) }
+        }
+        var overridden = [String]()
+        for (name, value) in secrets {
+            if environment[name] != nil { overridden.append(name) }
+            environment[name] = value
+        }
+        return Result(environment: environment, overridden: overridden, injected: secrets.map(\.name))
+    }
+}
+
+/// Finds a command the way a POSIX shell does: a name with a `/` is used as given, anything else
+/// is searched in `PATH`. Errors carry the shell's conventional exit statuses (127, 126).
+public enum CommandLocator {
+    public struct Failure: DiagnosticError {
+        public let message: String
+        public let fix: String?
+        /// 127: not found; 126: found but not executable.
+        public let exitStatus: Int32
+
+        public init(message: String, fix: String?, exitStatus: Int32) {
+            self.message = message
+            self.fix = fix
+            self.exitStatus = exitStatus
+        }
+    }
+
+    public static func locate(_ command: String, path: String?) throws -> String {
+        if command.contains("/") {
+            try check(command, as: command)
+            return command
+        }
+        let directories = (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false)
+        var notExecutable: String?
+        for directory in directories {
+            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + command
+            var info = stat()
+            guard stat(candidate, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+            if access(candidate, X_OK) == 0 { return candidate }
+            notExecutable = notExecutable ?? candidate
+        }
+        if let notExecutable {
+            throw Failure(message: "\(command): \(notExecutable) is not executable", fix: "chmod +x \(notExecutable)", exitStatus: 126)
+        }
+        throw Failure(
+            message: "\(command): command not found in PATH (\(path ?? "unset"))", fix: "give the full path, or fix PATH", exitStatus: 127)
+    }
+
+    static func check(_ path: String, as command: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw Failure(message: "\(command): no such file", fix: "check the path", exitStatus: 127)
+        }
+        guard info.st_mode & S_IFMT == S_IFREG, access(path, X_OK) == 0 else {
+            throw Failure(message: "\(command): not an executable file", fix: "chmod +x \(path), or name the program", exitStatus: 126)
+        }
+    }
+}

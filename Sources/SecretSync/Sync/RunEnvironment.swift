@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+
+/// The secrets `secret-sync run` injects: those of the manifest that have `env:` entries, and
+/// only those. Fails closed: any secret that cannot be fetched or turned into variables fails it all.
+public struct RunEnvironment: Sendable {
+    let manifest: Manifest
+    let credentials: any CredentialProvider
+    let secretsManager: SecretsManagerClient
+    let logger: Logger
+
+    public init(manifest: Manifest, credentials: any CredentialProvider, secretsManager: SecretsManagerClient, logger: Logger) {
+        self.manifest = manifest
+        self.credentials = credentials
+        self.secretsManager = secretsManager
+        self.logger = logger
+    }
+
+    public struct Failure: DiagnosticError {
+        public let errors: [any DiagnosticError]
+        public var message: String {
+            "not starting the command: " + errors.map(\.message).joined(separator: "; ")
+        }
+        public var fix: String? { errors.compactMap(\.fix).first }
+    }
+
+    public func variables() throws -> [(name: String, value: String)] {
+        let wanted = manifest.secrets.filter { !$0.env.isEmpty }
+        guard !wanted.isEmpty else {
+            throw Failure(errors: [
+                RenderError(
+                    message: "no secret in \(manifest.path) has env: entries", fix: "add env: entries to the secrets the command needs")
+            ])
+        }
+        var variables = [EnvironmentBuilder.Variable]()
+        var errors = [any DiagnosticError]()
+        let credentials: AWSCredentials
+        do {
+            credentials = try self.credentials.credentials()
+        } catch {
+            throw Failure(errors: [(error as? DiagnosticError) ?? UnexpectedError(error)])
+        }
+        for secret in wanted {
+            do {
+                let version = try secretsManager.getSecretValue(
+                    secretId: secret.id, version: secret.version, region: secret.region, credentials: credentials)
+                variables += try EnvironmentBuilder.variables(for: secret, payload: version.payload)
+                logger.debug("fetched", metadata: ["secret": "\(secret.name)", "version": "\(version.versionId)"])
+            } catch {
+                errors.append((error as? DiagnosticError) ?? UnexpectedError(error))
+            }
+        }
+        guard errors.isEmpty else { throw Failure(errors: errors) }
+        do {
+            return try EnvironmentBuilder.merge(variables)
+        } catch {
+            throw Failure(errors: [(error as? DiagnosticError) ?? UnexpectedError(error)])
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SecretSync
+
+/// `secret-sync run -- CMD [ARG...]`: fetch the secrets with `env:` entries, then become CMD.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Fetch the secrets that have env: entries, then exec CMD with them in its environment.",
+        discussion: """
+            secret-sync replaces itself with CMD (same PID: signals reach the application directly,
+            and its exit status is the application's). If any secret cannot be fetched, CMD is not
+            started and the exit status is 1; a CMD that is not found exits 127, one that cannot be
+            executed 126. The wrapper's own AWS credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+            AWS_SESSION_TOKEN) are removed from CMD's environment unless --keep-aws-credentials.
+            """
+    )
+
+    @OptionGroup var manifestOptions: ManifestOptions
+
+    @Flag(help: "Start CMD from a minimal environment (PATH, HOME, LANG, TZ, USER, ...) plus the secrets.")
+    var pristine = false
+
+    @Flag(help: "Pass the wrapper's AWS_* credential variables on to CMD.")
+    var keepAwsCredentials = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.")
+    var command: [String] = []
+
+    mutating func validate() throws {
+        if command.first == "--" { command.removeFirst() }
+        guard !command.isEmpty else { throw ValidationError("give the command to run after --, e.g. secret-sync run -- /usr/bin/myapp") }
+    }
+
+    func run() throws {
+        let logger = logging.makeLogger()
+        let parent = ProcessInfo.processInfo.environment
+        let manifest = try manifestOptions.load()
+        let transport = try CurlHTTPClient(options: .fromEnvironment(parent))
+        let variables = try RunEnvironment(
+            manifest: manifest, credentials: manifest.credentialProvider(transport: transport, environment: parent, logger: logger),
+            secretsManager: SecretsManagerClient(transport: transport, environment: parent, logger: logger), logger: logger
+        ).variables()
+        let built = EnvironmentBuilder(parent: parent, pristine: pristine, keepAWSCredentials: keepAwsCredentials).build(variables)
+        for name in built.overridden {
+            logger.notice("overriding environment variable \(name) with the secret's value")
+        }
+        let executable = try CommandLocator.locate(command[0], path: built.environment["PATH"])
+        logger.debug("exec", metadata: ["command": "\(executable)", "variables": "\(built.injected.joined(separator: " "))"])
+        try Exec.replaceProcess(executable: executable, arguments: command, environment: built.environment)
+    }
+}
+
+/// `execve(2)`: the only way `run` leaves no process between systemd and the application.
+enum Exec {
+    static func replaceProcess(executable: String, arguments: [String], environment: [String: String]) throws -> Never {
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        execve(executable, argv, envp)
+        // Only reached when execve failed; the strings are abandoned to the exit that follows.
+        let code = errno
+        throw CommandLocator.Failure(
+            message: "\(arguments[0]): cannot execute \(executable): \(String(cString: strerror(code)).lowercased())",
+            fix: code == ENOEXEC ? "add a #! line to the script" : nil, exitStatus: code == ENOENT ? 127 : 126)
+    }
+}
