@@ -18,13 +18,27 @@ struct OnceCommand: ParsableCommand {
     @Flag(help: "Show what would change on stdout; write nothing, run no hook.")
     var dryRun = false
 
+    @Option(help: "Give up after this long (e.g. 30s, 2m), keep the last good files and exit 1 with what was not done.")
+    var timeout: String?
+
+    func validate() throws {
+        if let timeout, DurationParser.parse(timeout) == nil {
+            throw ValidationError("--timeout '\(timeout)' is not a duration: write a number with a unit, e.g. 30s or 2m")
+        }
+    }
+
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
         let logger = logging.makeLogger()
         let manifest = try manifestOptions.load()
-        let reconciler = try Reconciler.live(manifest: manifest, environment: ProcessInfo.processInfo.environment, logger: logger)
-        let report = try reconciler.pass(dryRun: dryRun)
+        let deadline = timeout.flatMap(DurationParser.parse).map { Date().addingTimeInterval($0) }
+        let reconciler = try Reconciler.live(
+            manifest: manifest, environment: ProcessInfo.processInfo.environment, logger: logger, deadline: deadline)
+        let report = try reconciler.pass(dryRun: dryRun) {
+            guard let deadline, Date() >= deadline else { return nil }
+            return "the --timeout of \(timeout!) was reached"
+        }
         if dryRun { print(Plan.text(report, manifest: manifest), terminator: "") }
         logger.notice(
             dryRun ? "dry run complete; nothing was changed" : "pass complete",

@@ -9,7 +9,9 @@ struct SecretSyncCommand: ParsableCommand {
         commandName: "secret-sync",
         abstract: "Sync AWS Secrets Manager secrets to files and environments, with IAM Roles Anywhere credentials.",
         version: SecretSyncVersion.current,
-        subcommands: [OnceCommand.self, RunCommand.self, CredentialProcessCommand.self]
+        subcommands: [
+            OnceCommand.self, DaemonCommand.self, RunCommand.self, ValidateCommand.self, StatusCommand.self, CredentialProcessCommand.self,
+        ]
     )
 
     /// The one funnel from errors to text and exit codes: 0 success, 1 run-time failure,
@@ -55,14 +57,16 @@ struct UsageError: Error, CustomStringConvertible {
 
 /// `--log-format` and `--log-level`, shared by every command.
 struct LoggingOptions: ParsableArguments {
-    @Option(help: "Log line format on stderr: text or json.")
-    var logFormat: LogFormatArgument = .text
+    @Option(help: "Log line format on stderr: text, json or journal (default: journal under systemd, else text).")
+    var logFormat: LogFormatArgument?
 
     @Option(help: "Least severe level logged: trace, debug, info, notice, warning, error, critical.")
     var logLevel: LogLevelArgument = .init(.notice)
 
     func makeLogger(label: String = "secret-sync", debug: Bool = false) -> Logger {
-        let format = logFormat.value
+        // Under systemd, stderr is connected to journald and JOURNAL_STREAM says so.
+        let underJournald = ProcessInfo.processInfo.environment["JOURNAL_STREAM"].map { !$0.isEmpty } ?? false
+        let format = logFormat?.value ?? (underJournald ? .journal : .text)
         let level = debug ? .debug : logLevel.value
         return Logger(label: label) { label in StderrLogHandler(label: label, format: format, level: level) }
     }
@@ -76,7 +80,6 @@ struct LogFormatArgument: ExpressibleByArgument {
         value = format
     }
     static var allValueStrings: [String] { LogFormat.allCases.map(\.rawValue) }
-    static let text = LogFormatArgument(.text)
 }
 
 struct LogLevelArgument: ExpressibleByArgument {

@@ -31,6 +31,10 @@ public struct RolesAnywhereClient: Sendable {
 
     /// Loads the certificate, chain and key and checks them against each other and the clock.
     public func loadSigner(at now: Date) throws -> RolesAnywhereSigner {
+        try Self.loadSigner(configuration, at: now)
+    }
+
+    public static func loadSigner(_ configuration: RolesAnywhereConfiguration, at now: Date) throws -> RolesAnywhereSigner {
         let certificate = try Certificate.load(path: configuration.certificatePath)
         let intermediates = try configuration.intermediatesPath.map { try Certificate.loadBundle(path: $0) } ?? []
         let key = try PrivateKey.load(path: configuration.privateKeyPath)
@@ -42,7 +46,7 @@ public struct RolesAnywhereClient: Sendable {
                     "use the key the certificate was issued for; compare `openssl x509 -noout -pubkey -in CERT` with `openssl pkey -pubout -in KEY`",
                 openSSLDetail: nil)
         }
-        try Self.checkValidity(certificate, path: configuration.certificatePath, now: now)
+        try checkValidity(certificate, path: configuration.certificatePath, now: now)
         return RolesAnywhereSigner(certificate: certificate, intermediates: intermediates, privateKey: key)
     }
 

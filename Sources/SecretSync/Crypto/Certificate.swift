@@ -57,6 +57,17 @@ public final class Certificate {
     public var notBefore: Date { Self.date(X509_get0_notBefore(pointer)) }
     public var notAfter: Date { Self.date(X509_get0_notAfter(pointer)) }
 
+    /// True when `issuer` issued this certificate: names, key identifiers and the signature agree.
+    public func isIssued(by issuer: Certificate) -> Bool {
+        issuer.withUnsafePointer { issuerPointer in
+            guard X509_check_issued(issuerPointer, pointer) == X509_V_OK, let key = X509_get0_pubkey(issuerPointer) else { return false }
+            return X509_verify(pointer, key) == 1
+        }
+    }
+
+    /// True for a CA certificate (basicConstraints CA:TRUE).
+    public var isCertificateAuthority: Bool { X509_check_ca(pointer) >= 1 }
+
     /// True when this certificate's public key is the one `key` holds the private half of.
     func matches(_ key: PrivateKey) -> Bool {
         guard let publicKey = X509_get0_pubkey(pointer) else { return false }

@@ -10,6 +10,8 @@ public struct HTTPClientOptions: Sendable {
     /// Responses larger than this are refused rather than buffered.
     public var maxResponseBytes = 16 << 20
     public var userAgent = "secret-sync/\(SecretSyncVersion.current)"
+    /// No request runs past this instant (`once --timeout`): each one's timeouts shrink to fit.
+    public var deadline: Date?
 
     public init(caBundle: String? = nil) {
         self.caBundle = caBundle
@@ -70,6 +72,19 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
         lock.lock()
         defer { lock.unlock() }
+        var totalTimeout = options.totalTimeout
+        var connectTimeout = options.connectTimeout
+        if let deadline = options.deadline {
+            let remaining = deadline.timeIntervalSinceNow
+            guard remaining > 0.05 else {
+                throw HTTPError(
+                    kind: .deadline, url: request.url, curlCode: 0,
+                    message: "the deadline passed before the request to \(request.url) could start",
+                    fix: "allow more time (--timeout), or check why the endpoint is slow")
+            }
+            totalTimeout = min(totalTimeout, remaining)
+            connectTimeout = min(connectTimeout, remaining)
+        }
         curl_easy_reset(handle)
         errorBuffer[0] = 0
         let accumulator = ResponseAccumulator(limit: options.maxResponseBytes)
@@ -90,8 +105,8 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
             _ = ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "https,http")
             _ = ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
             _ = ccurl_setopt_long(handle, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2)
-            _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
-            _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(options.totalTimeout * 1000))
+            _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
+            _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(totalTimeout * 1000))
             _ = ccurl_setopt_string(handle, CURLOPT_USERAGENT, options.userAgent)
             if let bundle = options.caBundle {
                 _ = ccurl_setopt_string(handle, CURLOPT_CAINFO, bundle)

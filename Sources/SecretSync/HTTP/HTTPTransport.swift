@@ -40,6 +40,8 @@ public protocol HTTPTransport: Sendable {
 public struct HTTPError: DiagnosticError {
     public enum Kind: Sendable {
         case dns, connect, tls, timeout, proxy, tooLarge, other
+        /// The run's overall deadline (`once --timeout`) passed.
+        case deadline
     }
 
     public let kind: Kind
@@ -53,7 +55,7 @@ public struct HTTPError: DiagnosticError {
     public var isRetryable: Bool {
         switch kind {
         case .connect, .timeout, .other: return true
-        case .dns, .tls, .proxy, .tooLarge: return false
+        case .dns, .tls, .proxy, .tooLarge, .deadline: return false
         }
     }
 }

@@ -24,6 +24,8 @@ public struct Manifest: Sendable {
     public let stateDirectory: String
     public let interval: TimeInterval
     public let hookTimeout: TimeInterval
+    /// Prometheus textfile-collector output written after each pass, if set.
+    public let metricsFile: String?
     public let secrets: [SecretSpec]
 }
 

@@ -189,30 +189,13 @@ private struct Reader {
     /// `30s`, `5m`, `1h`, `1h30m`, `2d`. A bare number is refused: its unit would be a guess.
     mutating func duration(_ node: Node, _ keyPath: String) -> TimeInterval? {
         guard let value = string(node, keyPath) else { return nil }
-        var total = 0.0
-        var number = ""
-        var sawUnit = false
-        for character in value {
-            if character.isASCII, character.isNumber {
-                number.append(character)
-                continue
-            }
-            let unit: Double? = ["s": 1, "m": 60, "h": 3600, "d": 86400][String(character)]
-            guard let unit, let amount = Double(number) else {
-                report(node, keyPath, "'\(value)' is not a duration", fix: "write a number with a unit: 30s, 5m, 1h, 1h30m")
-                return nil
-            }
-            total += amount * unit
-            number = ""
-            sawUnit = true
-        }
-        guard sawUnit, number.isEmpty, total > 0 else {
+        guard let seconds = DurationParser.parse(value) else {
             report(
                 node, keyPath, "'\(value)' is not a duration",
                 fix: "write a number with a unit: 30s, 5m, 1h, 1h30m (a bare number has no unit)")
             return nil
         }
-        return total
+        return seconds
     }
 
     /// File modes are read from the text as written, as octal: `"0640"`, `0640` and `640` all mean
@@ -250,7 +233,7 @@ private struct Reader {
 
     // MARK: The manifest
 
-    static let topKeys = ["version", "auth", "region", "state_dir", "interval", "hook_timeout", "defaults", "secrets"]
+    static let topKeys = ["version", "auth", "region", "state_dir", "interval", "hook_timeout", "metrics_file", "defaults", "secrets"]
 
     mutating func manifest(_ root: Node) -> Manifest? {
         guard let top = entries(root, "", allowed: Self.topKeys) else { return nil }
@@ -267,6 +250,7 @@ private struct Reader {
         if let node = top["state_dir"]?.value, let value = absolutePath(node, "state_dir") { stateDirectory = value }
         let interval = top["interval"].flatMap { duration($0.value, "interval") } ?? 300
         let hookTimeout = top["hook_timeout"].flatMap { duration($0.value, "hook_timeout") } ?? 30
+        let metricsFile = top["metrics_file"].flatMap { absolutePath($0.value, "metrics_file") }
 
         var defaults = FileDefaults(mode: 0o600, owner: nil, group: nil)
         if let node = top["defaults"]?.value, let fields = entries(node, "defaults", allowed: ["mode", "owner", "group"]) {
@@ -292,7 +276,7 @@ private struct Reader {
         guard problems.isEmpty, let auth else { return nil }
         return Manifest(
             path: path, auth: auth, region: region, stateDirectory: stateDirectory, interval: interval, hookTimeout: hookTimeout,
-            secrets: secrets)
+            metricsFile: metricsFile, secrets: secrets)
     }
 
     struct FileDefaults {

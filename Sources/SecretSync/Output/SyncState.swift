@@ -23,6 +23,21 @@ public struct SyncState: Codable, Sendable, Equatable {
         /// Hooks that failed or timed out and run again on the next pass.
         public var pendingHooks: [HookCommand] = []
         public var lastHookError: String?
+
+        public init(
+            secretId: String, arn: String? = nil, versionId: String? = nil, lastSuccess: Date? = nil, lastAttempt: Date? = nil,
+            lastError: String? = nil, files: [String] = [], pendingHooks: [HookCommand] = [], lastHookError: String? = nil
+        ) {
+            self.secretId = secretId
+            self.arn = arn
+            self.versionId = versionId
+            self.lastSuccess = lastSuccess
+            self.lastAttempt = lastAttempt
+            self.lastError = lastError
+            self.files = files
+            self.pendingHooks = pendingHooks
+            self.lastHookError = lastHookError
+        }
     }
 
     public struct PassRecord: Codable, Sendable, Equatable {

@@ -5,6 +5,8 @@ import Logging
 public enum LogFormat: String, CaseIterable, Sendable {
     case text
     case json
+    /// Text with a `<N>` syslog priority prefix, which journald reads as the line's level.
+    case journal
 }
 
 /// Writes one line per event to stderr. Never bootstrapped in tests: loggers are passed in.
@@ -35,9 +37,11 @@ public struct StderrLogHandler: LogHandler {
         if let explicit { merged.merge(explicit) { $1 } }
         let text: String
         switch format {
-        case .text:
+        case .text, .journal:
             let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.quoteIfNeeded("\($0.value)"))" }
-            text = ([Self.levelWord(level) + ":", message.description] + fields).joined(separator: " ")
+            text =
+                (format == .journal ? "<\(Self.syslogPriority(level))>" : "")
+                + ([Self.levelWord(level) + ":", message.description] + fields).joined(separator: " ")
         case .json:
             var members = [
                 "\"time\":\(JSONText.quote(UTCTime.rfc3339(Date())))",
@@ -61,6 +65,18 @@ public struct StderrLogHandler: LogHandler {
         case .warning: return "warning"
         case .error: return "error"
         case .critical: return "critical"
+        }
+    }
+
+    /// sd-daemon(3) priorities: the `<N>` journald strips and keeps as the entry's PRIORITY.
+    static func syslogPriority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: return 7
+        case .info: return 6
+        case .notice: return 5
+        case .warning: return 4
+        case .error: return 3
+        case .critical: return 2
         }
     }
 

@@ -100,6 +100,29 @@ enum UTCTime {
     }
 }
 
+/// Durations as the manifest and flags write them: `30s`, `5m`, `1h`, `1h30m`, `2d`.
+public enum DurationParser {
+    /// nil for anything else, including a bare number (its unit would be a guess).
+    public static func parse(_ text: String) -> TimeInterval? {
+        var total = 0.0
+        var number = ""
+        var sawUnit = false
+        for character in text {
+            if character.isASCII, character.isNumber {
+                number.append(character)
+                continue
+            }
+            let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+            guard let unit = units[character], let amount = Double(number) else { return nil }
+            total += amount * unit
+            number = ""
+            sawUnit = true
+        }
+        guard sawUnit, number.isEmpty, total > 0 else { return nil }
+        return total
+    }
+}
+
 /// Human-readable durations for messages, rounded to the precision shown: `2h`, `1h 5m`, `3d 4h`, `45s`.
 enum DurationText {
     static func describe(_ interval: TimeInterval) -> String {

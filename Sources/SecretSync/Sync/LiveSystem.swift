@@ -19,8 +19,10 @@ extension Manifest {
 
 extension Reconciler {
     /// A reconciler over the real network, file system and processes.
-    public static func live(manifest: Manifest, environment: [String: String], logger: Logger) throws -> Reconciler {
-        let transport = try CurlHTTPClient(options: .fromEnvironment(environment))
+    public static func live(manifest: Manifest, environment: [String: String], logger: Logger, deadline: Date? = nil) throws -> Reconciler {
+        var options = HTTPClientOptions.fromEnvironment(environment)
+        options.deadline = deadline
+        let transport = try CurlHTTPClient(options: options)
         return Reconciler(
             manifest: manifest, credentials: manifest.credentialProvider(transport: transport, environment: environment, logger: logger),
             secretsManager: SecretsManagerClient(transport: transport, environment: environment, logger: logger), environment: environment,

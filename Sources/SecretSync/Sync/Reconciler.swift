@@ -64,7 +64,18 @@ public struct Reconciler: Sendable {
         return metadata
     }
 
-    public func pass(dryRun: Bool) throws -> PassReport {
+    /// A secret left untouched because the pass had to stop (deadline, SIGTERM).
+    public struct NotDone: DiagnosticError {
+        public let secret: String
+        public let reason: String
+        public var message: String { "secret \(secret) was not synced: \(reason)" }
+        public var fix: String? { "its last good files were kept; the next pass will sync it" }
+    }
+
+    /// One pass. `shouldStop` is asked before each secret and before the hooks: when it gives a
+    /// reason, the secrets not yet started are left as they are and reported, and hooks are kept
+    /// owed for the next pass. A secret's files are never left half-written.
+    public func pass(dryRun: Bool, shouldStop: () -> String? = { nil }) throws -> PassReport {
         let lock =
             dryRun
             ? nil
@@ -91,6 +102,11 @@ public struct Reconciler: Sendable {
         // Fetch, render and write, secret by secret.
         var changed = [String: Bool]()
         for secret in synced {
+            if let reason = shouldStop() {
+                report.secrets.append(
+                    .init(name: secret.name, versionId: nil, files: [], error: NotDone(secret: secret.name, reason: reason)))
+                continue
+            }
             var previous = state.secrets[secret.name] ?? .init(secretId: secret.id)
             previous.secretId = secret.id
             previous.lastAttempt = started
@@ -167,6 +183,16 @@ public struct Reconciler: Sendable {
                 report.hooks.append(.init(command: hook, secrets: names, result: nil))
                 continue
             }
+            if let reason = shouldStop() {
+                // Owed, not lost: it runs on the next pass.
+                logger.warning("hook postponed: \(reason)", metadata: ["command": "\(hook)"])
+                for name in names where state.secrets[name]?.pendingHooks.contains(hook) == false {
+                    state.secrets[name]?.pendingHooks.append(hook)
+                }
+                report.hooks.append(
+                    .init(command: hook, secrets: names, result: HookResult(ending: .couldNotStart("postponed: \(reason)"))))
+                continue
+            }
             hookEnvironment["SECRET_SYNC_CHANGED"] = names.joined(separator: " ")
             let result = hooks.run(hook, environment: hookEnvironment, timeout: manifest.hookTimeout)
             report.hooks.append(.init(command: hook, secrets: names, result: result))
@@ -199,6 +225,13 @@ public struct Reconciler: Sendable {
             started: started, finished: clock(), secrets: synced.count, failures: report.failedSecrets.count,
             filesWritten: report.filesWritten, hooksRun: report.hooks.count, apiCalls: report.apiCalls)
         try store.save(state)
+        if let metricsFile = manifest.metricsFile {
+            do {
+                try MetricsFile.write(state, manifest: manifest, to: metricsFile)
+            } catch {
+                logger.warning("cannot write the metrics file", metadata: ["path": "\(metricsFile)", "error": "\(error)"])
+            }
+        }
         return report
     }
 }

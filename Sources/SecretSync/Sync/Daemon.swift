@@ -1,0 +1,154 @@
+import Dispatch
+import Foundation
+import Logging
+
+/// When the next pass runs: every `interval` with ±10% jitter (so a fleet does not call AWS in
+/// step); after a failed pass, exponential backoff from 5 s with jitter, capped at the interval.
+public enum PassSchedule {
+    public static func delay(interval: TimeInterval, consecutiveFailures: Int, random: (ClosedRange<Double>) -> Double = Double.random(in:))
+        -> TimeInterval
+    {
+        guard consecutiveFailures > 0 else { return interval * random(0.9...1.1) }
+        let step = min(interval, 5 * pow(2, Double(min(consecutiveFailures, 30) - 1)))
+        return min(interval, step * random(0.5...1.0))
+    }
+}
+
+/// SIGTERM, SIGINT and SIGHUP turned into events the daemon loop can wait for.
+public final class DaemonSignals: @unchecked Sendable {
+    // @unchecked Sendable: the flags are only touched while `condition` is locked.
+    public enum Event: Sendable {
+        case stop(Int32)
+        case reload
+    }
+
+    private let condition = NSCondition()
+    private var stopSignal: Int32?
+    private var reloadRequested = false
+    private var sources: [any DispatchSourceSignal] = []
+    private let queue = DispatchQueue(label: "secret-sync.signals")
+
+    public init() {
+        for number in [SIGTERM, SIGINT, SIGHUP] {
+            signal(number, SIG_IGN)  // delivered through the dispatch source instead
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { [weak self] in self?.received(number) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    private func received(_ number: Int32) {
+        condition.lock()
+        if number == SIGHUP { reloadRequested = true } else { stopSignal = stopSignal ?? number }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The stop signal, if one arrived; asked between secrets so a pass ends after the write in progress.
+    public var stopRequested: Int32? {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopSignal
+    }
+
+    /// Waits until `deadline` or a signal; a stop wins over a reload.
+    public func wait(until deadline: Date) -> Event? {
+        condition.lock()
+        defer { condition.unlock() }
+        while stopSignal == nil, !reloadRequested {
+            if !condition.wait(until: deadline) { break }
+        }
+        if let stopSignal { return .stop(stopSignal) }
+        if reloadRequested {
+            reloadRequested = false
+            return .reload
+        }
+        return nil
+    }
+}
+
+/// `secret-sync daemon`: a pass every `interval`; SIGHUP reloads the manifest (an invalid one is
+/// reported and the old one kept); SIGTERM/SIGINT stop after the secret being written.
+public struct Daemon {
+    let manifestPath: String
+    let load: (String) throws -> Manifest
+    let makeReconciler: (Manifest) throws -> Reconciler
+    let signals: DaemonSignals
+    let notifier: ServiceNotifier
+    let logger: Logger
+
+    public init(
+        manifestPath: String, load: @escaping (String) throws -> Manifest, makeReconciler: @escaping (Manifest) throws -> Reconciler,
+        signals: DaemonSignals, notifier: ServiceNotifier, logger: Logger
+    ) {
+        self.manifestPath = manifestPath
+        self.load = load
+        self.makeReconciler = makeReconciler
+        self.signals = signals
+        self.notifier = notifier
+        self.logger = logger
+    }
+
+    /// Runs until a stop signal; returns normally then. Throws only if the first manifest is invalid.
+    public func run(initial manifest: Manifest) throws {
+        var manifest = manifest
+        var reconciler = try makeReconciler(manifest)
+        var failures = 0
+        var first = true
+        logger.notice(
+            "daemon started",
+            metadata: ["manifest": "\(manifestPath)", "interval": "\(Int(manifest.interval))s", "secrets": "\(manifest.secrets.count)"])
+        while true {
+            let status: String
+            do {
+                let report = try reconciler.pass(dryRun: false) {
+                    signals.stopRequested.map { "stopping on signal \($0)" }
+                }
+                failures = report.succeeded ? 0 : failures + 1
+                status =
+                    report.succeeded
+                    ? "in sync: \(report.secrets.count) secrets, \(report.filesWritten) files written, \(report.hooks.count) hooks run"
+                    : "pass incomplete: \(report.failedSecrets.count) secrets and \(report.failedHooks.count) hooks failed; retrying with backoff"
+                if !report.succeeded { logger.warning("\(status)") } else { logger.info("\(status)") }
+            } catch {
+                failures += 1
+                status = "pass failed: \((error as? DiagnosticError)?.message ?? "\(error)")"
+                logger.error("\(status)")
+            }
+            notifier.notify((first ? "READY=1\n" : "") + "STATUS=\(status)")
+            first = false
+
+            let delay = PassSchedule.delay(interval: manifest.interval, consecutiveFailures: failures)
+            let next = Date().addingTimeInterval(delay)
+            logger.debug("next pass", metadata: ["in": "\(String(format: "%.1f", delay))s"])
+            var event = signals.wait(until: next)
+            while case .reload = event {
+                notifier.notify("RELOADING=1")
+                do {
+                    let reloaded = try load(manifestPath)
+                    reconciler = try makeReconciler(reloaded)
+                    manifest = reloaded
+                    logger.notice("manifest reloaded", metadata: ["manifest": "\(manifestPath)", "secrets": "\(manifest.secrets.count)"])
+                    notifier.notify("READY=1\nSTATUS=manifest reloaded")
+                    event = nil  // a reload runs a pass right away
+                    break
+                } catch {
+                    let message = (error as? DiagnosticError)?.message ?? "\(error)"
+                    logger.error("manifest reload failed; keeping the previous manifest: \(message)")
+                    notifier.notify("READY=1\nSTATUS=manifest reload failed; running the previous one")
+                    event = signals.wait(until: next)
+                }
+            }
+            if case .stop(let number) = event {
+                notifier.notify("STOPPING=1")
+                logger.notice("stopping", metadata: ["signal": "\(number)"])
+                return
+            }
+            if signals.stopRequested != nil {
+                notifier.notify("STOPPING=1")
+                return
+            }
+        }
+    }
+}

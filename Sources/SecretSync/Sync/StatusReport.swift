@@ -1,0 +1,82 @@
+import Foundation
+
+/// `secret-sync status`: each secret's state, judged for monitoring.
+public struct StatusReport: Sendable {
+    public struct Entry: Sendable, Codable {
+        public let name: String
+        public let secretId: String
+        public let versionId: String?
+        public let lastSuccess: Date?
+        public let lastAttempt: Date?
+        public let lastError: String?
+        public let pendingHooks: [String]
+        public let lastHookError: String?
+        /// ok, failing, stale, never-synced, hook-failing
+        public let health: String
+    }
+
+    public let entries: [Entry]
+    public let lastPass: SyncState.PassRecord?
+    public let maxAge: TimeInterval
+
+    public var healthy: Bool { entries.allSatisfy { $0.health == "ok" } }
+
+    public init(manifest: Manifest, state: SyncState, now: Date = Date(), maxAge: TimeInterval? = nil) {
+        let maxAge = maxAge ?? max(3 * manifest.interval, 15 * 60)
+        self.maxAge = maxAge
+        lastPass = state.lastPass
+        entries = manifest.secrets.filter { !$0.files.isEmpty }.map { secret in
+            let saved = state.secrets[secret.name]
+            let health: String
+            if saved?.lastError != nil {
+                health = "failing"
+            } else if !(saved?.pendingHooks.isEmpty ?? true) {
+                health = "hook-failing"
+            } else if let success = saved?.lastSuccess {
+                health = now.timeIntervalSince(success) > maxAge ? "stale" : "ok"
+            } else {
+                health = "never-synced"
+            }
+            return Entry(
+                name: secret.name, secretId: secret.id, versionId: saved?.versionId, lastSuccess: saved?.lastSuccess,
+                lastAttempt: saved?.lastAttempt, lastError: saved?.lastError, pendingHooks: saved?.pendingHooks.map(\.description) ?? [],
+                lastHookError: saved?.lastHookError, health: health)
+        }
+    }
+
+    public func text(now: Date = Date()) -> String {
+        var lines = [String]()
+        if let pass = lastPass {
+            lines.append(
+                "last pass: \(UTCTime.rfc3339(pass.finished)) (\(DurationText.describe(now.timeIntervalSince(pass.finished))) ago), \(pass.secrets) secrets, \(pass.failures) failed, \(pass.filesWritten) files written, \(pass.hooksRun) hooks, \(pass.apiCalls) API calls"
+            )
+        } else {
+            lines.append("no pass has run yet")
+        }
+        for entry in entries {
+            lines.append("\(entry.name) [\(entry.health)]: \(entry.secretId)")
+            lines.append("  version: \(entry.versionId ?? "none yet")")
+            lines.append(
+                "  last success: \(entry.lastSuccess.map { "\(UTCTime.rfc3339($0)) (\(DurationText.describe(now.timeIntervalSince($0))) ago)" } ?? "never")"
+            )
+            if let error = entry.lastError { lines.append("  last error: \(error)") }
+            if !entry.pendingHooks.isEmpty { lines.append("  hooks owed: \(entry.pendingHooks.joined(separator: "; "))") }
+            if let error = entry.lastHookError { lines.append("  last hook error: \(error)") }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public func json() throws -> String {
+        struct Document: Encodable {
+            let healthy: Bool
+            let maxAgeSeconds: Int
+            let lastPass: SyncState.PassRecord?
+            let secrets: [Entry]
+        }
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(Document(healthy: healthy, maxAgeSeconds: Int(maxAge), lastPass: lastPass, secrets: entries))
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}

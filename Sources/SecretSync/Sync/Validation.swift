@@ -1,0 +1,143 @@
+import Foundation
+
+/// `secret-sync validate`: what can be checked without the network. The manifest itself is
+/// checked by parsing it; this adds the certificate, key and chain, and describes the plan.
+public struct Validation {
+    public enum Severity: String, Sendable { case ok, warning, problem }
+
+    public struct Finding: Sendable {
+        public let severity: Severity
+        public let subject: String
+        public let message: String
+        public let fix: String?
+    }
+
+    public let manifest: Manifest
+    public let now: Date
+
+    public init(manifest: Manifest, now: Date = Date()) {
+        self.manifest = manifest
+        self.now = now
+    }
+
+    public func findings() -> [Finding] {
+        guard case .rolesAnywhere(let configuration) = manifest.auth else {
+            return [
+                Finding(
+                    severity: .ok, subject: "auth", message: "credentials come from \(describeAuth()); nothing local to check", fix: nil)
+            ]
+        }
+        var findings = [Finding]()
+        for (path, role) in [(configuration.privateKeyPath, "private key")] {
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & 0o004 != 0 {
+                findings.append(
+                    Finding(
+                        severity: .warning, subject: path,
+                        message: "the \(role) is readable by every user (mode \(String(info.st_mode & 0o777, radix: 8)))",
+                        fix: "chmod 0600 \(path) (or 0640 with a dedicated group)"))
+            }
+        }
+        let signer: RolesAnywhereSigner
+        do {
+            signer = try RolesAnywhereClient.loadSigner(configuration, at: now)
+        } catch let error as DiagnosticError {
+            return findings + [Finding(severity: .problem, subject: "certificate", message: error.message, fix: error.fix)]
+        } catch {
+            return findings + [Finding(severity: .problem, subject: "certificate", message: "\(error)", fix: nil)]
+        }
+        let certificate = signer.certificate
+        let remaining = certificate.notAfter.timeIntervalSince(now)
+        findings.append(
+            Finding(
+                severity: .ok, subject: configuration.certificatePath,
+                message:
+                    "\(signer.privateKey.kind) key matches the certificate (subject \(certificate.subject), serial \(certificate.serialHex)); valid until \(UTCTime.rfc3339(certificate.notAfter)), \(DurationText.describe(remaining)) from now",
+                fix: nil))
+        if remaining < 14 * 86400 {
+            findings.append(
+                Finding(
+                    severity: .warning, subject: configuration.certificatePath,
+                    message: "the certificate expires in \(DurationText.describe(remaining))",
+                    fix: "renew it soon; replacing the files is enough, no restart needed"))
+        }
+        // The chain: the leaf, then each intermediate, must be issued by the next one given.
+        var current = certificate
+        for (index, intermediate) in signer.intermediates.enumerated() {
+            let name = "intermediate \(index + 1) (\(intermediate.subject))"
+            if !current.isIssued(by: intermediate) {
+                findings.append(
+                    Finding(
+                        severity: .problem, subject: configuration.intermediatesPath ?? "intermediates",
+                        message:
+                            "\(index == 0 ? "the certificate" : "intermediate \(index)") (issuer \(current.issuer)) was not issued by \(name)",
+                        fix: "list the intermediates in order, starting with the one that issued the client certificate"))
+                break
+            }
+            if !intermediate.isCertificateAuthority {
+                findings.append(Finding(severity: .problem, subject: name, message: "\(name) is not a CA certificate", fix: nil))
+            }
+            if now > intermediate.notAfter || now < intermediate.notBefore {
+                findings.append(
+                    Finding(
+                        severity: .problem, subject: name,
+                        message: "\(name) is not valid now (valid until \(UTCTime.rfc3339(intermediate.notAfter)))", fix: "renew the chain")
+                )
+            }
+            current = intermediate
+        }
+        if !signer.intermediates.isEmpty, !findings.contains(where: { $0.severity == .problem }) {
+            findings.append(
+                Finding(
+                    severity: .ok, subject: configuration.intermediatesPath ?? "intermediates",
+                    message:
+                        "the chain links up: certificate ← \(signer.intermediates.map(\.subject).joined(separator: " ← ")); the trust anchor's CA must have issued \(current.issuer)",
+                    fix: nil))
+        }
+        return findings
+    }
+
+    func describeAuth() -> String {
+        switch manifest.auth {
+        case .rolesAnywhere: return "IAM Roles Anywhere"
+        case .environment: return "the environment (AWS_ACCESS_KEY_ID, ...)"
+        case .profile(let name): return "AWS profile \(name)"
+        }
+    }
+
+    /// What a pass and `run` would fetch, and where it goes.
+    public func plan() -> [String] {
+        var lines = [String]()
+        for secret in manifest.secrets {
+            let version: String
+            switch secret.version {
+            case .stage(let stage): version = stage
+            case .id(let id): version = "version \(id)"
+            }
+            lines.append("secret \(secret.name): \(secret.id) (\(version), region \(secret.region))")
+            for file in secret.files {
+                let format: String
+                switch file.content {
+                case .raw(nil): format = "raw"
+                case .raw(let key?): format = "key \(key)"
+                case .json: format = "json"
+                case .dotenv: format = "dotenv"
+                case .template(.inline): format = "template"
+                case .template(.file(let path)): format = "template \(path)"
+                }
+                let owner =
+                    "\(file.owner?.name ?? "(runner)"):\(file.group?.name ?? "(runner)") \(String(file.mode, radix: 8).leftPadded(to: 4))"
+                lines.append("  file \(file.path) (\(format), \(owner))")
+            }
+            for entry in secret.env {
+                switch entry {
+                case .variable(let name, let key, let base64):
+                    lines.append("  env \(name)\(key.map { " (key \($0))" } ?? "")\(base64 ? " base64" : "")")
+                case .prefix(let prefix): lines.append("  env \(prefix)* (every field)")
+                }
+            }
+            for hook in secret.onChange { lines.append("  on change: \(hook)") }
+        }
+        return lines
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import SecretSync
+
+/// `secret-sync daemon`: reconcile every `interval` until SIGTERM.
+struct DaemonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "Reconcile every interval (with jitter) until SIGTERM; SIGHUP reloads the manifest.",
+        discussion: """
+            Credentials are reused until shortly before they expire. After a failed pass the next one
+            comes sooner, with exponential backoff capped at the interval. Under systemd (Type=notify)
+            READY=1 is sent after the first pass and STATUS= after each one.
+            """
+    )
+
+    @OptionGroup var manifestOptions: ManifestOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() throws {
+        let logger = logging.makeLogger()
+        let environment = ProcessInfo.processInfo.environment
+        // Signals are routed before anything else can be interrupted by them.
+        let signals = DaemonSignals()
+        let manifest = try manifestOptions.load()
+        try Daemon(
+            manifestPath: manifestOptions.path, load: { try ManifestParser().load(path: $0) },
+            makeReconciler: { try Reconciler.live(manifest: $0, environment: environment, logger: logger) }, signals: signals,
+            notifier: ServiceNotifier(environment: environment), logger: logger
+        ).run(initial: manifest)
+    }
+}

@@ -1,0 +1,122 @@
+"""deploy/: systemd units, install.sh, cloud-init, the commercial-side CloudFormation and PKI; the release binary."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+DEPLOY = REPO / "deploy"
+
+
+def localised(unit: str, binary: Path) -> str:
+    """The unit with this machine's paths, so systemd-analyze can check the commands exist."""
+    return (unit.replace("/usr/local/bin/secret-sync", str(binary)).replace("/usr/local/bin/myapp", "/bin/true"))
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (DEPLOY / "systemd").iterdir()))
+def test_units_verify(name, binary, tmp_path):
+    unit_dir = tmp_path / "units"
+    unit_dir.mkdir()
+    for unit in (DEPLOY / "systemd").iterdir():
+        (unit_dir / unit.name).write_text(localised(unit.read_text(), binary))
+    result = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit_dir / name)], capture_output=True, text=True,
+                            env={**os.environ, "SYSTEMD_UNIT_PATH": f"{unit_dir}:"})
+    # systemd-analyze reports other units it loads (e.g. dependencies missing in this container); only this unit counts.
+    problems = [line for line in result.stderr.splitlines() if line.startswith(name) or f"/{name}:" in line]
+    assert result.returncode == 0 or not problems, result.stderr
+    assert not problems, result.stderr
+
+
+def test_units_say_what_the_issue_asks():
+    service = (DEPLOY / "systemd" / "secret-sync.service").read_text()
+    timer = (DEPLOY / "systemd" / "secret-sync.timer").read_text()
+    daemon = (DEPLOY / "systemd" / "secret-sync-daemon.service").read_text()
+    app = (DEPLOY / "systemd" / "myapp.service").read_text()
+    assert "Type=oneshot" in service and "secret-sync once" in service and "--timeout" in service
+    for key in ("OnBootSec=", "OnUnitActiveSec=", "RandomizedDelaySec="):
+        assert key in timer
+    assert "Type=notify" in daemon and "ExecReload=/bin/kill -HUP $MAINPID" in daemon
+    assert "After=secret-sync.service" in app and "Wants=secret-sync.service" in app
+    for unit in (service, daemon):
+        for hardening in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER"):
+            assert hardening in unit
+
+
+def test_install_is_idempotent_and_keeps_an_existing_manifest(tmp_path, binary):
+    root = tmp_path / "root"
+    env = {**os.environ, "DESTDIR": str(root)}
+    first = subprocess.run([str(DEPLOY / "install.sh"), "--binary", str(binary)], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert "wrote /etc/secret-sync/manifest.yaml" in first.stdout
+    mode = lambda p: stat.S_IMODE((root / p).stat().st_mode)
+    assert mode("usr/local/bin/secret-sync") == 0o755
+    assert mode("etc/ira") == 0o700 and mode("var/lib/secret-sync") == 0o700
+    assert mode("etc/secret-sync/manifest.yaml") == 0o600
+    for unit in ("secret-sync.service", "secret-sync.timer", "secret-sync-daemon.service"):
+        assert mode(f"etc/systemd/system/{unit}") == 0o644
+    (root / "etc/secret-sync/manifest.yaml").write_text("# mine\n")
+    second = subprocess.run([str(DEPLOY / "install.sh"), "--binary", str(binary)], env=env, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert "kept the existing /etc/secret-sync/manifest.yaml" in second.stdout
+    assert (root / "etc/secret-sync/manifest.yaml").read_text() == "# mine\n"
+    assert subprocess.run([str(DEPLOY / "install.sh"), "--bogus"], env=env, capture_output=True).returncode == 2
+
+
+def test_cloud_init_example_is_valid_yaml_and_installs_then_syncs():
+    document = yaml.safe_load((DEPLOY / "cloud-init.yaml").read_text())
+    assert (DEPLOY / "cloud-init.yaml").read_text().startswith("#cloud-config\n")
+    commands = [" ".join(c) if isinstance(c, list) else c for c in document["runcmd"]]
+    assert any("install.sh" in c for c in commands)
+    assert commands.index(next(c for c in commands if "secret-sync.service" in c)) < commands.index(next(c for c in commands if "secret-sync.timer" in c))
+    manifest = document["write_files"][0]
+    assert manifest["permissions"] == "0600" and "roles_anywhere" in manifest["content"]
+
+
+def test_cloudformation_template_passes_cfn_lint():
+    result = subprocess.run(["cfn-lint", str(DEPLOY / "aws" / "rolesanywhere.yaml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (DEPLOY / "aws" / "rolesanywhere.yaml").read_text()
+    for required in ("AWS::RolesAnywhere::TrustAnchor", "AWS::RolesAnywhere::Profile", "rolesanywhere.amazonaws.com",
+                     "sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity", "secretsmanager:GetSecretValue",
+                     "aws:PrincipalTag/x509Subject/CN"):
+        assert required in text
+
+
+def test_pki_script_makes_a_ca_roles_anywhere_accepts(tmp_path, binary):
+    pki = tmp_path / "pki"
+    script = DEPLOY / "aws" / "make-pki.sh"
+    subprocess.run([str(script), "init", str(pki)], check=True, capture_output=True)
+    subprocess.run([str(script), "issue", str(pki), "web-1"], check=True, capture_output=True)
+    verify = subprocess.run(["openssl", "verify", "-CAfile", str(pki / "ca.crt"), str(pki / "web-1.crt")], capture_output=True, text=True)
+    assert verify.returncode == 0 and verify.stdout.strip().endswith("OK")
+    ca = subprocess.run(["openssl", "x509", "-in", str(pki / "ca.crt"), "-noout", "-ext", "basicConstraints,keyUsage"], capture_output=True, text=True).stdout
+    assert re.search(r"Basic Constraints: critical\s+CA:TRUE", ca) and "Certificate Sign" in ca
+    leaf = subprocess.run(["openssl", "x509", "-in", str(pki / "web-1.crt"), "-noout", "-ext", "basicConstraints,extendedKeyUsage", "-subject"],
+                          capture_output=True, text=True).stdout
+    assert "CA:FALSE" in leaf and "TLS Web Client Authentication" in leaf and "CN = web-1" in leaf
+    assert stat.S_IMODE((pki / "ca.key").stat().st_mode) == 0o600 and stat.S_IMODE((pki / "web-1.key").stat().st_mode) == 0o600
+    assert subprocess.run([str(script), "init", str(pki)], capture_output=True).returncode == 2  # never replaces a CA
+
+
+def test_release_binary_links_no_swift_runtime():
+    result = subprocess.run([str(REPO / "scripts" / "release.sh")], capture_output=True, text=True, cwd=REPO, timeout=1800)
+    assert result.returncode == 0, result.stdout + result.stderr
+    binary = REPO / "dist" / "secret-sync"
+    needed = re.findall(r"NEEDED.*\[(.*)\]", subprocess.run(["readelf", "-d", str(binary)], capture_output=True, text=True).stdout)
+    assert needed, "readelf found no dynamic section"
+    assert not [lib for lib in needed if re.search(r"swift|Foundation|dispatch|BlocksRuntime|icu", lib, re.I)], needed
+    assert set(needed) <= {"libssl.so.3", "libcrypto.so.3", "libcurl.so.4", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1",
+                           "libc.so.6", "ld-linux-x86-64.so.2", "libdl.so.2", "libpthread.so.0", "librt.so.1", "libutil.so.1"}, needed
+    ldd = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
+    assert "/opt/swift" not in ldd and "not found" not in ldd
+    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert version.returncode == 0 and version.stdout.strip()

@@ -1,0 +1,131 @@
+"""`secret-sync validate`, `status` and the metrics file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+
+import pytest
+
+from test_once import Sync, admin, names  # noqa: F401  (fixtures)
+from conftest import run
+
+
+@pytest.fixture
+def sync(binary, world, clean_env, shared_dir):
+    return Sync(binary, world, clean_env, shared_dir)
+
+
+def validate(sync: Sync):
+    return run(sync.binary, ["validate", "-c", str(sync.manifest)], sync.env)
+
+
+def status(sync: Sync, *args: str):
+    return run(sync.binary, ["status", "-c", str(sync.manifest), *args], sync.env)
+
+
+SECRETS = lambda sync: f"""\
+    - id: prod/db
+      name: db
+      files:
+        - path: {sync.out}/db-password
+          key: password
+          mode: "0640"
+          group: nogroup
+      env:
+        - name: DB_PASSWORD
+          key: password
+      on_change:
+        - systemctl try-reload-or-restart myapp
+    """
+
+
+def test_validate_checks_key_certificate_and_chain_offline(sync):
+    sync.env["AWS_ENDPOINT_URL"] = "https://127.0.0.1:9"  # nothing listens: validate must not need it
+    sync.write(SECRETS(sync))
+    result = validate(sync)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"manifest {sync.manifest}: valid (1 secrets)" in result.stdout
+    assert "ok: EC P-256 key matches the certificate (subject O=secret-sync test,CN=ec-p256-sec1-chained" in result.stdout
+    assert "ok: the chain links up: certificate ← O=secret-sync test,CN=Test Intermediate CA" in result.stdout
+    assert "secret db: prod/db (AWSCURRENT, region us-west-2)" in result.stdout
+    assert f"file {sync.out}/db-password (key password, (runner):nogroup 0640)" in result.stdout
+    assert "env DB_PASSWORD (key password)" in result.stdout
+    assert "on change: systemctl try-reload-or-restart myapp" in result.stdout
+
+
+def test_validate_finds_broken_local_files(sync, world):
+    pki = world.pki
+    sync.write(SECRETS(sync), auth=sync.auth().replace(str(pki / "clients" / "ec-p256-sec1.key"), str(pki / "clients" / "rsa2048-pkcs8.key")))
+    mismatch = validate(sync)
+    assert mismatch.returncode == 1
+    assert "problem: private key" in mismatch.stdout and "does not match certificate" in mismatch.stdout
+    assert "secret-sync: error: 1 problem found (see above)" in mismatch.stderr
+
+    wrong_chain = sync.root / "wrong-chain.pem"
+    shutil.copy(pki / "ca" / "untrusted-ca.crt", wrong_chain)
+    sync.write(SECRETS(sync), auth=sync.auth().replace(str(pki / "clients" / "chain.pem"), str(wrong_chain)))
+    broken = validate(sync)
+    assert broken.returncode == 1
+    assert "problem: the certificate (issuer O=secret-sync test,CN=Test Intermediate CA) was not issued by intermediate 1 (O=somebody else,CN=Untrusted Root CA)" in broken.stdout
+
+    key = sync.root / "client.key"
+    shutil.copy(pki / "clients" / "ec-p256-sec1.key", key)
+    key.chmod(0o644)
+    sync.write(SECRETS(sync), auth=sync.auth().replace(str(pki / "clients" / "ec-p256-sec1.key"), str(key)))
+    loose = validate(sync)
+    assert loose.returncode == 0
+    assert "warning: the private key is readable by every user (mode 644)" in loose.stdout
+
+    sync.manifest.write_text("version: 1\n")
+    assert validate(sync).returncode == 2
+
+
+def test_status_reports_health_for_monitoring(sync, admin, names):
+    admin.create_secret(Name=names("good"), SecretString="g")
+    sync.write(f"""\
+        - id: {names("good")}
+          name: good
+          files:
+            - path: {sync.out}/good
+        """, extra="metrics_file: " + str(sync.root / "metrics" / "secret_sync.prom") + "\n")
+    never = status(sync)
+    assert never.returncode == 1
+    assert "good [never-synced]" in never.stdout and "no pass has run yet" in never.stdout
+
+    assert sync.once().returncode == 0
+    healthy = status(sync)
+    assert healthy.returncode == 0, healthy.stderr
+    assert "good [ok]" in healthy.stdout and "last pass:" in healthy.stdout
+    document = json.loads(status(sync, "--json").stdout)
+    assert document["healthy"] is True
+    assert document["secrets"][0]["name"] == "good" and document["secrets"][0]["health"] == "ok"
+    assert document["lastPass"]["apiCalls"] == 1
+
+    metrics = (sync.root / "metrics" / "secret_sync.prom").read_text()
+    assert f'secret_sync_secret_failing{{secret="good"}} 0' in metrics
+    assert "secret_sync_last_pass_api_calls 1" in metrics
+    assert oct((sync.root / "metrics" / "secret_sync.prom").stat().st_mode & 0o777) == "0o644"
+
+    time.sleep(2.1)
+    stale = status(sync, "--max-age", "2s")
+    assert stale.returncode == 1 and "good [stale]" in stale.stdout
+
+    sync.write(f"""\
+        - id: {names("good")}
+          name: good
+          files:
+            - path: {sync.out}/good
+        - id: {names("missing")}
+          name: missing
+          files:
+            - path: {sync.out}/missing
+        """, extra="metrics_file: " + str(sync.root / "metrics" / "secret_sync.prom") + "\n")
+    assert sync.once().returncode == 1
+    failing = status(sync)
+    assert failing.returncode == 1
+    assert "missing [failing]" in failing.stdout and "last error: Secrets Manager refused GetSecretValue" in failing.stdout
+    assert "secret-sync: error: not in sync: missing (failing)" in failing.stderr
+    assert 'secret_sync_secret_failing{secret="missing"} 1' in (sync.root / "metrics" / "secret_sync.prom").read_text()
