@@ -39,6 +39,7 @@ PROFILE_ARN = f"arn:aws:rolesanywhere:{REGION}:{ACCOUNT}:profile/0b8f6f6e-1a2b-4
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ira-xpart-test-role"
 NO_SECRETS_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ira-no-secrets-role"
 UNLISTED_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ira-unlisted-role"
+SINGLE_READS_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ira-single-reads-role"
 
 # Secrets the world starts with. Test values only.
 SEED_SECRETS = {
@@ -115,7 +116,7 @@ class World:
             "tls_certificate": str(self.pki / "tls" / "server.crt"),
             "tls_private_key": str(self.pki / "tls" / "server.key"),
             "trust_anchors": [{"arn": TRUST_ANCHOR_ARN, "ca_certificate": str(self.pki / "ca" / "root-ca.crt")}],
-            "profiles": [{"arn": PROFILE_ARN, "role_arns": [ROLE_ARN, NO_SECRETS_ROLE_ARN], "duration_seconds": 3600}],
+            "profiles": [{"arn": PROFILE_ARN, "role_arns": [ROLE_ARN, NO_SECRETS_ROLE_ARN, SINGLE_READS_ROLE_ARN], "duration_seconds": 3600}],
             "sts_endpoint": self.moto_endpoint,
             "sts_ca_bundle": self.ca_bundle,
             "sts_access_key_id": emulator_keys[0],
@@ -163,7 +164,7 @@ class World:
         trust = json.dumps({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/rolesanywhere-emulator"},
             "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]}]})
-        for role in ("ira-xpart-test-role", "ira-no-secrets-role", "ira-unlisted-role"):
+        for role in ("ira-xpart-test-role", "ira-no-secrets-role", "ira-unlisted-role", "ira-single-reads-role"):
             iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust, MaxSessionDuration=43200)
         # Resource "*" because stock moto authorises Secrets Manager calls against "*" (trap 2).
         iam.put_role_policy(
@@ -173,6 +174,12 @@ class World:
                 "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
                            "secretsmanager:BatchGetSecretValue", "sts:GetCallerIdentity"],
                 "Resource": "*"}]}),
+        )
+        # GetSecretValue but not BatchGetSecretValue: the fallback to single reads is exercised with it.
+        iam.put_role_policy(
+            RoleName="ira-single-reads-role", PolicyName="read-secrets-singly",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": "*"}]}),
         )
         iam.put_role_policy(
             RoleName="ira-no-secrets-role", PolicyName="identity-only",
@@ -204,6 +211,7 @@ class World:
             "role_arn": ROLE_ARN,
             "no_secrets_role_arn": NO_SECRETS_ROLE_ARN,
             "unlisted_role_arn": UNLISTED_ROLE_ARN,
+            "single_reads_role_arn": SINGLE_READS_ROLE_ARN,
             "admin_access_key_id": self.admin_keys[0],
             "admin_secret_access_key": self.admin_keys[1],
             "pids": [p.pid for p in self.processes],

@@ -39,7 +39,7 @@ struct RunCommand: ParsableCommand {
         let logger = logging.makeLogger()
         let parent = ProcessInfo.processInfo.environment
         let manifest = try manifestOptions.load()
-        let transport = try CurlHTTPClient(options: .fromEnvironment(parent))
+        let transport = try HTTPClientPool(options: .fromEnvironment(parent), size: Reconciler.concurrency)
         let variables = try RunEnvironment(
             manifest: manifest, credentials: manifest.credentialProvider(transport: transport, environment: parent, logger: logger),
             secretsManager: SecretsManagerClient(transport: transport, environment: parent, logger: logger), logger: logger

@@ -286,7 +286,8 @@ def test_a_missing_secret_leaves_the_others_written_and_exits_1(sync, admin, nam
     assert result.returncode == 1
     assert (sync.out / "good").read_text() == "good"
     assert not (sync.out / "missing").exists()
-    assert f"Secrets Manager refused GetSecretValue for {names('missing')}: ResourceNotFoundException" in result.stderr
+    # Both secrets went in one BatchGetSecretValue; the missing one failed alone.
+    assert f"Secrets Manager refused BatchGetSecretValue for {names('missing')}: ResourceNotFoundException" in result.stderr
     assert "secret-sync: error: pass incomplete: 1 of 2 secrets failed (missing); the last good files were kept" in result.stderr
     state = json.loads((sync.state / "state.json").read_text())
     assert "ResourceNotFoundException" in state["secrets"]["missing"]["lastError"]
@@ -535,3 +536,32 @@ def test_version_id_pins_a_version_and_one_session_serves_the_pass(sync, admin, 
     assert (sync.out / "pinned").read_text() == "v1"
     assert (sync.out / "latest").read_text() == "v2"
     assert [r["status"] for r in emulator.requests()] == [201]  # one CreateSession for the whole pass
+
+
+def api_calls(sync: Sync) -> int:
+    return json.loads((sync.state / "state.json").read_text())["lastPass"]["apiCalls"]
+
+
+def test_many_secrets_cost_one_batch_call_per_20(sync, admin, names):
+    ids = [names(f"s{i:02d}") for i in range(45)]
+    for i, name in enumerate(ids):
+        admin.create_secret(Name=name, SecretString=f"value-{i}")
+    sync.write("".join(f"- id: {name}\n  files:\n    - path: {sync.out}/s{i:02d}\n" for i, name in enumerate(ids)))
+    result = sync.once("--log-level", "info")
+    ok(result)
+    assert all((sync.out / f"s{i:02d}").read_text() == f"value-{i}" for i in range(45))
+    assert api_calls(sync) == 1 + 3  # CreateSession, then BatchGetSecretValue for 20 + 20 + 5
+    assert "info: API calls this pass calls=4" in result.stderr
+
+
+def test_without_batch_permission_it_falls_back_to_single_reads_and_remembers(binary, world, clean_env, shared_dir, admin, names):
+    sync = Sync(binary, world, clean_env, shared_dir, role=world.description()["single_reads_role_arn"])
+    ids = [names(f"s{i}") for i in range(3)]
+    for i, name in enumerate(ids):
+        admin.create_secret(Name=name, SecretString=f"value-{i}")
+    sync.write("".join(f"- id: {name}\n  files:\n    - path: {sync.out}/s{i}\n" for i, name in enumerate(ids)))
+    result = sync.once()
+    ok(result)
+    assert [(sync.out / f"s{i}").read_text() for i in range(3)] == ["value-0", "value-1", "value-2"]
+    assert "notice: BatchGetSecretValue is not allowed for this role; fetching secrets one by one from now on" in result.stderr
+    assert api_calls(sync) == 1 + 1 + 3  # CreateSession, the refused batch, three GetSecretValue

@@ -109,7 +109,7 @@ def test_fail_closed_starts_nothing(wrapper, admin, names, tmp_path):
         """)
     result = run_cmd(wrapper, "touch", str(marker))
     assert result.returncode == 1
-    assert f"secret-sync: error: not starting the command: Secrets Manager refused GetSecretValue for {names('missing')}: ResourceNotFoundException" in result.stderr
+    assert f"secret-sync: error: not starting the command: Secrets Manager refused BatchGetSecretValue for {names('missing')}: ResourceNotFoundException" in result.stderr
     assert not marker.exists()
 
 

@@ -102,11 +102,11 @@ def test_status_reports_health_for_monitoring(sync, admin, names):
     document = json.loads(status(sync, "--json").stdout)
     assert document["healthy"] is True
     assert document["secrets"][0]["name"] == "good" and document["secrets"][0]["health"] == "ok"
-    assert document["lastPass"]["apiCalls"] == 1
+    assert document["lastPass"]["apiCalls"] == 2  # CreateSession + GetSecretValue
 
     metrics = (sync.root / "metrics" / "secret_sync.prom").read_text()
     assert f'secret_sync_secret_failing{{secret="good"}} 0' in metrics
-    assert "secret_sync_last_pass_api_calls 1" in metrics
+    assert "secret_sync_last_pass_api_calls 2" in metrics
     assert oct((sync.root / "metrics" / "secret_sync.prom").stat().st_mode & 0o777) == "0o644"
 
     time.sleep(2.1)
@@ -126,6 +126,6 @@ def test_status_reports_health_for_monitoring(sync, admin, names):
     assert sync.once().returncode == 1
     failing = status(sync)
     assert failing.returncode == 1
-    assert "missing [failing]" in failing.stdout and "last error: Secrets Manager refused GetSecretValue" in failing.stdout
+    assert "missing [failing]" in failing.stdout and "last error: Secrets Manager refused BatchGetSecretValue for" in failing.stdout
     assert "secret-sync: error: not in sync: missing (failing)" in failing.stderr
     assert 'secret_sync_secret_failing{secret="missing"} 1' in (sync.root / "metrics" / "secret_sync.prom").read_text()

@@ -27,11 +27,15 @@ public struct SecretsManagerClient: Sendable {
     let clock: @Sendable () -> Date
     let maxAttempts: Int
     let sleep: @Sendable (TimeInterval) -> Void
+    /// Every HTTP request made to Secrets Manager, retries included.
+    public let calls: AtomicCounter
 
     public init(
         transport: any HTTPTransport, environment: [String: String], logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
-        maxAttempts: Int = 4, sleep: @escaping @Sendable (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) }
+        maxAttempts: Int = 4, sleep: @escaping @Sendable (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) },
+        calls: AtomicCounter = AtomicCounter()
     ) {
+        self.calls = calls
         self.transport = transport
         self.environment = environment
         self.logger = logger
@@ -51,15 +55,23 @@ public struct SecretsManagerClient: Sendable {
     public func getSecretValue(
         secretId: String, version: VersionSelector, region: String, credentials: AWSCredentials
     ) throws -> SecretVersion {
-        var body: [String: String] = ["SecretId": secretId]
+        var body: [String: Any] = ["SecretId": secretId]
         switch version {
         case .stage(let stage): body["VersionStage"] = stage
         case .id(let id): body["VersionId"] = id
         }
         let response = try call("GetSecretValue", body: body, secretId: secretId, region: region, credentials: credentials)
-        guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
-            let arn = object["ARN"] as? String, let versionId = object["VersionId"] as? String
-        else {
+        guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
+            throw SecretsManagerError(
+                secretId: secretId, awsErrorCode: nil, message: "unexpected GetSecretValue answer for \(secretId): not the documented JSON",
+                fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager", retryable: false)
+        }
+        return try Self.secretVersion(object, secretId: secretId)
+    }
+
+    /// One `SecretValues` entry (or a GetSecretValue answer) as a ``SecretVersion``.
+    static func secretVersion(_ object: [String: Any], secretId: String) throws -> SecretVersion {
+        guard let arn = object["ARN"] as? String, let versionId = object["VersionId"] as? String else {
             throw SecretsManagerError(
                 secretId: secretId, awsErrorCode: nil, message: "unexpected GetSecretValue answer for \(secretId): not the documented JSON",
                 fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager", retryable: false)
@@ -78,13 +90,63 @@ public struct SecretsManagerClient: Sendable {
         return SecretVersion(arn: arn, name: object["Name"] as? String ?? secretId, versionId: versionId, payload: payload)
     }
 
-    func call(_ operation: String, body: [String: String], secretId: String, region: String, credentials: AWSCredentials) throws
+    /// `BatchGetSecretValue` for up to 20 ids (always their `AWSCURRENT` version). Per-secret
+    /// failures come back in the result; a failure of the whole call is thrown.
+    public func batchGetSecretValue(secretIds: [String], region: String, credentials: AWSCredentials) throws -> [String: Result<
+        SecretVersion, SecretsManagerError
+    >] {
+        precondition((1...20).contains(secretIds.count))
+        let label = "\(secretIds.count) secrets"
+        let response = try call(
+            "BatchGetSecretValue", body: ["SecretIdList": secretIds], secretId: label, region: region, credentials: credentials)
+        guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
+            throw SecretsManagerError(
+                secretId: label, awsErrorCode: nil, message: "unexpected BatchGetSecretValue answer: not the documented JSON",
+                fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager", retryable: false)
+        }
+        var byKey = [String: SecretVersion]()
+        for entry in object["SecretValues"] as? [[String: Any]] ?? [] {
+            guard let version = try? Self.secretVersion(entry, secretId: entry["Name"] as? String ?? "") else { continue }
+            byKey[version.name] = version
+            byKey[version.arn] = version
+        }
+        var errors = [String: SecretsManagerError]()
+        for entry in object["Errors"] as? [[String: Any]] ?? [] {
+            guard let id = entry["SecretId"] as? String else { continue }
+            let code = entry["ErrorCode"] as? String ?? "Error"
+            let message = entry["Message"] as? String ?? "(no message)"
+            let explained = Self.error(HTTPResponse(status: 400, headers: [], body: Data()), secretId: id, region: region, code: code)
+            errors[id] = SecretsManagerError(
+                secretId: id, awsErrorCode: code, message: "Secrets Manager refused BatchGetSecretValue for \(id): \(code): \(message)",
+                fix: explained.fix, retryable: false)
+        }
+        var results = [String: Result<SecretVersion, SecretsManagerError>]()
+        for id in secretIds {
+            if let version = byKey[id] {
+                results[id] = .success(version)
+            } else if let error = errors[id] {
+                results[id] = .failure(error)
+            }
+            // Neither: a partial ARN or an id the answer spelled differently; the caller asks again singly.
+        }
+        return results
+    }
+
+    /// Opens a connection to the region's endpoint ahead of time (an unsigned GET, not an API
+    /// call), so the TCP and TLS handshakes overlap with `CreateSession`.
+    public func warmUp(region: String) {
+        guard let endpoint = try? endpoint(region: region) else { return }
+        _ = try? transport.send(HTTPRequest(method: "GET", url: endpoint.url(path: "/", encodedQuery: ""), headers: [], body: []))
+    }
+
+    func call(_ operation: String, body: [String: Any], secretId: String, region: String, credentials: AWSCredentials) throws
         -> HTTPResponse
     {
         let endpoint = try endpoint(region: region)
         let bodyData = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
         var attempt = 1
         while true {
+            calls.add(1)
             var request = SignableRequest(
                 method: "POST", path: endpoint.basePath + "/",
                 headers: [
@@ -101,7 +163,7 @@ public struct SecretsManagerClient: Sendable {
                         method: "POST", url: endpoint.url(path: "/", encodedQuery: ""), headers: request.headers, body: request.body))
                 outcome =
                     (200...299).contains(response.status)
-                    ? .success(response) : .failure(Self.error(response, secretId: secretId, region: region))
+                    ? .success(response) : .failure(Self.error(response, secretId: secretId, region: region, operation: operation))
             } catch let error as HTTPError {
                 outcome = .failure(
                     SecretsManagerError(
@@ -126,8 +188,12 @@ public struct SecretsManagerClient: Sendable {
         }
     }
 
-    static func error(_ response: HTTPResponse, secretId: String, region: String) -> SecretsManagerError {
-        let body = AWSErrorBody.parse(response)
+    static func error(
+        _ response: HTTPResponse, secretId: String, region: String, operation: String = "GetSecretValue", code override: String? = nil
+    ) -> SecretsManagerError {
+        let parsed = AWSErrorBody.parse(response)
+        let body =
+            override.map { AWSErrorBody(code: $0, message: parsed.message, status: parsed.status, requestId: parsed.requestId) } ?? parsed
         let fix: String?
         switch body.code {
         case "ResourceNotFoundException":
@@ -149,7 +215,7 @@ public struct SecretsManagerClient: Sendable {
         default:
             fix = nil
         }
-        var message = "Secrets Manager refused GetSecretValue for \(secretId): \(body.code): \(body.message) (HTTP \(body.status)"
+        var message = "Secrets Manager refused \(operation) for \(secretId): \(body.code): \(body.message) (HTTP \(body.status)"
         if let requestId = body.requestId { message += ", request ID \(requestId)" }
         message += ")"
         return SecretsManagerError(secretId: secretId, awsErrorCode: body.code, message: message, fix: fix, retryable: body.isRetryable)

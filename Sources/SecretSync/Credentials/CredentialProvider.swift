@@ -4,6 +4,12 @@ import Logging
 /// Where AWS credentials come from for Secrets Manager calls.
 public protocol CredentialProvider: Sendable {
     func credentials() throws -> AWSCredentials
+    /// True when the next `credentials()` will go to the network (nothing cached, or about to expire).
+    var needsRefresh: Bool { get }
+}
+
+extension CredentialProvider {
+    public var needsRefresh: Bool { false }
 }
 
 /// An error getting credentials from the environment or a profile.
@@ -32,12 +38,21 @@ public final class CachingCredentialProvider: CredentialProvider, @unchecked Sen
         self.refreshMargin = refreshMargin
     }
 
+    public var needsRefresh: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return !isFresh(cached)
+    }
+
+    private func isFresh(_ credentials: AWSCredentials?) -> Bool {
+        guard let credentials else { return false }
+        return credentials.expiration.map { $0.timeIntervalSince(clock()) > refreshMargin } ?? true
+    }
+
     public func credentials() throws -> AWSCredentials {
         lock.lock()
         defer { lock.unlock() }
-        if let cached, cached.expiration.map({ $0.timeIntervalSince(clock()) > refreshMargin }) ?? true {
-            return cached
-        }
+        if let cached, isFresh(cached) { return cached }
         let fresh = try source()
         cached = fresh
         return fresh

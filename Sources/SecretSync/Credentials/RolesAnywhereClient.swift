@@ -13,14 +13,17 @@ public struct RolesAnywhereClient: Sendable {
     let logger: Logger
     /// Attempts for throttling, server faults and connection failures.
     let maxAttempts: Int
+    /// Every CreateSession request made, retries included.
+    let calls: AtomicCounter
 
     /// Clock differences beyond this are reported; SigV4 requests are rejected beyond 5 to 15 minutes.
     static let skewWarningThreshold: TimeInterval = 60
 
     public init(
         configuration: RolesAnywhereConfiguration, transport: any HTTPTransport, environment: [String: String],
-        logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, maxAttempts: Int = 3
+        logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, maxAttempts: Int = 3, calls: AtomicCounter = AtomicCounter()
     ) {
+        self.calls = calls
         self.configuration = configuration
         self.transport = transport
         self.environment = environment
@@ -127,6 +130,7 @@ public struct RolesAnywhereClient: Sendable {
                 "certificate_serial": "\(signer.certificate.serialDecimal)", "algorithm": "\(signer.algorithm)",
             ])
         let response: HTTPResponse
+        calls.add(1)
         do {
             response = try transport.send(HTTPRequest(method: "POST", url: url, headers: request.headers, body: request.body))
         } catch let error as HTTPError {

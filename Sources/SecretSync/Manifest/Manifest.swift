@@ -37,7 +37,7 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(file):\(line):\(column)" }
 }
 
-public enum VersionSelector: Sendable, Equatable {
+public enum VersionSelector: Sendable, Hashable {
     case stage(String)
     case id(String)
 }

@@ -26,4 +26,5 @@ public struct UnexpectedError: DiagnosticError {
     public let message: String
     public var fix: String? { nil }
     public init(_ error: any Error) { message = "unexpected error: \(error)" }
+    public init(_ message: String) { self.message = "unexpected error: \(message)" }
 }

@@ -33,6 +33,11 @@ public struct Reconciler: Sendable {
     let manifest: Manifest
     let credentials: any CredentialProvider
     let secretsManager: SecretsManagerClient
+    let fetcher: SecretFetcher
+    /// Open Secrets Manager connections while CreateSession is in flight (needs a pooled transport).
+    let warmUpConnections: Bool
+    /// Every AWS API call made (CreateSession and Secrets Manager), for the pass's count.
+    let apiCalls: AtomicCounter
     let writer: AtomicFileWriter
     let hooks: any CommandRunner
     let environment: [String: String]
@@ -43,11 +48,15 @@ public struct Reconciler: Sendable {
         manifest: Manifest, credentials: any CredentialProvider, secretsManager: SecretsManagerClient,
         writer: AtomicFileWriter = AtomicFileWriter(),
         hooks: any CommandRunner = ProcessHookRunner(), environment: [String: String], logger: Logger,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        clock: @escaping @Sendable () -> Date = { Date() }, fetcher: SecretFetcher? = nil, apiCalls: AtomicCounter? = nil,
+        warmUpConnections: Bool = false
     ) {
         self.manifest = manifest
         self.credentials = credentials
         self.secretsManager = secretsManager
+        self.fetcher = fetcher ?? SecretFetcher(client: secretsManager, logger: logger)
+        self.warmUpConnections = warmUpConnections
+        self.apiCalls = apiCalls ?? secretsManager.calls
         self.writer = writer
         self.hooks = hooks
         self.environment = environment
@@ -93,13 +102,28 @@ public struct Reconciler: Sendable {
         var report = PassReport()
         let synced = manifest.secrets.filter { !$0.files.isEmpty }
 
-        var credentialResult: Result<AWSCredentials, any Error>?
-        func currentCredentials() throws -> AWSCredentials {
-            if credentialResult == nil { credentialResult = Result { try credentials.credentials() } }
-            return try credentialResult!.get()
+        let callsBefore = apiCalls.current
+
+        // Credentials; when a CreateSession is due, the Secrets Manager connections are opened
+        // meanwhile, so their TCP and TLS handshakes cost no extra round trips.
+        if credentials.needsRefresh, warmUpConnections {
+            for region in Set(synced.map(\.region)) {
+                DispatchQueue.global().async { [secretsManager] in secretsManager.warmUp(region: region) }
+            }
+        }
+        let credentialResult: Result<AWSCredentials, any Error>
+        do {
+            credentialResult = .success(try credentials.credentials())
+        } catch {
+            credentialResult = .failure((error as? DiagnosticError) ?? UnexpectedError(error))
         }
 
-        // Fetch, render and write, secret by secret.
+        // Every secret is fetched first, in parallel and batched; then written secret by secret.
+        var fetched = [String: Result<SecretVersion, any Error>]()
+        if case .success(let current) = credentialResult, shouldStop() == nil {
+            fetched = fetcher.fetch(synced, credentials: current)
+        }
+
         var changed = [String: Bool]()
         for secret in synced {
             if let reason = shouldStop() {
@@ -111,9 +135,11 @@ public struct Reconciler: Sendable {
             previous.secretId = secret.id
             previous.lastAttempt = started
             do {
-                let version = try secretsManager.getSecretValue(
-                    secretId: secret.id, version: secret.version, region: secret.region, credentials: try currentCredentials())
-                report.apiCalls += 1
+                if case .failure(let error) = credentialResult { throw error }
+                guard let result = fetched[secret.name] else {
+                    throw NotDone(secret: secret.name, reason: "it was not fetched")
+                }
+                let version = try result.get()
                 let targets = try secret.files.map { file in
                     do {
                         return FileTarget(
@@ -164,6 +190,8 @@ public struct Reconciler: Sendable {
             }
             state.secrets[secret.name] = previous
         }
+
+        report.apiCalls = apiCalls.current - callsBefore
 
         // Hooks after all writes: once per distinct command, for secrets that changed or still owe it.
         var order = [HookCommand]()
@@ -224,6 +252,7 @@ public struct Reconciler: Sendable {
         state.lastPass = .init(
             started: started, finished: clock(), secrets: synced.count, failures: report.failedSecrets.count,
             filesWritten: report.filesWritten, hooksRun: report.hooks.count, apiCalls: report.apiCalls)
+        logger.info("API calls this pass", metadata: ["calls": "\(report.apiCalls)"])
         try store.save(state)
         if let metricsFile = manifest.metricsFile {
             do {

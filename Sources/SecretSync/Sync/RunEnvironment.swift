@@ -40,10 +40,12 @@ public struct RunEnvironment: Sendable {
         } catch {
             throw Failure(errors: [(error as? DiagnosticError) ?? UnexpectedError(error)])
         }
+        let fetched = SecretFetcher(client: secretsManager, concurrency: Reconciler.concurrency, logger: logger).fetch(
+            wanted, credentials: credentials)
         for secret in wanted {
             do {
-                let version = try secretsManager.getSecretValue(
-                    secretId: secret.id, version: secret.version, region: secret.region, credentials: credentials)
+                guard let result = fetched[secret.name] else { throw UnexpectedError("secret \(secret.name) was not fetched") }
+                let version = try result.get()
                 variables += try EnvironmentBuilder.variables(for: secret, payload: version.payload)
                 logger.debug("fetched", metadata: ["secret": "\(secret.name)", "version": "\(version.versionId)"])
             } catch {

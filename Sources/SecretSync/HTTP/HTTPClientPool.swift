@@ -1,0 +1,102 @@
+import Foundation
+
+/// Several ``CurlHTTPClient``s, so that requests can run in parallel, each over a kept-alive
+/// connection. A request goes to an idle client that last talked to the same host, when there is
+/// one, so warmed connections (TCP + TLS) are reused rather than opened again.
+public final class HTTPClientPool: HTTPTransport, @unchecked Sendable {
+    // @unchecked Sendable: `idle` and `lastHost` are only touched while `condition` is locked.
+    private let clients: [CurlHTTPClient]
+    private var idle: [Int]
+    private var lastHost: [String?]
+    private let condition = NSCondition()
+
+    public let size: Int
+
+    public init(options: HTTPClientOptions, size: Int) throws {
+        precondition(size >= 1)
+        clients = try (0..<size).map { _ in try CurlHTTPClient(options: options) }
+        idle = Array(0..<size)
+        lastHost = Array(repeating: nil, count: size)
+        self.size = size
+    }
+
+    public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        let host = URLComponents(string: request.url).map { "\($0.host ?? ""):\($0.port ?? 0)" }
+        let index = checkOut(host: host)
+        defer { checkIn(index) }
+        return try clients[index].send(request)
+    }
+
+    private func checkOut(host: String?) -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        while idle.isEmpty { condition.wait() }
+        let position = idle.firstIndex { lastHost[$0] == host } ?? idle.firstIndex { lastHost[$0] == nil } ?? 0
+        let index = idle.remove(at: position)
+        lastHost[index] = host
+        return index
+    }
+
+    private func checkIn(_ index: Int) {
+        condition.lock()
+        idle.append(index)
+        condition.signal()
+        condition.unlock()
+    }
+}
+
+/// Runs `count` jobs on up to `width` threads and returns their results in order.
+enum Parallel {
+    static func map<T: Sendable>(_ count: Int, width: Int, _ job: @Sendable (Int) -> T) -> [T] {
+        guard count > 0 else { return [] }
+        let results = ParallelResults<T>(count)
+        let counter = AtomicCounter()
+        DispatchQueue.concurrentPerform(iterations: min(width, count)) { _ in
+            while true {
+                let index = counter.next()
+                guard index < count else { return }
+                let value = job(index)
+                results.lock.lock()
+                results.values[index] = value
+                results.lock.unlock()
+            }
+        }
+        return results.values.map { $0! }
+    }
+}
+
+/// Result slots for ``Parallel/map(_:width:_:)``.
+final class ParallelResults<T>: @unchecked Sendable {
+    // @unchecked Sendable: each slot is written by exactly one job, under the lock.
+    var values: [T?]
+    let lock = NSLock()
+    init(_ count: Int) { values = Array(repeating: nil, count: count) }
+}
+
+/// A thread-safe counter.
+public final class AtomicCounter: @unchecked Sendable {
+    // @unchecked Sendable: `value` is only touched while `lock` is held.
+    private var value = 0
+    private let lock = NSLock()
+
+    public init() {}
+
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        defer { value += 1 }
+        return value
+    }
+
+    public var current: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+
+    public func add(_ amount: Int) {
+        lock.lock()
+        value += amount
+        lock.unlock()
+    }
+}
