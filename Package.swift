@@ -24,11 +24,14 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // Linux calls Swift cannot make directly (variadic prctl).
+        .systemLibrary(name: "CLinux"),
         .target(
             name: "SecretSync",
             dependencies: [
                 "COpenSSL",
                 "CCurl",
+                "CLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]

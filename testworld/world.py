@@ -74,6 +74,9 @@ class World:
     emulator_port: int = 0
     processes: list = field(default_factory=list)
     admin_keys: tuple[str, str] = ("", "")
+    # Serve moto with HTTP/1.1 keep-alive (testworld/keepalive_moto.py) instead of moto_server,
+    # which closes every connection; for performance measurements.
+    keep_alive: bool = False
 
     def __post_init__(self):
         self.directory = Path(self.directory).resolve()
@@ -98,9 +101,13 @@ class World:
         logs = self.directory / "logs"
         logs.mkdir(exist_ok=True)
         self.moto_port = free_port()
+        command = ["moto_server", "-H", "127.0.0.1", "-p", str(self.moto_port),
+                   "-c", str(self.pki / "tls" / "server.crt"), "-k", str(self.pki / "tls" / "server.key")]
+        if self.keep_alive:
+            command = [sys.executable, "-m", "testworld.keepalive_moto", "--port", str(self.moto_port),
+                       "--cert", str(self.pki / "tls" / "server.crt"), "--key", str(self.pki / "tls" / "server.key")]
         moto = subprocess.Popen(
-            ["moto_server", "-H", "127.0.0.1", "-p", str(self.moto_port),
-             "-c", str(self.pki / "tls" / "server.crt"), "-k", str(self.pki / "tls" / "server.key")],
+            command, cwd=REPO,
             stdout=open(logs / "moto.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "false"},
         )

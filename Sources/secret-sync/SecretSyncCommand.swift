@@ -17,6 +17,8 @@ struct SecretSyncCommand: ParsableCommand {
     /// The one funnel from errors to text and exit codes: 0 success, 1 run-time failure,
     /// 2 usage or configuration error. Nothing else in the program calls exit().
     static func main() {
+        // Before any secret or key is read: no core file may ever hold one.
+        ProcessHardening.disableCoreDumps()
         do {
             var command = try parseAsRoot()
             try command.run()

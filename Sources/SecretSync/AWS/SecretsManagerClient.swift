@@ -136,7 +136,8 @@ public struct SecretsManagerClient: Sendable {
     /// call), so the TCP and TLS handshakes overlap with `CreateSession`.
     public func warmUp(region: String) {
         guard let endpoint = try? endpoint(region: region) else { return }
-        _ = try? transport.send(HTTPRequest(method: "GET", url: endpoint.url(path: "/", encodedQuery: ""), headers: [], body: []))
+        _ = try? transport.send(
+            HTTPRequest(method: "GET", url: endpoint.url(path: "/", encodedQuery: ""), headers: [], body: [], isWarmUp: true))
     }
 
     func call(_ operation: String, body: [String: Any], secretId: String, region: String, credentials: AWSCredentials) throws

@@ -72,8 +72,8 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
         lock.lock()
         defer { lock.unlock() }
-        var totalTimeout = options.totalTimeout
-        var connectTimeout = options.connectTimeout
+        var totalTimeout = request.timeout ?? options.totalTimeout
+        var connectTimeout = min(options.connectTimeout, totalTimeout)
         if let deadline = options.deadline {
             let remaining = deadline.timeIntervalSinceNow
             guard remaining > 0.05 else {

@@ -5,12 +5,18 @@ public struct HTTPRequest: Sendable {
     public var url: String
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// Sent only to open a connection ahead of time; requests to the same host wait (briefly) for it.
+    public var isWarmUp: Bool
+    /// Overrides the client's total timeout for this request.
+    public var timeout: TimeInterval?
 
-    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]) {
+    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8], isWarmUp: Bool = false) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.isWarmUp = isWarmUp
+        self.timeout = isWarmUp ? 5 : nil
     }
 }
 

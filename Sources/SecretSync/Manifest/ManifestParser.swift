@@ -31,7 +31,7 @@ public struct ManifestParser {
         var reader = Reader(path: path, accounts: accounts, checkLocalFiles: checkLocalFiles)
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try Yams.compose(yaml: text, .basic)  // scalars are read as text: no regex-based typing (and no ICU)
         } catch let error as YamlError {
             throw ManifestError(path: path, problems: [reader.problem(for: error)])
         }

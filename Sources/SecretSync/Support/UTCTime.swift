@@ -102,24 +102,22 @@ enum UTCTime {
 
 /// Durations as the manifest and flags write them: `30s`, `5m`, `1h`, `1h30m`, `2d`.
 public enum DurationParser {
-    /// nil for anything else, including a bare number (its unit would be a guess).
+    /// nil for anything else, including a bare number (its unit would be a guess). `ms` is allowed.
     public static func parse(_ text: String) -> TimeInterval? {
+        let units: [String: Double] = ["ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400]
         var total = 0.0
-        var number = ""
-        var sawUnit = false
-        for character in text {
-            if character.isASCII, character.isNumber {
-                number.append(character)
-                continue
-            }
-            let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-            guard let unit = units[character], let amount = Double(number) else { return nil }
-            total += amount * unit
-            number = ""
-            sawUnit = true
+        var rest = Substring(text)
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty, let amount = Double(digits) else { return nil }
+            rest = rest.dropFirst(digits.count)
+            let unit = rest.prefix { $0.isASCII && $0.isLetter }
+            guard let scale = units[String(unit)] else { return nil }
+            total += amount * scale
+            rest = rest.dropFirst(unit.count)
         }
-        guard sawUnit, number.isEmpty, total > 0 else { return nil }
-        return total
+        return total > 0 ? total : nil
     }
 }
 

@@ -67,6 +67,24 @@ public struct Reconciler: Sendable {
     /// Variables never passed to hooks: the credentials `auth: environment` reads.
     static let withheldVariables: Set<String> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
 
+    /// How often an idle pass still records itself in the state (and the metrics file).
+    public static let stateHeartbeat: TimeInterval = 10 * 60
+
+    /// True when two states differ only in pass and attempt times: an idle pass.
+    static func onlyTimesDiffer(_ a: SyncState, _ b: SyncState) -> Bool {
+        func normalised(_ state: SyncState) -> SyncState {
+            var copy = state
+            copy.lastPass = nil
+            for name in copy.secrets.keys {
+                copy.secrets[name]?.lastAttempt = nil
+                copy.secrets[name]?.lastSuccess = nil
+            }
+            return copy
+        }
+        return a.lastPass?.failures == 0 && b.lastPass?.failures == 0 && b.lastPass?.filesWritten == 0 && b.lastPass?.hooksRun == 0
+            && normalised(a) == normalised(b)
+    }
+
     static func metadata(secret: String, fix: String?) -> Logger.Metadata {
         var metadata: Logger.Metadata = ["secret": "\(secret)"]
         if let fix { metadata["fix"] = "\(fix)" }
@@ -107,8 +125,11 @@ public struct Reconciler: Sendable {
         // Credentials; when a CreateSession is due, the Secrets Manager connections are opened
         // meanwhile, so their TCP and TLS handshakes cost no extra round trips.
         if credentials.needsRefresh, warmUpConnections {
-            for region in Set(synced.map(\.region)) {
-                DispatchQueue.global().async { [secretsManager] in secretsManager.warmUp(region: region) }
+            for (region, secrets) in Dictionary(grouping: synced, by: \.region) {
+                let connections = min(fetcher.concurrency, fetcher.expectedCalls(secrets))
+                for _ in 0..<connections {
+                    Thread.detachNewThread { [secretsManager] in secretsManager.warmUp(region: region) }
+                }
             }
         }
         let credentialResult: Result<AWSCredentials, any Error>
@@ -126,9 +147,14 @@ public struct Reconciler: Sendable {
 
         var changed = [String: Bool]()
         for secret in synced {
-            if let reason = shouldStop() {
-                report.secrets.append(
-                    .init(name: secret.name, versionId: nil, files: [], error: NotDone(secret: secret.name, reason: reason)))
+            // Stopping (deadline, SIGTERM) skips the writes still to come; a fetch that failed is
+            // reported as the failure it was.
+            let fetchFailed: Bool
+            if case .failure = fetched[secret.name] { fetchFailed = true } else { fetchFailed = false }
+            if let reason = shouldStop(), !fetchFailed, case .success = credentialResult {
+                let notDone = NotDone(secret: secret.name, reason: reason)
+                logger.warning("\(notDone.message)", metadata: ["secret": "\(secret.name)"])
+                report.secrets.append(.init(name: secret.name, versionId: nil, files: [], error: notDone))
                 continue
             }
             var previous = state.secrets[secret.name] ?? .init(secretId: secret.id)
@@ -249,9 +275,18 @@ public struct Reconciler: Sendable {
         let configured = Dictionary(uniqueKeysWithValues: synced.map { ($0.name, Set($0.onChange)) })
         state.secrets = state.secrets.filter { configured[$0.key] != nil }
         for (name, hooks) in configured { state.secrets[name]?.pendingHooks.removeAll { !hooks.contains($0) } }
+        let loaded = store.load()
         state.lastPass = .init(
             started: started, finished: clock(), secrets: synced.count, failures: report.failedSecrets.count,
             filesWritten: report.filesWritten, hooksRun: report.hooks.count, apiCalls: report.apiCalls)
+        // An idle pass (nothing changed, nothing failed) writes nothing to disk, but for a heartbeat
+        // every `stateHeartbeat` so that `status` and the metrics can tell a live sync from a dead one.
+        if Self.onlyTimesDiffer(loaded, state), let previous = loaded.lastPass,
+            clock().timeIntervalSince(previous.finished) < Self.stateHeartbeat
+        {
+            logger.info("API calls this pass", metadata: ["calls": "\(report.apiCalls)"])
+            return report
+        }
         logger.info("API calls this pass", metadata: ["calls": "\(report.apiCalls)"])
         try store.save(state)
         if let metricsFile = manifest.metricsFile {

@@ -41,6 +41,14 @@ public final class SecretFetcher: @unchecked Sendable {
         if first { logger.notice("BatchGetSecretValue is not allowed for this role; fetching secrets one by one from now on") }
     }
 
+    /// How many calls `fetch` will make for these secrets (of one region), batches permitting.
+    func expectedCalls(_ secrets: [SecretSpec]) -> Int {
+        let distinct = Set(secrets.map { Key(id: $0.id, version: $0.version, region: $0.region) })
+        let current = distinct.filter { $0.version == .stage("AWSCURRENT") }.count
+        let batched = batchAllowed && current > 1 ? (current + 19) / 20 : current
+        return batched + distinct.count - current
+    }
+
     public func fetch(_ secrets: [SecretSpec], credentials: AWSCredentials) -> [String: Result<SecretVersion, any Error>] {
         var keys = [Key]()
         var seen = Set<Key>()

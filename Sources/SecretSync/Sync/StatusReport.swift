@@ -22,7 +22,8 @@ public struct StatusReport: Sendable {
     public var healthy: Bool { entries.allSatisfy { $0.health == "ok" } }
 
     public init(manifest: Manifest, state: SyncState, now: Date = Date(), maxAge: TimeInterval? = nil) {
-        let maxAge = maxAge ?? max(3 * manifest.interval, 15 * 60)
+        // Idle passes record themselves only every heartbeat, so staleness allows for it.
+        let maxAge = maxAge ?? max(3 * manifest.interval, 15 * 60) + Reconciler.stateHeartbeat
         self.maxAge = maxAge
         lastPass = state.lastPass
         entries = manifest.secrets.filter { !$0.files.isEmpty }.map { secret in
