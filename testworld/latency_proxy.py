@@ -1,6 +1,7 @@
 """A userspace TCP proxy that adds latency, for measuring round trips (loopback only).
 
-Each direction delays every chunk by half the round-trip time, preserving order. It counts
+Each direction delays every chunk by half the round-trip time, preserving order, and a new
+connection's first bytes by one more round trip (the TCP handshake). It counts
 connections and request "flights": client data that follows server data (or opens a
 connection), i.e. the exchanges a client waits a round trip for.
 """
@@ -42,6 +43,9 @@ class LatencyProxy:
             client_writer.close()
             return
         state = {"last": "server"}
+        # The TCP handshake happens locally here; charge its round trip by holding the client's
+        # first bytes back one RTT, as a real SYN / SYN-ACK would.
+        opened = self._loop.time()
 
         async def pipe(reader, writer, direction):
             queue: asyncio.Queue = asyncio.Queue()
@@ -56,7 +60,10 @@ class LatencyProxy:
                         self.flights += 1
                     if data:
                         state["last"] = direction
-                    await queue.put((self._loop.time() + self.half, data))
+                    due = self._loop.time() + self.half
+                    if direction == "client":
+                        due = max(due, opened + 2 * self.half + self.half)
+                    await queue.put((due, data))
                     if not data:
                         return
 

@@ -66,21 +66,30 @@ public final class HTTPClientPool: HTTPTransport, @unchecked Sendable {
 }
 
 /// Runs `count` jobs on up to `width` threads and returns their results in order.
+///
+/// The jobs wait on the network, not the CPU, so these are plain threads: a dispatch
+/// `concurrentPerform` would run no more of them at once than there are cores.
 enum Parallel {
-    static func map<T: Sendable>(_ count: Int, width: Int, _ job: @Sendable (Int) -> T) -> [T] {
+    static func map<T: Sendable>(_ count: Int, width: Int, _ job: @escaping @Sendable (Int) -> T) -> [T] {
         guard count > 0 else { return [] }
         let results = ParallelResults<T>(count)
         let counter = AtomicCounter()
-        DispatchQueue.concurrentPerform(iterations: min(width, count)) { _ in
-            while true {
-                let index = counter.next()
-                guard index < count else { return }
-                let value = job(index)
-                results.lock.lock()
-                results.values[index] = value
-                results.lock.unlock()
+        let group = DispatchGroup()
+        for _ in 0..<min(width, count) {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                while true {
+                    let index = counter.next()
+                    guard index < count else { return }
+                    let value = job(index)
+                    results.lock.lock()
+                    results.values[index] = value
+                    results.lock.unlock()
+                }
             }
         }
+        group.wait()
         return results.values.map { $0! }
     }
 }

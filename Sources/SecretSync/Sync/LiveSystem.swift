@@ -21,8 +21,9 @@ extension Manifest {
 }
 
 extension Reconciler {
-    /// Parallel requests (and so kept-alive connections) at most; Secrets Manager allows far more.
-    public static let concurrency = 8
+    /// Parallel requests (and so kept-alive connections) at most; handles are made only when
+    /// needed, and Secrets Manager allows thousands of requests a second.
+    public static let concurrency = 16
 
     /// A reconciler over the real network, file system and processes.
     public static func live(manifest: Manifest, environment: [String: String], logger: Logger, deadline: Date? = nil) throws -> Reconciler {

@@ -1,0 +1,266 @@
+"""Faults, crashes and hostile input: nothing lost, nothing leaked.
+
+Every test here starts its docstring with `Row: FAULT | WHAT SECRET-SYNC DOES`; scripts/reliability-table.py
+turns them into docs/RELIABILITY.md, and test_the_reliability_table_is_current keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from test_once import Sync, admin, names  # noqa: F401  (fixtures)
+
+sys.path.insert(0, str(REPO))
+from testworld.fault_proxy import FaultProxy  # noqa: E402
+
+CRASH_ITERATIONS = int(os.environ.get("SECRET_SYNC_CRASH_ITERATIONS", "40"))
+
+
+@pytest.fixture
+def sync(binary, world, clean_env, shared_dir):
+    return Sync(binary, world, clean_env, shared_dir)
+
+
+@pytest.fixture
+def faults(world, sync):
+    proxy = FaultProxy(world.moto_port, str(world.pki / "tls" / "server.crt"), str(world.pki / "tls" / "server.key"), world.ca_bundle)
+    sync.env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = f"https://127.0.0.1:{proxy.port}"
+    yield proxy
+    proxy.close()
+
+
+def two_secrets(sync, admin, names):
+    admin.create_secret(Name=names("a"), SecretString="a-v1")
+    admin.create_secret(Name=names("b"), SecretString="b-v1")
+    sync.write(f"""\
+        - id: {names("a")}
+          name: a
+          files:
+            - path: {sync.out}/a
+        - id: {names("b")}
+          name: b
+          files:
+            - path: {sync.out}/b
+        """)
+
+
+def rotate_and_fail(sync, admin, names, faults, injected, expected_in_stderr):
+    """A good sync, a rotation, then a pass that meets `injected`: old files stay, exit 1."""
+    two_secrets(sync, admin, names)
+    assert sync.once().returncode == 0
+    admin.put_secret_value(SecretId=names("a"), SecretString="a-v2")
+    admin.put_secret_value(SecretId=names("b"), SecretString="b-v2")
+    faults.inject(injected)
+    started = time.monotonic()
+    result = sync.once()
+    assert result.returncode == 1, result.stderr
+    assert expected_in_stderr in result.stderr, result.stderr
+    assert time.monotonic() - started < 30
+    assert (sync.out / "a").read_text() == "a-v1" and (sync.out / "b").read_text() == "b-v1"
+    assert sorted(p.name for p in sync.out.iterdir()) == ["a", "b"]
+    return result
+
+
+def test_server_errors_are_retried_then_succeed(sync, admin, names, faults):
+    """Row: Secrets Manager answers 503 or 500, then recovers | retried with jittered backoff (up to 4 attempts); the pass succeeds"""
+    two_secrets(sync, admin, names)
+    faults.inject(["status:503", "status:500"])
+    result = sync.once()
+    assert result.returncode == 0, result.stderr
+    assert faults.requests == ["status:503", "status:500", "pass"]
+    assert result.stderr.count("BatchGetSecretValue failed, retrying") == 2
+    assert (sync.out / "a").read_text() == "a-v1"
+
+
+def test_throttling_is_retried(sync, admin, names, faults):
+    """Row: ThrottlingException | retried with backoff; the pass succeeds"""
+    two_secrets(sync, admin, names)
+    faults.inject(["throttle", "throttle"])
+    assert sync.once().returncode == 0
+    assert faults.requests == ["throttle", "throttle", "pass"]
+
+
+def test_persistent_server_errors_give_up_and_keep_files(sync, admin, names, faults):
+    """Row: Secrets Manager keeps answering 503 | gives up after 4 attempts; last good files kept; exit 1"""
+    result = rotate_and_fail(sync, admin, names, faults, ["status:503"] * 4, "ServiceUnavailable: injected (HTTP 503")
+    assert faults.requests == ["status:503"] * 4
+
+
+def test_connection_reset(sync, admin, names, faults):
+    """Row: connection reset mid-request | retried; once the retries are spent, last good files kept; exit 1"""
+    rotate_and_fail(sync, admin, names, faults, ["reset"] * 4, "cannot reach Secrets Manager")
+
+
+def test_truncated_answer(sync, admin, names, faults):
+    """Row: answer cut short (Content-Length not reached) | treated as a transport failure and retried; files kept; exit 1"""
+    rotate_and_fail(sync, admin, names, faults, ["truncate"] * 4, "cannot reach Secrets Manager")
+
+
+def test_malformed_json(sync, admin, names, faults):
+    """Row: 200 with malformed JSON | 'not the documented JSON', with the endpoint to check; files kept; exit 1"""
+    rotate_and_fail(sync, admin, names, faults, ["garbage"], "unexpected BatchGetSecretValue answer: not the documented JSON")
+
+
+def test_html_from_a_captive_portal(sync, admin, names, faults):
+    """Row: 200 text/html (captive portal, wrong endpoint) | refused as not the documented JSON; files kept; exit 1"""
+    rotate_and_fail(sync, admin, names, faults, ["html"], "unexpected BatchGetSecretValue answer: not the documented JSON")
+
+
+def test_slow_answer_meets_the_deadline(sync, admin, names, faults):
+    """Row: answer slower than --timeout | the request is cut at the deadline; files kept; exit 1"""
+    two_secrets(sync, admin, names)
+    assert sync.once().returncode == 0
+    faults.inject(["slow:10"])
+    started = time.monotonic()
+    result = sync.once("--timeout", "2s")
+    assert result.returncode == 1
+    assert time.monotonic() - started < 6
+    assert (sync.out / "a").read_text() == "a-v1"
+
+
+def test_dns_failure(sync, admin, names):
+    """Row: DNS failure | not retried; 'cannot resolve' with the host and a fix; files kept; exit 1"""
+    two_secrets(sync, admin, names)
+    assert sync.once().returncode == 0
+    sync.env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = "https://secretsmanager.invalid"
+    result = sync.once()
+    assert result.returncode == 1
+    assert "cannot resolve secretsmanager.invalid" in result.stderr
+    assert (sync.out / "a").read_text() == "a-v1"
+
+
+def test_untrusted_tls_certificate(sync, admin, names, world):
+    """Row: TLS certificate the CA bundle does not trust | refused (never sent unverified); fix names AWS_CA_BUNDLE; exit 1"""
+    two_secrets(sync, admin, names)
+    assert sync.once().returncode == 0
+    sync.env["AWS_CA_BUNDLE"] = str(world.pki / "ca" / "untrusted-ca.crt")
+    result = sync.once()
+    assert result.returncode == 1
+    assert "TLS with 127.0.0.1 failed" in result.stderr and "AWS_CA_BUNDLE" in result.stderr
+
+
+def test_kill_9_at_random_instants(sync, admin, names):
+    """Row: kill -9 at random instants during passes that write many files | every file is always the old or the new content, whole, with its final owner and mode; the next pass cleans up temporary files"""
+    values = [{f"k{i}": (tag * 4000) + str(i) for i in range(30)} for tag in ("A", "B")]
+    admin.create_secret(Name=names("big"), SecretString=json.dumps(values[0]))
+    files = "".join(f"    - path: {sync.out}/f{i:02d}\n      key: k{i}\n      owner: nobody\n      group: nogroup\n      mode: \"0640\"\n" for i in range(30))
+    sync.write(f"- id: {names('big')}\n  files:\n{files}")
+    assert sync.once().returncode == 0
+    nobody = (65534, 65534)
+    problems = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            for i in range(30):
+                path = sync.out / f"f{i:02d}"
+                try:
+                    content = path.read_text()
+                    info = path.stat()
+                except FileNotFoundError:
+                    problems.append(f"{path.name} vanished")
+                    continue
+                if content not in (values[0][f"k{i}"], values[1][f"k{i}"]):
+                    problems.append(f"{path.name} has {len(content)} bytes of mixed or partial content")
+                if (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) != (*nobody, 0o640):
+                    problems.append(f"{path.name} has owner {info.st_uid}:{info.st_gid} mode {oct(stat.S_IMODE(info.st_mode))}")
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    rng = random.Random(20261129)
+    try:
+        for iteration in range(CRASH_ITERATIONS):
+            admin.put_secret_value(SecretId=names("big"), SecretString=json.dumps(values[(iteration + 1) % 2]))
+            process = subprocess.Popen([str(sync.binary), "once", "-c", str(sync.manifest)], env=sync.env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.0, 0.25))
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+    finally:
+        stop.set()
+        thread.join()
+    assert problems == [], problems[:5]
+    assert sync.once().returncode == 0
+    assert not [p.name for p in sync.out.iterdir() if p.name.startswith(".")], "temporary files left after a clean pass"
+
+
+@pytest.fixture
+def small_filesystem(shared_dir):
+    mountpoint = shared_dir / "small"
+    mountpoint.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", str(mountpoint)], capture_output=True, text=True)
+    assert mounted.returncode == 0, f"these tests need root to mount a tmpfs: {mounted.stderr}"
+    yield mountpoint
+    subprocess.run(["umount", str(mountpoint)], check=False)
+
+
+def test_disk_full(sync, admin, names, small_filesystem):
+    """Row: disk full (ENOSPC) | clear error with the path and a fix; the old file intact; no temporary file left; exit 1"""
+    admin.create_secret(Name=names("grow"), SecretString="small")
+    sync.write(f"- id: {names('grow')}\n  files:\n    - path: {small_filesystem}/secret\n")
+    assert sync.once().returncode == 0
+    admin.put_secret_value(SecretId=names("grow"), SecretString="x" * 60000)
+    (small_filesystem / "filler").write_bytes(b"0" * 20000)
+    result = sync.once()
+    assert result.returncode == 1
+    assert "No space left on device" in result.stderr or "no space left on device" in result.stderr
+    assert "free space on that file system; the previous file was kept" in result.stderr
+    assert (small_filesystem / "secret").read_text() == "small"
+    assert sorted(p.name for p in small_filesystem.iterdir()) == ["filler", "secret"]
+
+
+def test_read_only_destination(sync, admin, names, small_filesystem):
+    """Row: read-only destination (EROFS) | clear error and fix; the old file intact; exit 1"""
+    admin.create_secret(Name=names("ro"), SecretString="v1")
+    sync.write(f"- id: {names('ro')}\n  files:\n    - path: {small_filesystem}/secret\n")
+    assert sync.once().returncode == 0
+    admin.put_secret_value(SecretId=names("ro"), SecretString="v2")
+    subprocess.run(["mount", "-o", "remount,ro", str(small_filesystem)], check=True)
+    result = sync.once()
+    assert result.returncode == 1
+    assert "read-only file system" in result.stderr and "the file system is read-only; choose a writable path" in result.stderr
+    assert (small_filesystem / "secret").read_text() == "v1"
+
+
+def test_dotenv_injection_is_refused(sync, admin, names):
+    """Row: secret JSON whose field names would inject lines into dotenv output | refused, naming the field; values are quoted so they cannot inject"""
+    admin.create_secret(Name=names("evil"), SecretString=json.dumps({"OK": "x\nEVIL=1", "BAD\nEVIL": "y"}))
+    sync.write(f"- id: {names('evil')}\n  files:\n    - path: {sync.out}/env\n      format: dotenv\n")
+    result = sync.once()
+    assert result.returncode == 1
+    assert "field 'BAD\nEVIL' is not a valid environment variable name" in result.stderr
+    assert not (sync.out / "env").exists()
+
+
+def test_core_dumps_are_disabled(sync, admin, names):
+    """Row: a crash while secrets are in memory | no core dump is written (RLIMIT_CORE 0, not dumpable)"""
+    admin.create_secret(Name=names("a"), SecretString="v")
+    sync.write(f"- id: {names('a')}\n  files:\n    - path: {sync.out}/a\n", extra="interval: 1h\n")
+    daemon = subprocess.Popen([str(sync.binary), "daemon", "-c", str(sync.manifest)], env=sync.env, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        limits = Path(f"/proc/{daemon.pid}/limits").read_text()
+        assert next(line for line in limits.splitlines() if line.startswith("Max core file size")).split()[4:6] == ["0", "0"]
+        status = Path(f"/proc/{daemon.pid}/status").read_text()
+        assert Path(f"/proc/{daemon.pid}/mem").stat().st_uid == 0  # not dumpable: /proc files belong to root
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=20)
+
+
+def test_the_reliability_table_is_current():
+    """The document is generated from this file's Row: lines; it must not drift."""
+    generated = subprocess.run([sys.executable, str(REPO / "scripts" / "reliability-table.py"), "--check"], capture_output=True, text=True)
+    assert generated.returncode == 0, generated.stdout + generated.stderr

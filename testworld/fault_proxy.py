@@ -1,0 +1,113 @@
+"""An HTTPS reverse proxy in front of moto that injects faults on request, for reliability tests.
+
+The test sets the next faults with `POST /_fault` and a JSON list, e.g.
+`["status:503", "status:503"]`, consumed one per request; with the list empty, requests pass
+through unchanged (headers byte for byte, so SigV4 signatures still verify). Faults:
+
+  status:CODE      answer CODE with a JSON error body (503, 500, 400 ThrottlingException via throttle)
+  throttle         400 {"__type": "ThrottlingException"}
+  reset            close the connection without answering
+  truncate         forward, then cut the body in half (Content-Length promises more)
+  garbage          200 with a body that is not JSON
+  html             200 text/html, as a captive portal or a misconfigured proxy answers
+  slow:SECONDS     wait, then forward
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FaultProxy:
+    def __init__(self, upstream_port: int, certificate: str, key: str, ca_bundle: str):
+        self.upstream_port = upstream_port
+        self.upstream_context = ssl.create_default_context(cafile=ca_bundle)
+        self.faults: list[str] = []
+        self.requests: list[str] = []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if self.path == "/_fault":
+                    with proxy.lock:
+                        proxy.faults = json.loads(body)
+                    return self.answer(200, b"{}")
+                with proxy.lock:
+                    fault = proxy.faults.pop(0) if proxy.faults else "pass"
+                    proxy.requests.append(fault)
+                kind, _, argument = fault.partition(":")
+                if kind == "status":
+                    return self.answer(int(argument), json.dumps({"__type": "ServiceUnavailable", "message": "injected"}).encode())
+                if kind == "throttle":
+                    return self.answer(400, json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode())
+                if kind == "reset":
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if kind == "garbage":
+                    return self.answer(200, b'{"ARN": "arn:aws:secretsmanager:us-west-2:1:secret:x", "VersionId": ')
+                if kind == "html":
+                    return self.answer(200, b"<html><body>Please log in to the network</body></html>", "text/html")
+                if kind == "slow":
+                    time.sleep(float(argument))
+                status, headers, data = self.forward(body)
+                if kind == "truncate":
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/x-amz-json-1.1")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.answer(status, data, headers.get("Content-Type", "application/x-amz-json-1.1"))
+
+            def forward(self, body: bytes):
+                connection = http.client.HTTPSConnection("127.0.0.1", proxy.upstream_port, context=proxy.upstream_context, timeout=30)
+                connection.putrequest("POST", self.path, skip_host=True, skip_accept_encoding=True)
+                for name, value in self.headers.items():
+                    connection.putheader(name, value)
+                connection.endheaders(body)
+                response = connection.getresponse()
+                data = response.read()
+                headers = dict(response.getheaders())
+                connection.close()
+                return response.status, headers, data
+
+            def answer(self, status: int, data: bytes, content_type: str = "application/x-amz-json-1.1"):
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certificate, key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def inject(self, faults: list[str]) -> None:
+        with self.lock:
+            self.faults = list(faults)
+            self.requests = []
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
