@@ -64,8 +64,13 @@ enum Plan {
                 let file = spec?.files.first { $0.path == path }
                 let owner =
                     "\(file?.owner?.name ?? LocalFile.userName(geteuid())):\(file?.group?.name ?? LocalFile.groupName(getegid())) \(String(file?.mode ?? 0, radix: 8).leftPadded(to: 4))"
-                let verb = ["unchanged": "unchanged", "created": "would create", "updated": "would update", "repaired": "would repair"][
-                    outcome.rawValue]!
+                let verb: String
+                switch outcome {
+                case .unchanged: verb = "unchanged"
+                case .created: verb = "would create"
+                case .updated: verb = "would update"
+                case .repaired: verb = "would repair"
+                }
                 lines.append("  \(verb) \(path) (\(owner))")
             }
         }

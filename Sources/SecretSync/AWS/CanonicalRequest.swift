@@ -99,6 +99,7 @@ public enum CanonicalRequest {
             merged[key, default: []].append(foldWhitespace(value))
         }
         let names = merged.keys.sorted()
+        // Safe: `names` are the keys of `merged`.
         let lines = names.map { "\($0):\(merged[$0]!.joined(separator: ","))\n" }.joined()
         return (lines, names.joined(separator: ";"))
     }

@@ -53,7 +53,7 @@ public final class HTTPClientPool: HTTPTransport, @unchecked Sendable {
         idle.remove(at: position)
         lastHost[index] = host
         if warmUp { warming.insert(index) }
-        return (index, clients[index]!)
+        return (index, clients[index]!)  // safe: made just above when it was nil
     }
 
     private func checkIn(_ index: Int) {
@@ -90,7 +90,7 @@ enum Parallel {
             }
         }
         group.wait()
-        return results.values.map { $0! }
+        return results.values.map { $0! }  // safe: group.wait() returns after every index was filled
     }
 }
 

@@ -45,10 +45,10 @@ public struct ManifestParser {
                 ])
         }
         let manifest = reader.manifest(root)
-        if !reader.problems.isEmpty || manifest == nil {
+        guard reader.problems.isEmpty, let manifest else {
             throw ManifestError(path: path, problems: reader.problems)
         }
-        return manifest!
+        return manifest
     }
 }
 
@@ -482,10 +482,12 @@ private struct Reader {
         var content: FileContent?
         let templateKeys = ["template", "template_file"].filter { fields[$0] != nil }
         if templateKeys.count == 2 {
+            // Safe: two template keys means both are present.
             report(
                 fields["template_file"]!.key, join(keyPath, "template_file"), "template and template_file are both given", fix: "keep one")
         } else if let templateKey = templateKeys.first {
             for conflicting in ["key", "format"] where fields[conflicting] != nil {
+                // Safe: the loop only visits keys that are present.
                 report(
                     fields[conflicting]!.key, join(keyPath, conflicting), "\(conflicting) cannot be combined with \(templateKey)",
                     fix: "a template names its fields itself: {{field}}")
@@ -504,6 +506,7 @@ private struct Reader {
             }
         } else if let key {
             if format != "raw" {
+                // Safe: format is only other than raw when the format key was given.
                 report(
                     fields["format"]!.key, join(keyPath, "format"), "key: writes one field, which cannot also be format: \(format)",
                     fix: "drop format:, or drop key:")

@@ -114,6 +114,7 @@ public struct EnvironmentBuilder: Sendable {
                     fix: "use distinct prefixes, or set \(variable.name) explicitly with name: and key:")
             }
         }
+        // Safe: `order` holds exactly the names put in `chosen`.
         return order.map { (name: $0, value: chosen[$0]!.value) }
     }
 

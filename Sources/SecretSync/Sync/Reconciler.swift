@@ -232,7 +232,7 @@ public struct Reconciler: Sendable {
         }
         var hookEnvironment = environment.filter { !Self.withheldVariables.contains($0.key) }
         for hook in order {
-            let names = triggeredBy[hook]!
+            let names = triggeredBy[hook]!  // safe: every hook in `order` was entered in `triggeredBy`
             guard !dryRun else {
                 report.hooks.append(.init(command: hook, secrets: names, result: nil))
                 continue
@@ -258,7 +258,7 @@ public struct Reconciler: Sendable {
                     metadata: ["command": "\(hook)", "secrets": "\(names.joined(separator: " "))"])
             }
             for name in names {
-                var entry = state.secrets[name]!
+                var entry = state.secrets[name]!  // safe: the fetch loop made an entry for every synced secret
                 entry.pendingHooks.removeAll { $0 == hook }
                 if !result.succeeded {
                     entry.pendingHooks.append(hook)
