@@ -11,6 +11,7 @@ through unchanged (headers byte for byte, so SigV4 signatures still verify). Fau
   garbage          200 with a body that is not JSON
   html             200 text/html, as a captive portal or a misconfigured proxy answers
   slow:SECONDS     wait, then forward
+  huge             200 with a 20 MiB body (a response-size cap must refuse it)
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class FaultProxy:
                     return self.answer(200, b'{"ARN": "arn:aws:secretsmanager:us-west-2:1:secret:x", "VersionId": ')
                 if kind == "html":
                     return self.answer(200, b"<html><body>Please log in to the network</body></html>", "text/html")
+                if kind == "huge":
+                    return self.answer(200, b"{" + b" " * (20 << 20) + b"}")
                 if kind == "slow":
                     time.sleep(float(argument))
                 status, headers, data = self.forward(body)

@@ -264,3 +264,49 @@ def test_the_reliability_table_is_current():
     """The document is generated from this file's Row: lines; it must not drift."""
     generated = subprocess.run([sys.executable, str(REPO / "scripts" / "reliability-table.py"), "--check"], capture_output=True, text=True)
     assert generated.returncode == 0, generated.stdout + generated.stderr
+
+
+def test_oversized_answer_is_refused(sync, admin, names, faults):
+    """Row: an answer larger than the 16 MiB cap | refused without buffering it; files kept; exit 1"""
+    rotate_and_fail(sync, admin, names, faults, ["huge"], "is larger than 16777216 bytes; refused")
+
+
+def test_the_daemon_keeps_going_through_faults(sync, admin, names, faults):
+    """Row: Secrets Manager failing while the daemon runs | each pass fails and is logged, the daemon keeps running and backs off, then catches up when the service recovers"""
+    admin.create_secret(Name=names("a"), SecretString="v1")
+    sync.write(f"- id: {names('a')}\n  files:\n    - path: {sync.out}/a\n", extra="interval: 1s\n")
+    daemon = subprocess.Popen([str(sync.binary), "daemon", "-c", str(sync.manifest), "--log-level", "info"], env=sync.env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not (sync.out / "a").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        admin.put_secret_value(SecretId=names("a"), SecretString="v2")
+        faults.inject(["status:503"] * 12)
+        time.sleep(4)
+        assert daemon.poll() is None
+        assert (sync.out / "a").read_text() == "v1"
+        deadline = time.monotonic() + 20
+        while (sync.out / "a").read_text() != "v2" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (sync.out / "a").read_text() == "v2"
+    finally:
+        daemon.terminate()
+        _, stderr = daemon.communicate(timeout=20)
+    assert daemon.returncode == 0
+    assert "pass incomplete" in stderr and "ServiceUnavailable" in stderr
+
+
+def test_directories_writable_by_others_are_reported(sync, admin, names):
+    """Row: a destination directory writable by other users | a warning with the fix on every pass and in validate"""
+    admin.create_secret(Name=names("a"), SecretString="v")
+    sync.out.mkdir()
+    sync.out.chmod(0o777)
+    sync.write(f"- id: {names('a')}\n  files:\n    - path: {sync.out}/a\n")
+    result = sync.once()
+    assert result.returncode == 0
+    assert f"warning: destination directory {sync.out} is writable by other users" in result.stderr
+    validate = subprocess.run([str(sync.binary), "validate", "-c", str(sync.manifest)], env=sync.env, capture_output=True, text=True)
+    assert f"warning: destination directory {sync.out} is writable by other users" in validate.stdout
+    sync.out.chmod(0o1777)  # the sticky bit keeps others from replacing what they do not own
+    assert "writable by other users" not in sync.once().stderr

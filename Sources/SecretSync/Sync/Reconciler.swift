@@ -67,6 +67,17 @@ public struct Reconciler: Sendable {
     /// Variables never passed to hooks: the credentials `auth: environment` reads.
     static let withheldVariables: Set<String> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
 
+    /// Existing parent directories of `paths` that users other than their owner may write to
+    /// (group- or world-writable without the sticky bit).
+    public static func writableByOthers(_ paths: [String]) -> [String] {
+        let directories = Set(paths.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
+        return directories.sorted().filter { directory in
+            var info = stat()
+            guard stat(directory, &info) == 0 else { return false }
+            return info.st_mode & 0o022 != 0 && info.st_mode & S_ISVTX == 0
+        }
+    }
+
     /// How often an idle pass still records itself in the state (and the metrics file).
     public static let stateHeartbeat: TimeInterval = 10 * 60
 
@@ -121,6 +132,11 @@ public struct Reconciler: Sendable {
         let synced = manifest.secrets.filter { !$0.files.isEmpty }
 
         let callsBefore = apiCalls.current
+        for directory in Self.writableByOthers(synced.flatMap { $0.files.map(\.path) }) {
+            logger.warning(
+                "destination directory \(directory) is writable by other users, who could replace or redirect its files",
+                metadata: ["fix": "chmod go-w \(directory) (or give it the sticky bit)"])
+        }
 
         // Credentials; when a CreateSession is due, the Secrets Manager connections are opened
         // meanwhile, so their TCP and TLS handshakes cost no extra round trips.

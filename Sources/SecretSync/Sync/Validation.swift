@@ -21,6 +21,16 @@ public struct Validation {
     }
 
     public func findings() -> [Finding] {
+        let directories = Reconciler.writableByOthers(manifest.secrets.flatMap { $0.files.map(\.path) }).map {
+            Finding(
+                severity: .warning, subject: $0,
+                message: "destination directory \($0) is writable by other users, who could replace or redirect its files",
+                fix: "chmod go-w \($0) (or give it the sticky bit)")
+        }
+        return directories + credentialFindings()
+    }
+
+    func credentialFindings() -> [Finding] {
         guard case .rolesAnywhere(let configuration) = manifest.auth else {
             return [
                 Finding(
