@@ -310,3 +310,31 @@ def test_directories_writable_by_others_are_reported(sync, admin, names):
     assert f"warning: destination directory {sync.out} is writable by other users" in validate.stdout
     sync.out.chmod(0o1777)  # the sticky bit keeps others from replacing what they do not own
     assert "writable by other users" not in sync.once().stderr
+
+
+def test_a_directory_swapped_for_a_symlink_is_not_followed(sync, admin, names):
+    """Row: a destination directory replaced by a symlink in a directory other users can write | refused (the path is walked with O_NOFOLLOW and the file written relative to the directory reached); the link's target is untouched; exit 1"""
+    admin.create_secret(Name=names("a"), SecretString="secret")
+    shared = sync.root / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # anyone may write here, and so plant a link
+    victim = sync.root / "victim"
+    victim.mkdir()
+    (shared / "app").symlink_to(victim)
+    sync.write(f"- id: {names('a')}\n  files:\n    - path: {shared}/app/secret\n")
+    result = sync.once()
+    assert result.returncode == 1
+    assert f"refusing to write {shared}/app/secret: {shared}/app is a symbolic link in a directory other users can write" in result.stderr
+    assert list(victim.iterdir()) == []
+
+
+def test_a_symlink_root_controls_is_followed(sync, admin, names):
+    """Row: a symlink along the path in a directory only its owner can write (e.g. /var/run -> /run) | followed, as the administrator meant"""
+    admin.create_secret(Name=names("a"), SecretString="secret")
+    real = sync.root / "real"
+    real.mkdir()
+    (sync.root / "alias").symlink_to(real)  # sync.root is 0755 root
+    sync.write(f"- id: {names('a')}\n  files:\n    - path: {sync.root}/alias/sub/secret\n")
+    result = sync.once()
+    assert result.returncode == 0, result.stderr
+    assert (real / "sub" / "secret").read_text() == "secret"

@@ -46,8 +46,9 @@ public struct FileWriteError: DiagnosticError {
 /// The new content goes to a temporary file in the destination's directory, created 0600 with
 /// `O_EXCL | O_NOFOLLOW`; it is written, fsynced, given its owner, group and mode, renamed over the
 /// destination, and the directory is fsynced. Everything is done relative to the directory's
-/// descriptor. A symlink at the destination is refused, never followed. On any failure the old
-/// file stays and the temporary file is removed.
+/// descriptor, which is reached component by component without following symlinks that other
+/// users could have planted. A symlink at the destination is refused, never followed. On any
+/// failure the old file stays and the temporary file is removed.
 public struct AtomicFileWriter: Sendable {
     static let temporaryMarker = ".secret-sync-tmp-"
 
@@ -152,19 +153,79 @@ public struct AtomicFileWriter: Sendable {
         return content
     }
 
-    /// Opens the destination directory, creating missing parents (mode 0755).
+    /// Opens the destination directory, creating missing parents (mode 0755), one component at a
+    /// time with `O_NOFOLLOW`, so that no directory along the way can be swapped for a symlink
+    /// between our checks. A symlink is followed only where other users could not have planted it:
+    /// in a directory that is not writable by its group or others (or has the sticky bit and the
+    /// link belongs to root or to us). `/var/run -> /run` passes; a link in a shared directory does not.
     func openDirectory(_ directory: String, for path: String) throws -> Int32 {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { return fd }
-        guard errno == ENOENT else { throw failure(path, errno, "cannot open directory \(directory)") }
-        var prefix = ""
-        for component in directory.split(separator: "/") {
-            prefix += "/" + component
-            if mkdir(prefix, 0o755) != 0, errno != EEXIST { throw failure(path, errno, "cannot create directory \(prefix)") }
+        var pending = directory.split(separator: "/").map(String.init)
+        var current = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if current < 0 { throw failure(path, errno, "cannot open /") }
+        var walked = ""
+        var hops = 0
+        while !pending.isEmpty {
+            let component = pending.removeFirst()
+            if component == "." || component.isEmpty { continue }
+            var next = openat(current, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if next < 0, errno == ENOENT {
+                if mkdirat(current, component, 0o755) != 0, errno != EEXIST {
+                    let code = errno
+                    close(current)
+                    throw failure(path, code, "cannot create directory \(walked)/\(component)")
+                }
+                next = openat(current, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            }
+            if next < 0, errno == ELOOP || errno == ENOTDIR {
+                var link = stat()
+                guard fstatat(current, component, &link, AT_SYMLINK_NOFOLLOW) == 0, link.st_mode & S_IFMT == S_IFLNK else {
+                    let code = errno
+                    close(current)
+                    throw failure(path, code == 0 ? ENOTDIR : code, "\(walked)/\(component) is not a directory")
+                }
+                var parent = stat()
+                fstat(current, &parent)
+                let sharedParent = parent.st_mode & 0o022 != 0
+                let stickyAndTrusted = parent.st_mode & S_ISVTX != 0 && (link.st_uid == 0 || link.st_uid == geteuid())
+                guard !sharedParent || stickyAndTrusted, hops < 40 else {
+                    close(current)
+                    throw FileWriteError(
+                        path: path, errno: ELOOP,
+                        message: "refusing to write \(path): \(walked)/\(component) is a symbolic link in a directory other users can write, which could redirect the file anywhere",
+                        fix: "use the real path, or make \(walked.isEmpty ? "/" : walked) writable only by its owner")
+                }
+                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let length = readlinkat(current, component, &buffer, buffer.count - 1)
+                guard length > 0 else {
+                    let code = errno
+                    close(current)
+                    throw failure(path, code, "cannot read the symbolic link \(walked)/\(component)")
+                }
+                let target = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                hops += 1
+                pending = target.split(separator: "/").map(String.init) + pending
+                if target.hasPrefix("/") {
+                    close(current)
+                    current = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                    walked = ""
+                }
+                continue
+            }
+            if next < 0 {
+                let code = errno
+                close(current)
+                throw failure(path, code, "cannot open directory \(walked)/\(component)")
+            }
+            if component == ".." {
+                walked = (walked as NSString).deletingLastPathComponent
+                walked = walked == "/" ? "" : walked
+            } else {
+                walked += "/" + component
+            }
+            close(current)
+            current = next
         }
-        let created = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if created < 0 { throw failure(path, errno, "cannot open directory \(directory)") }
-        return created
+        return current
     }
 
     /// Temporary files of ours left by a run that was killed before it could rename them.
