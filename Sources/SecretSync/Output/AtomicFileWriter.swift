@@ -191,7 +191,8 @@ public struct AtomicFileWriter: Sendable {
                     close(current)
                     throw FileWriteError(
                         path: path, errno: ELOOP,
-                        message: "refusing to write \(path): \(walked)/\(component) is a symbolic link in a directory other users can write, which could redirect the file anywhere",
+                        message:
+                            "refusing to write \(path): \(walked)/\(component) is a symbolic link in a directory other users can write, which could redirect the file anywhere",
                         fix: "use the real path, or make \(walked.isEmpty ? "/" : walked) writable only by its owner")
                 }
                 var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A secret's value as Secrets Manager returned it: `SecretString` (UTF-8) or `SecretBinary`.
 ///
 /// The bytes are reachable only inside the library; every textual form is redacted.
@@ -8,11 +10,12 @@ public struct SecretPayload: Sendable, CustomStringConvertible, CustomDebugStrin
     }
 
     public let kind: Kind
-    let bytes: [UInt8]
+    private let storage: ZeroingBytes
+    var bytes: [UInt8] { storage.bytes }
 
     public init(kind: Kind, bytes: [UInt8]) {
         self.kind = kind
-        self.bytes = bytes
+        self.storage = ZeroingBytes(bytes)
     }
 
     public var count: Int { bytes.count }
@@ -24,5 +27,24 @@ public struct SecretPayload: Sendable, CustomStringConvertible, CustomDebugStrin
     var jsonObject: JSONDocument? {
         guard kind == .string, let document = JSONDocument.parse(bytes), case .object = document else { return nil }
         return document
+    }
+}
+
+/// Holds a secret's bytes and overwrites them with zeros when the last copy of the payload goes.
+///
+/// As far as Swift allows: the `String` a JSON parser made on the way in, and copies a renderer
+/// makes, are freed without being cleared; core dumps are disabled for that reason too.
+final class ZeroingBytes: @unchecked Sendable {
+    // @unchecked Sendable: `bytes` is never mutated after init, except by deinit, which runs once no one can read it.
+    private(set) var bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    // Safe: nothing else can reach `bytes` once the last reference is gone.
+    deinit {
+        bytes.withUnsafeMutableBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            explicit_bzero(base, buffer.count)  // unlike memset, never optimised away
+        }
     }
 }
