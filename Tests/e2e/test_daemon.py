@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from test_once import Sync, admin, names  # noqa: F401  (fixtures)
+from test_once import Sync, admin, names, two_secrets  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
@@ -175,18 +175,7 @@ def test_journald_gets_syslog_priorities(sync, admin, names):
 
 
 def test_once_timeout_keeps_the_last_good_files(sync, admin, names):
-    admin.create_secret(Name=names("a"), SecretString="good")
-    admin.create_secret(Name=names("b"), SecretString="good")
-    sync.write(f"""\
-        - id: {names("a")}
-          name: a
-          files:
-            - path: {sync.out}/a
-        - id: {names("b")}
-          name: b
-          files:
-            - path: {sync.out}/b
-        """)
+    two_secrets(sync, admin, names)
     assert sync.once().returncode == 0
     # An endpoint that accepts connections and never answers.
     silent = socket.socket()
@@ -203,5 +192,5 @@ def test_once_timeout_keeps_the_last_good_files(sync, admin, names):
     assert elapsed < 8, elapsed
     assert "secret b was not synced: the --timeout of 2s was reached" in result.stderr or "deadline passed" in result.stderr
     assert "pass incomplete: 2 of 2 secrets failed (a, b); the last good files were kept" in result.stderr
-    assert (sync.out / "a").read_text() == "good" and (sync.out / "b").read_text() == "good"
+    assert (sync.out / "a").read_text() == "a-v1" and (sync.out / "b").read_text() == "b-v1"
     assert sync.once("--timeout", "soon").returncode == 2

@@ -82,6 +82,22 @@ DB = {"username": "app", "password": "pa55-\"quoted\"-$HOME-`x`", "port": 5432, 
 DB_TEXT = '{"username": "app", "password": "pa55-\\"quoted\\"-$HOME-`x`", "port": 5432, "ratio": 1.50, "nested": {"a": 1}}'
 
 
+def two_secrets(sync: "Sync", admin, names) -> None:
+    """Secrets a and b (values a-v1, b-v1), each written to its own file."""
+    admin.create_secret(Name=names("a"), SecretString="a-v1")
+    admin.create_secret(Name=names("b"), SecretString="b-v1")
+    sync.write(f"""\
+        - id: {names("a")}
+          name: a
+          files:
+            - path: {sync.out}/a
+        - id: {names("b")}
+          name: b
+          files:
+            - path: {sync.out}/b
+        """)
+
+
 def ok(result) -> None:
     assert result.returncode == 0, result.stderr
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from test_once import Sync, admin, names  # noqa: F401  (fixtures)
+from test_once import Sync, admin, names, two_secrets  # noqa: F401  (fixtures)
 
 sys.path.insert(0, str(REPO))
 from testworld.fault_proxy import FaultProxy  # noqa: E402
@@ -39,21 +39,6 @@ def faults(world, sync):
     sync.env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = f"https://127.0.0.1:{proxy.port}"
     yield proxy
     proxy.close()
-
-
-def two_secrets(sync, admin, names):
-    admin.create_secret(Name=names("a"), SecretString="a-v1")
-    admin.create_secret(Name=names("b"), SecretString="b-v1")
-    sync.write(f"""\
-        - id: {names("a")}
-          name: a
-          files:
-            - path: {sync.out}/a
-        - id: {names("b")}
-          name: b
-          files:
-            - path: {sync.out}/b
-        """)
 
 
 def rotate_and_fail(sync, admin, names, faults, injected, expected_in_stderr):
