@@ -83,9 +83,3 @@ enum Plan {
         return lines.joined(separator: "\n") + "\n"
     }
 }
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-}

@@ -49,7 +49,9 @@ public struct AWSErrorBody: Sendable, Equatable {
     }
 
     /// True for answers worth retrying: throttling and server faults.
-    public var isRetryable: Bool {
+    public var isRetryable: Bool { Self.isRetryable(code: code, status: status) }
+
+    public static func isRetryable(code: String, status: Int) -> Bool {
         if status >= 500 || status == 429 { return true }
         return [
             "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",

@@ -115,10 +115,10 @@ public struct SecretsManagerClient: Sendable {
             guard let id = entry["SecretId"] as? String else { continue }
             let code = entry["ErrorCode"] as? String ?? "Error"
             let message = entry["Message"] as? String ?? "(no message)"
-            let explained = Self.error(HTTPResponse(status: 400, headers: [], body: Data()), secretId: id, region: region, code: code)
             errors[id] = SecretsManagerError(
                 secretId: id, awsErrorCode: code, message: "Secrets Manager refused BatchGetSecretValue for \(id): \(code): \(message)",
-                fix: explained.fix, retryable: false)
+                fix: Self.fix(code: code, region: region, retryable: AWSErrorBody.isRetryable(code: code, status: 400)),
+                retryable: false)
         }
         var results = [String: Result<SecretVersion, SecretsManagerError>]()
         for id in secretIds {
@@ -189,36 +189,39 @@ public struct SecretsManagerClient: Sendable {
         }
     }
 
-    static func error(
-        _ response: HTTPResponse, secretId: String, region: String, operation: String = "GetSecretValue", code override: String? = nil
-    ) -> SecretsManagerError {
-        let parsed = AWSErrorBody.parse(response)
-        let body =
-            override.map { AWSErrorBody(code: $0, message: parsed.message, status: parsed.status, requestId: parsed.requestId) } ?? parsed
-        let fix: String?
-        switch body.code {
-        case "ResourceNotFoundException":
-            fix = "check the id (name or ARN) and the region (\(region)); a secret in another account must be named by its full ARN"
-        case "AccessDeniedException", "AccessDenied":
-            fix =
-                "allow secretsmanager:GetSecretValue on this secret in the role's policy (and kms:Decrypt if it uses a customer-managed key)"
-        case "DecryptionFailure":
-            fix = "the role needs kms:Decrypt on the secret's KMS key, and the key must be enabled"
-        case "InvalidRequestException":
-            fix = "the secret may be scheduled for deletion; restore it (aws secretsmanager restore-secret) or point the manifest elsewhere"
-        case "InvalidParameterException":
-            fix = "check version_stage / version_id name a version the secret has"
-        case "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "InvalidClientTokenId":
-            fix =
-                "the credentials were refused: check the system clock and the Roles Anywhere setup (secret-sync credential-process shows the details)"
-        case _ where body.isRetryable:
-            fix = "Secrets Manager is throttling or failing; it was retried, and the next pass will try again"
-        default:
-            fix = nil
-        }
+    static func error(_ response: HTTPResponse, secretId: String, region: String, operation: String = "GetSecretValue")
+        -> SecretsManagerError
+    {
+        let body = AWSErrorBody.parse(response)
+        let fix = Self.fix(code: body.code, region: region, retryable: body.isRetryable)
         var message = "Secrets Manager refused \(operation) for \(secretId): \(body.code): \(body.message) (HTTP \(body.status)"
         if let requestId = body.requestId { message += ", request ID \(requestId)" }
         message += ")"
         return SecretsManagerError(secretId: secretId, awsErrorCode: body.code, message: message, fix: fix, retryable: body.isRetryable)
+    }
+
+    /// What to do about an AWS error code, whether it came as an HTTP answer or a batch entry.
+    static func fix(code: String, region: String, retryable: Bool) -> String? {
+        switch code {
+        case "ResourceNotFoundException":
+            return "check the id (name or ARN) and the region (\(region)); a secret in another account must be named by its full ARN"
+        case "AccessDeniedException", "AccessDenied":
+            return
+                "allow secretsmanager:GetSecretValue on this secret in the role's policy (and kms:Decrypt if it uses a customer-managed key)"
+        case "DecryptionFailure":
+            return "the role needs kms:Decrypt on the secret's KMS key, and the key must be enabled"
+        case "InvalidRequestException":
+            return
+                "the secret may be scheduled for deletion; restore it (aws secretsmanager restore-secret) or point the manifest elsewhere"
+        case "InvalidParameterException":
+            return "check version_stage / version_id name a version the secret has"
+        case "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "InvalidClientTokenId":
+            return
+                "the credentials were refused: check the system clock and the Roles Anywhere setup (secret-sync credential-process shows the details)"
+        case _ where retryable:
+            return "Secrets Manager is throttling or failing; it was retried, and the next pass will try again"
+        default:
+            return nil
+        }
     }
 }

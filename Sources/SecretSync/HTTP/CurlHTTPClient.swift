@@ -61,7 +61,6 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
 
     /// Accumulates one response; passed to libcurl's callbacks as their context pointer.
     private final class ResponseAccumulator {
-        var status = 0
         var headers = [(name: String, value: String)]()
         var body = Data()
         let limit: Int
@@ -168,7 +167,6 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
         guard code == CURLE_OK else { throw error(for: code, url: request.url) }
         var status = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        accumulator.status = status
         return HTTPResponse(status: status, headers: accumulator.headers, body: accumulator.body)
     }
 

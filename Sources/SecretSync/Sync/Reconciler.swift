@@ -123,10 +123,11 @@ public struct Reconciler: Sendable {
         defer { withExtendedLifetime(lock) {} }
 
         let store = StateStore(directory: manifest.stateDirectory)
-        var state = store.load { problem in
+        let loaded = store.load { problem in
             logger.warning(
                 "state file is damaged; starting from an empty state", metadata: ["path": "\(store.path)", "error": "\(problem)"])
         }
+        var state = loaded
         let started = clock()
         var report = PassReport()
         let synced = manifest.secrets.filter { !$0.files.isEmpty }
@@ -291,19 +292,17 @@ public struct Reconciler: Sendable {
         let configured = Dictionary(uniqueKeysWithValues: synced.map { ($0.name, Set($0.onChange)) })
         state.secrets = state.secrets.filter { configured[$0.key] != nil }
         for (name, hooks) in configured { state.secrets[name]?.pendingHooks.removeAll { !hooks.contains($0) } }
-        let loaded = store.load()
         state.lastPass = .init(
             started: started, finished: clock(), secrets: synced.count, failures: report.failedSecrets.count,
             filesWritten: report.filesWritten, hooksRun: report.hooks.count, apiCalls: report.apiCalls)
+        logger.info("API calls this pass", metadata: ["calls": "\(report.apiCalls)"])
         // An idle pass (nothing changed, nothing failed) writes nothing to disk, but for a heartbeat
         // every `stateHeartbeat` so that `status` and the metrics can tell a live sync from a dead one.
         if Self.onlyTimesDiffer(loaded, state), let previous = loaded.lastPass,
             clock().timeIntervalSince(previous.finished) < Self.stateHeartbeat
         {
-            logger.info("API calls this pass", metadata: ["calls": "\(report.apiCalls)"])
             return report
         }
-        logger.info("API calls this pass", metadata: ["calls": "\(report.apiCalls)"])
         try store.save(state)
         if let metricsFile = manifest.metricsFile {
             do {

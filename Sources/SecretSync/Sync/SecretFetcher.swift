@@ -20,7 +20,7 @@ public final class SecretFetcher: @unchecked Sendable {
         let region: String
     }
 
-    public init(client: SecretsManagerClient, concurrency: Int = 8, useBatch: Bool = true, logger: Logger) {
+    public init(client: SecretsManagerClient, concurrency: Int = Reconciler.concurrency, useBatch: Bool = true, logger: Logger) {
         self.client = client
         self.concurrency = concurrency
         self.logger = logger

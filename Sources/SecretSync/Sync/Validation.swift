@@ -38,15 +38,14 @@ public struct Validation {
             ]
         }
         var findings = [Finding]()
-        for (path, role) in [(configuration.privateKeyPath, "private key")] {
-            var info = stat()
-            if stat(path, &info) == 0, info.st_mode & 0o004 != 0 {
-                findings.append(
-                    Finding(
-                        severity: .warning, subject: path,
-                        message: "the \(role) is readable by every user (mode \(String(info.st_mode & 0o777, radix: 8)))",
-                        fix: "chmod 0600 \(path) (or 0640 with a dedicated group)"))
-            }
+        let keyPath = configuration.privateKeyPath
+        var keyInfo = stat()
+        if stat(keyPath, &keyInfo) == 0, keyInfo.st_mode & 0o004 != 0 {
+            findings.append(
+                Finding(
+                    severity: .warning, subject: keyPath,
+                    message: "the private key is readable by every user (mode \(String(keyInfo.st_mode & 0o777, radix: 8)))",
+                    fix: "chmod 0600 \(keyPath) (or 0640 with a dedicated group)"))
         }
         let signer: RolesAnywhereSigner
         do {
