@@ -59,6 +59,7 @@ enum Exec {
     static func replaceProcess(executable: String, arguments: [String], environment: [String: String]) throws -> Never {
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        ProcessHardening.closeOwnDescriptorsOnExec()
         execve(executable, argv, envp)
         // Only reached when execve failed; the strings are abandoned to the exit that follows.
         let code = errno

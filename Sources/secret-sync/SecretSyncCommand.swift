@@ -19,6 +19,7 @@ struct SecretSyncCommand: ParsableCommand {
     static func main() {
         // Before any secret or key is read: no core file may ever hold one.
         ProcessHardening.disableCoreDumps()
+        ProcessHardening.recordInheritedDescriptors()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -581,3 +581,19 @@ def test_without_batch_permission_it_falls_back_to_single_reads_and_remembers(bi
     assert [(sync.out / f"s{i}").read_text() for i in range(3)] == ["value-0", "value-1", "value-2"]
     assert "notice: BatchGetSecretValue is not allowed for this role; fetching secrets one by one from now on" in result.stderr
     assert api_calls(sync) == 1 + 1 + 3  # CreateSession, the refused batch, three GetSecretValue
+
+
+def test_hooks_inherit_no_connection_of_secret_sync(sync, admin, names):
+    admin.create_secret(Name=names("api"), SecretString="token-1")
+    listing = sync.root / "fds.txt"
+    sync.write(f"""\
+        - id: {names("api")}
+          files:
+            - path: {sync.out}/token
+          on_change:
+            - ls -l /proc/self/fd/ > {listing}
+        """)
+    ok(sync.once())
+    text = listing.read_text()
+    assert "/dev/null" in text  # the hook's stdin: the listing did run
+    assert "socket:" not in text, text

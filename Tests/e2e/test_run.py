@@ -240,3 +240,28 @@ def test_the_deployed_unit_verifies_and_its_exec_start_works(wrapper, admin, nam
     result = subprocess.run(shlex.split(exec_start.removeprefix("ExecStart=")), env=wrapper.env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "nobody from-secrets-manager"
+
+
+LIST_FDS = [sys.executable, "-c", "import os\nfds = {}\nfor fd in os.listdir('/proc/self/fd'):\n"
+            "    try: fds[fd] = os.readlink(f'/proc/self/fd/{fd}')\n    except OSError: pass\nprint(json.dumps(fds))".replace(
+                "import os", "import json, os")]
+
+
+def test_the_app_inherits_what_secret_sync_inherited_and_nothing_it_opened(wrapper, admin, names, tmp_path):
+    """Kept-alive HTTPS connections stay behind; descriptors handed to `run` (socket activation) pass on."""
+    admin.create_secret(Name=names("token"), SecretString="tok")
+    wrapper.write(f"""\
+        - id: {names("token")}
+          env:
+            - name: API_TOKEN
+        """)
+    handed = open(tmp_path / "handed-over", "w")
+    try:
+        result = subprocess.run([str(wrapper.binary), "run", "-c", str(wrapper.manifest), "--", *LIST_FDS], env=wrapper.env,
+                                capture_output=True, text=True, timeout=60, pass_fds=[handed.fileno()])
+    finally:
+        handed.close()
+    assert result.returncode == 0, result.stderr
+    descriptors = json.loads(result.stdout)
+    assert str(tmp_path / "handed-over") in descriptors.values()
+    assert not [target for target in descriptors.values() if target.startswith("socket:")], descriptors

@@ -16,6 +16,30 @@ public enum ProcessHardening {
         _ = clinux_set_dumpable(0)
     }
 
+    /// The descriptors open when the process started: what systemd or the shell handed over
+    /// (stdio, socket-activation sockets…). Only these may reach a hook or the `run` application.
+    nonisolated(unsafe) private static var inherited: Set<Int32> = [0, 1, 2]
+
+    /// Records the inherited descriptors; call first thing in `main`.
+    public static func recordInheritedDescriptors() {
+        inherited = openDescriptors().union([0, 1, 2])
+    }
+
+    /// Marks close-on-exec every descriptor this process opened itself — kept-alive HTTPS
+    /// connections, a TPM connection, the TSS log — so that no child inherits them, while the
+    /// inherited ones (e.g. LISTEN_FDS sockets for `run`) pass through.
+    public static func closeOwnDescriptorsOnExec() {
+        for fd in openDescriptors() where !inherited.contains(fd) {
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0, flags & FD_CLOEXEC == 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
+    }
+
+    static func openDescriptors() -> Set<Int32> {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return [] }
+        return Set(entries.compactMap { Int32($0) }.filter { fcntl($0, F_GETFD) >= 0 })
+    }
+
     /// True when the process can no longer dump core (for tests and `validate`).
     public static var coreDumpsDisabled: Bool {
         var limit = rlimit()

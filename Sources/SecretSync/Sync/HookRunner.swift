@@ -65,6 +65,7 @@ public struct ProcessHookRunner: CommandRunner {
             for pointer in envp { free(pointer) }
         }
         var pid = pid_t()
+        ProcessHardening.closeOwnDescriptorsOnExec()  // no HTTPS connection or TPM link for the hook
         let status = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
         guard status == 0 else {
             return HookResult(ending: .couldNotStart("\(arguments[0]): \(String(cString: strerror(status)).lowercased())"))
