@@ -24,6 +24,11 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // PKCS#11 types and constants (p11-kit's header); modules are dlopen'ed, nothing is linked.
+        .systemLibrary(
+            name: "CPKCS11",
+            providers: [.apt(["libp11-kit-dev"])]
+        ),
         // Linux calls Swift cannot make directly (variadic prctl).
         .systemLibrary(name: "CLinux"),
         .target(
@@ -32,6 +37,7 @@ let package = Package(
                 "COpenSSL",
                 "CCurl",
                 "CLinux",
+                "CPKCS11",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]

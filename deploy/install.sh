@@ -3,7 +3,10 @@
 # directories for the Roles Anywhere certificate and the state, with their owners and modes.
 # Re-running it is harmless: it never overwrites an existing manifest or certificate.
 #
-#   sudo deploy/install.sh [--binary PATH] [--timer | --daemon | --no-enable]
+#   sudo deploy/install.sh [--binary PATH] [--timer | --daemon | --no-enable] [--hardware-keys]
+#
+# --hardware-keys adds a drop-in to both services that lets them reach /dev/tpmrm0 and USB tokens,
+# for a Roles Anywhere key held in a TPM or a PKCS#11 token.
 #
 # DESTDIR=/some/root installs into another root (packaging, tests); nothing is enabled then.
 set -euo pipefail
@@ -11,13 +14,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 binary=${here}/../dist/secret-sync
 mode=timer
+hardware_keys=no
 while [ $# -gt 0 ]; do
   case $1 in
     --binary) binary=$2; shift 2 ;;
     --timer) mode=timer; shift ;;
     --daemon) mode=daemon; shift ;;
     --no-enable) mode=none; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --hardware-keys) hardware_keys=yes; shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -31,6 +36,12 @@ mv -f "$root/usr/local/bin/secret-sync.new" "$root/usr/local/bin/secret-sync"   
 for unit in secret-sync.service secret-sync.timer secret-sync-daemon.service; do
   install -m 0644 "$here/systemd/$unit" "$root/etc/systemd/system/$unit"
 done
+if [ "$hardware_keys" = yes ]; then
+  for unit in secret-sync.service secret-sync-daemon.service; do
+    install -d -m 0755 "$root/etc/systemd/system/$unit.d"
+    install -m 0644 "$here/systemd-dropins/hardware-keys.conf" "$root/etc/systemd/system/$unit.d/hardware-keys.conf"
+  done
+fi
 
 # The certificate directory: root only. Put client.crt (0644), client.key (0600) and chain.pem here.
 install -d -m 0700 -o 0 -g 0 "$root/etc/ira" 2>/dev/null || install -d -m 0700 "$root/etc/ira"

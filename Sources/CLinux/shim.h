@@ -2,6 +2,8 @@
 #define SECRET_SYNC_CLINUX_SHIM_H
 
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 // prctl(2) is variadic, which Swift cannot call: one typed wrapper per use.
 
@@ -9,5 +11,9 @@
 static inline int clinux_set_dumpable(int dumpable) { return prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0); }
 
 static inline int clinux_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
+
+// memfd_create(2) through syscall(2): Swift's Glibc module does not export the glibc wrapper.
+// Returns an anonymous in-memory file, closed on exec.
+static inline int clinux_memfd_create(const char *name) { return (int)syscall(SYS_memfd_create, name, 1U /* MFD_CLOEXEC */); }
 
 #endif

@@ -23,8 +23,26 @@ struct CredentialProcessCommand: ParsableCommand {
     @Option(help: "Client certificate (PEM or DER).")
     var certificate: String
 
-    @Option(help: "Private key of the certificate (PEM: PKCS#1, PKCS#8 or SEC1; or DER).")
+    @Option(
+        help: ArgumentHelp(
+            "Private key of the certificate: a key file (PEM or DER), a TPM key (TSS2 PEM file or handle:0x81000001), or a PKCS#11 URI.",
+            discussion: "PKCS#11: pkcs11:token=LABEL;object=KEY?module-path=/path/module.so&pin-source=file:/path/pin"))
     var privateKey: String
+
+    @Option(help: "PKCS#11 module for a URI without module-path (default: p11-kit's proxy).")
+    var pkcs11Lib: String?
+
+    @Option(help: "File holding the TPM key's auth value (one trailing newline is ignored).")
+    var tpmKeyPasswordFile: String?
+
+    @Option(name: .customLong("tpm-key-password"), help: .hidden)
+    var tpmKeyPassword: String?
+
+    @Flag(help: "Accepted for compatibility: a TPM key without --tpm-key-password-file is used without an auth value.")
+    var noTpmKeyPassword = false
+
+    @Flag(help: "Accepted for compatibility: keys that ask for the PIN at every signature get the pin-source PIN again.")
+    var reusePin = false
 
     @Option(help: "PEM bundle of intermediate CA certificates, sent as the chain.")
     var intermediates: String?
@@ -62,6 +80,19 @@ struct CredentialProcessCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
+        if tpmKeyPassword != nil {
+            throw ValidationError(
+                "--tpm-key-password is not supported: a secret on the command line is visible to every user in ps and /proc. "
+                    + "Put the auth value in a file readable only by this user and pass --tpm-key-password-file FILE.")
+        }
+        if noTpmKeyPassword, tpmKeyPasswordFile != nil {
+            throw ValidationError("--no-tpm-key-password and --tpm-key-password-file contradict each other: give one")
+        }
+        do {
+            _ = try KeySource.parse(privateKey)
+        } catch let error as KeySourceError {
+            throw ValidationError(error.description)
+        }
         if noVerifySSL {
             throw ValidationError(
                 "--no-verify-ssl is not supported: it would send the certificate's signature to anyone in the path. "
@@ -75,7 +106,8 @@ struct CredentialProcessCommand: ParsableCommand {
         let transport = try CurlHTTPClient(options: .fromEnvironment(environment))
         let client = RolesAnywhereClient(
             configuration: RolesAnywhereConfiguration(
-                certificatePath: certificate, privateKeyPath: privateKey, intermediatesPath: intermediates,
+                certificatePath: certificate, privateKey: try KeySource.parse(privateKey), tpmAuthFile: tpmKeyPasswordFile,
+                pkcs11Module: pkcs11Lib, intermediatesPath: intermediates,
                 trustAnchorArn: trustAnchorArn, profileArn: profileArn, roleArn: roleArn,
                 sessionDuration: sessionDuration, region: region, endpoint: endpoint, roleSessionName: roleSessionName),
             transport: transport, environment: environment, logger: logger)

@@ -71,6 +71,26 @@ def test_install_is_idempotent_and_keeps_an_existing_manifest(tmp_path, binary):
     assert subprocess.run([str(DEPLOY / "install.sh"), "--bogus"], env=env, capture_output=True).returncode == 2
 
 
+@pytest.mark.parametrize("service", ["secret-sync.service", "secret-sync-daemon.service"])
+def test_the_hardware_key_drop_in_verifies_and_opens_only_the_tpm_and_usb(service, binary, tmp_path):
+    root = tmp_path / "root"
+    result = subprocess.run([str(DEPLOY / "install.sh"), "--binary", str(binary), "--hardware-keys"],
+                            env={**os.environ, "DESTDIR": str(root)}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    drop_in = root / "etc/systemd/system" / f"{service}.d" / "hardware-keys.conf"
+    assert drop_in.read_text() == (DEPLOY / "systemd-dropins" / "hardware-keys.conf").read_text()
+    unit_dir = tmp_path / "units"
+    (unit_dir / f"{service}.d").mkdir(parents=True)
+    (unit_dir / service).write_text(localised((DEPLOY / "systemd" / service).read_text(), binary))
+    shutil.copy(drop_in, unit_dir / f"{service}.d" / "hardware-keys.conf")
+    result = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit_dir / service)], capture_output=True, text=True,
+                            env={**os.environ, "SYSTEMD_UNIT_PATH": f"{unit_dir}:"})
+    problems = [line for line in result.stderr.splitlines() if service in line or "hardware-keys.conf" in line]
+    assert not problems, result.stderr
+    settings = [line for line in drop_in.read_text().splitlines() if line and not line.startswith(("#", "["))]
+    assert settings == ["PrivateDevices=no", "DevicePolicy=closed", "DeviceAllow=/dev/tpmrm0 rw", "DeviceAllow=char-usb_device rw"]
+
+
 def test_cloud_init_example_is_valid_yaml_and_installs_then_syncs():
     document = yaml.safe_load((DEPLOY / "cloud-init.yaml").read_text())
     assert (DEPLOY / "cloud-init.yaml").read_text().startswith("#cloud-config\n")

@@ -40,11 +40,15 @@ public struct RolesAnywhereClient: Sendable {
     public static func loadSigner(_ configuration: RolesAnywhereConfiguration, at now: Date) throws -> RolesAnywhereSigner {
         let certificate = try Certificate.load(path: configuration.certificatePath)
         let intermediates = try configuration.intermediatesPath.map { try Certificate.loadBundle(path: $0) } ?? []
-        let key = try PrivateKey.load(path: configuration.privateKeyPath)
-        guard certificate.matches(key) else {
+        // A certificate that cannot be used should not cost a token login or a TPM operation.
+        if configuration.privateKey.isHardware { try checkValidity(certificate, path: configuration.certificatePath, now: now) }
+        let key = try SigningKeyLoader.load(
+            configuration.privateKey, tpmAuthFile: configuration.tpmAuthFile, pkcs11Module: configuration.pkcs11Module,
+            environment: ProcessInfo.processInfo.environment)
+        if let fileKey = key as? PrivateKey, !fileKey.isHardware, !certificate.matches(fileKey) {
             throw CryptoError(
                 .keyCertificateMismatch,
-                "private key \(configuration.privateKeyPath) (\(key.kind)) does not match certificate \(configuration.certificatePath) (\(certificate.publicKeyDescription), subject \(certificate.subject))",
+                "private key \(configuration.privateKey) (\(key.kind)) does not match certificate \(configuration.certificatePath) (\(certificate.publicKeyDescription), subject \(certificate.subject))",
                 fix:
                     "use the key the certificate was issued for; compare `openssl x509 -noout -pubkey -in CERT` with `openssl pkey -pubout -in KEY`",
                 openSSLDetail: nil)

@@ -3,7 +3,12 @@ import Foundation
 /// Everything needed to trade a certificate for credentials through IAM Roles Anywhere.
 public struct RolesAnywhereConfiguration: Sendable {
     public var certificatePath: String
-    public var privateKeyPath: String
+    /// A key file, a TSS2 PEM TPM key, a TPM handle or a PKCS#11 URI.
+    public var privateKey: KeySource
+    /// File holding the TPM key's auth value (`tpm_auth_file:`, `--tpm-key-password-file`).
+    public var tpmAuthFile: String?
+    /// Module for a PKCS#11 URI that names none (`--pkcs11-lib`); p11-kit's proxy otherwise.
+    public var pkcs11Module: String?
     public var intermediatesPath: String?
     public var trustAnchorArn: String
     public var profileArn: String
@@ -20,12 +25,15 @@ public struct RolesAnywhereConfiguration: Sendable {
     public static let sessionDurationRange = 900...43200
 
     public init(
-        certificatePath: String, privateKeyPath: String, intermediatesPath: String? = nil,
+        certificatePath: String, privateKey: KeySource, tpmAuthFile: String? = nil, pkcs11Module: String? = nil,
+        intermediatesPath: String? = nil,
         trustAnchorArn: String, profileArn: String, roleArn: String, sessionDuration: Int = 3600,
         region: String? = nil, endpoint: String? = nil, roleSessionName: String? = nil
     ) {
         self.certificatePath = certificatePath
-        self.privateKeyPath = privateKeyPath
+        self.privateKey = privateKey
+        self.tpmAuthFile = tpmAuthFile
+        self.pkcs11Module = pkcs11Module
         self.intermediatesPath = intermediatesPath
         self.trustAnchorArn = trustAnchorArn
         self.profileArn = profileArn

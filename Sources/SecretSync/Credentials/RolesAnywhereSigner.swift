@@ -10,9 +10,9 @@ public struct RolesAnywhereSigner {
 
     public let certificate: Certificate
     public let intermediates: [Certificate]
-    public let privateKey: PrivateKey
+    public let privateKey: any SigningKey
 
-    public init(certificate: Certificate, intermediates: [Certificate], privateKey: PrivateKey) {
+    public init(certificate: Certificate, intermediates: [Certificate], privateKey: any SigningKey) {
         self.certificate = certificate
         self.intermediates = intermediates
         self.privateKey = privateKey
@@ -22,6 +22,25 @@ public struct RolesAnywhereSigner {
     public var algorithm: String {
         if case .rsa = privateKey.kind { return "AWS4-X509-RSA-SHA256" }
         return "AWS4-X509-ECDSA-SHA256"
+    }
+
+    /// Signs `message`; for a key held by a device, also checks the signature against the
+    /// certificate, since only a signature can show that such a key is the certificate's.
+    func signProvingPossession(_ message: [UInt8]) throws -> [UInt8] {
+        let signature = try privateKey.signSHA256(message)
+        if privateKey.isHardware, !certificate.verifiesSHA256(signature, of: message) {
+            throw CryptoError(
+                .keyCertificateMismatch,
+                "\(privateKey.label) (\(privateKey.kind)) does not match the certificate (\(certificate.publicKeyDescription), subject \(certificate.subject), serial \(certificate.serialHex)): its signature does not verify with the certificate's public key",
+                fix: "point private_key at the key the certificate was issued for, or issue a certificate for this key (a CSR from it: `openssl req -new -provider tpm2 -provider default -key KEY` for a TPM key)",
+                openSSLDetail: nil)
+        }
+        return signature
+    }
+
+    /// Proves, without any request, that the key signs and belongs to the certificate.
+    public func checkPossession() throws {
+        _ = try signProvingPossession(Array("secret-sync key check".utf8))
     }
 
     /// Adds `X-Amz-Date`, `X-Amz-X509`, `X-Amz-X509-Chain` and `Authorization` to `request`.
@@ -37,7 +56,8 @@ public struct RolesAnywhereSigner {
         let scope = CanonicalRequest.scope(amzDate: amzDate, region: region, service: Self.service)
         let stringToSign = CanonicalRequest.stringToSign(
             algorithm: algorithm, amzDate: amzDate, scope: scope, canonicalRequest: canonical.text)
-        let signature = try privateKey.signSHA256(Array(stringToSign.utf8)).lowercaseHex
+        let signatureBytes = try signProvingPossession(Array(stringToSign.utf8))
+        let signature = signatureBytes.lowercaseHex
         let authorization =
             "\(algorithm) Credential=\(certificate.serialDecimal)/\(scope), SignedHeaders=\(canonical.signedHeaders), Signature=\(signature)"
         request.setHeader("Authorization", authorization)

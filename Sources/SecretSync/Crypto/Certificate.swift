@@ -74,6 +74,17 @@ public final class Certificate {
         return key.withUnsafePointer { EVP_PKEY_eq(publicKey, $0) == 1 }
     }
 
+    /// True when `signature` is this certificate's key's SHA-256 signature of `message`: how a key
+    /// held by a device, whose key material cannot be compared, proves it belongs here.
+    func verifiesSHA256(_ signature: [UInt8], of message: [UInt8]) -> Bool {
+        guard let publicKey = X509_get0_pubkey(pointer), let context = EVP_MD_CTX_new() else { return false }
+        defer { EVP_MD_CTX_free(context) }
+        guard EVP_DigestVerifyInit(context, nil, EVP_sha256(), nil, publicKey) == 1 else { return false }
+        let verified = EVP_DigestVerify(context, signature, signature.count, message, message.count) == 1
+        OpenSSLErrorQueue.clear()
+        return verified
+    }
+
     /// "RSA 2048" or "EC P-256": the kind of the certificate's public key, for messages.
     var publicKeyDescription: String {
         guard let publicKey = X509_get0_pubkey(pointer) else { return "unknown key" }

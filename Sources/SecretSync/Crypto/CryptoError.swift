@@ -39,10 +39,15 @@ enum OpenSSLErrorQueue {
         var lines = [String]()
         var buffer = [CChar](repeating: 0, count: 256)
         while true {
-            let code = ERR_get_error()
+            var data: UnsafePointer<CChar>?
+            var flags: Int32 = 0
+            let code = ERR_get_error_all(nil, nil, nil, &data, &flags)
             if code == 0 { break }
             ERR_error_string_n(code, &buffer, buffer.count)
-            lines.append(buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+            var line = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            // Providers put the useful part here, e.g. tpm2-openssl's decoded TPM return code.
+            if let data, flags & ERR_TXT_STRING != 0, data.pointee != 0 { line += " (\(String(cString: data)))" }
+            lines.append(line)
         }
         return lines.isEmpty ? nil : lines.joined(separator: "; ")
     }

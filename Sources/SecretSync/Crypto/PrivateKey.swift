@@ -45,41 +45,64 @@ public enum KeyKind: Equatable, Sendable, CustomStringConvertible {
 
 /// A private key held as an OpenSSL `EVP_PKEY` and freed with it.
 ///
-/// Loaded from PEM (PKCS#1 `RSA PRIVATE KEY`, PKCS#8 `PRIVATE KEY`, SEC1 `EC PRIVATE KEY`) or DER.
-public final class PrivateKey {
+/// Loaded from PEM (PKCS#1 `RSA PRIVATE KEY`, PKCS#8 `PRIVATE KEY`, SEC1 `EC PRIVATE KEY`) or DER;
+/// or, for a TPM key, from the tpm2-openssl provider in a library context of its own
+/// (``TPMKeyLoader``), which then also signs.
+public final class PrivateKey: SigningKey {
     /// The `EVP_PKEY*`, lent out only inside ``withUnsafePointer(_:)``.
     private let pointer: OpaquePointer
     public let kind: KeyKind
+    public let label: String
+    /// The library context and providers a provider key belongs to; released after the key.
+    private let providers: OpenSSLProviders?
+    /// Explains a failed signature in the device's terms (a refused TPM auth value…).
+    private let explainSigningFailure: ((String?) -> any Error)?
 
-    private init(pointer: OpaquePointer) {
+    init(
+        pointer: OpaquePointer, label: String, providers: OpenSSLProviders? = nil,
+        explainSigningFailure: ((String?) -> any Error)? = nil
+    ) {
         self.pointer = pointer
         self.kind = KeyKind(pointer)
+        self.label = label
+        self.providers = providers
+        self.explainSigningFailure = explainSigningFailure
     }
 
-    // Safe: this object is the only owner of the EVP_PKEY it loaded.
+    // Safe: this object is the only owner of the EVP_PKEY it loaded. The key is freed before
+    // `providers` (a stored property, released after deinit), as a provider key must be.
     deinit { EVP_PKEY_free(pointer) }
+
+    public var isHardware: Bool { providers != nil }
 
     func withUnsafePointer<T>(_ body: (OpaquePointer) throws -> T) rethrows -> T {
         try body(pointer)
     }
 
     /// Signs `message` with SHA-256: RSA PKCS#1 v1.5, or ECDSA with a DER `SEQUENCE{r,s}`.
-    public func signSHA256(_ message: some DataProtocol) throws -> [UInt8] {
+    public func signSHA256(_ message: [UInt8]) throws -> [UInt8] {
         guard let context = EVP_MD_CTX_new() else {
             throw CryptoError(.signingFailed, "could not allocate a signing context")
         }
         defer { EVP_MD_CTX_free(context) }
-        guard EVP_DigestSignInit(context, nil, EVP_sha256(), nil, pointer) == 1 else {
-            throw CryptoError(.signingFailed, "could not start signing with the \(kind) key")
+        OpenSSLErrorQueue.clear()
+        func failure(_ what: String) -> any Error {
+            let detail = OpenSSLErrorQueue.drain()
+            if let explainSigningFailure { return explainSigningFailure(detail) }
+            return CryptoError(.signingFailed, "\(what) with the \(kind) \(label)", openSSLDetail: detail)
         }
-        let bytes = Array(message)
+        // A provider key signs in its provider ("provider=tpm2"): with the default provider also
+        // loaded, OpenSSL could otherwise pick a signer that cannot reach the key.
+        guard EVP_DigestSignInit_ex(context, nil, "SHA256", providers?.context, providers?.signingProperties, pointer, nil) == 1 else {
+            throw failure("could not start signing")
+        }
         var length = 0
-        guard EVP_DigestSign(context, nil, &length, bytes, bytes.count) == 1 else {
-            throw CryptoError(.signingFailed, "could not size the \(kind) signature")
+        guard EVP_DigestSign(context, nil, &length, message, message.count) == 1 else {
+            throw failure("could not size the signature")
         }
         var signature = [UInt8](repeating: 0, count: length)
-        guard EVP_DigestSign(context, &signature, &length, bytes, bytes.count) == 1 else {
-            throw CryptoError(.signingFailed, "signing with the \(kind) key failed")
+        guard EVP_DigestSign(context, &signature, &length, message, message.count) == 1 else {
+            throw failure("signing failed")
         }
         return Array(signature.prefix(length))
     }
@@ -121,7 +144,7 @@ public final class PrivateKey {
                 throw CryptoError(
                     .unreadablePrivateKey, "unable to parse private key \(path): the \(block.label) block is not a valid key")
             }
-            return try PrivateKey(pointer: loaded).checkedSupported(path: path)
+            return try PrivateKey(pointer: loaded, label: "private key \(path)").checkedSupported()
         }
         let loaded: OpaquePointer? = data.withUnsafeBytes { raw in
             var cursor: UnsafePointer<UInt8>? = raw.baseAddress?.assumingMemoryBound(to: UInt8.self)
@@ -132,18 +155,18 @@ public final class PrivateKey {
                 .unreadablePrivateKey, "unable to parse private key \(path): neither PEM nor DER",
                 fix: "give the key as PEM (PKCS#1, PKCS#8 or SEC1) or DER")
         }
-        return try PrivateKey(pointer: loaded).checkedSupported(path: path)
+        return try PrivateKey(pointer: loaded, label: "private key \(path)").checkedSupported()
     }
 
     /// Roles Anywhere signs with RSA or ECDSA over SHA-256; anything else is refused up front.
-    private func checkedSupported(path: String) throws -> PrivateKey {
+    func checkedSupported() throws -> PrivateKey {
         switch kind {
         case .rsa(let bits) where bits >= 2048: return self
         case .ec(let curve) where ["P-256", "P-384", "P-521"].contains(curve): return self
         default:
             throw CryptoError(
                 .unsupportedKey,
-                "unsupported algorithm: private key \(path) is \(kind); IAM Roles Anywhere needs RSA (2048 bits or more) or EC (P-256, P-384 or P-521)",
+                "unsupported algorithm: \(label) is \(kind); IAM Roles Anywhere needs RSA (2048 bits or more) or EC (P-256, P-384 or P-521)",
                 fix:
                     "issue the client certificate for a supported key, e.g. `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`",
                 openSSLDetail: nil)

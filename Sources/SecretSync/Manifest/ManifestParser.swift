@@ -317,11 +317,18 @@ private struct Reader {
     mutating func rolesAnywhere(_ node: Node) -> Manifest.Auth? {
         let keyPath = "auth.roles_anywhere"
         let keys = [
-            "certificate", "private_key", "intermediates", "trust_anchor_arn", "profile_arn", "role_arn", "session_duration", "region",
+            "certificate", "private_key", "tpm_auth_file", "intermediates", "trust_anchor_arn", "profile_arn", "role_arn",
+            "session_duration", "region",
         ]
         guard let fields = entries(node, keyPath, allowed: keys) else { return nil }
         let certificate = localFile(fields, "certificate", keyPath, parent: node, role: "certificate", required: true)
-        let privateKey = localFile(fields, "private_key", keyPath, parent: node, role: "private key", required: true)
+        let privateKey = keySource(fields, keyPath, parent: node)
+        let tpmAuthFile = localFile(fields, "tpm_auth_file", keyPath, parent: node, role: "TPM auth value file", required: false)
+        if tpmAuthFile != nil, case .pkcs11 = privateKey, let node = fields["tpm_auth_file"]?.value {
+            report(
+                node, join(keyPath, "tpm_auth_file"), "tpm_auth_file applies to TPM keys, but private_key is a PKCS#11 URI",
+                fix: "remove tpm_auth_file; a token's PIN is named by pin-source=file:/path in the URI")
+        }
         let intermediates = localFile(fields, "intermediates", keyPath, parent: node, role: "intermediates bundle", required: false)
         let trustAnchor = required(fields, "trust_anchor_arn", keyPath, parent: node).flatMap {
             string($0, join(keyPath, "trust_anchor_arn"))
@@ -335,7 +342,8 @@ private struct Reader {
         let region = fields["region"].flatMap { string($0.value, join(keyPath, "region")) }
         guard let certificate, let privateKey, let trustAnchor, let profile, let role else { return nil }
         let configuration = RolesAnywhereConfiguration(
-            certificatePath: certificate, privateKeyPath: privateKey, intermediatesPath: intermediates, trustAnchorArn: trustAnchor,
+            certificatePath: certificate, privateKey: privateKey, tpmAuthFile: tpmAuthFile, intermediatesPath: intermediates,
+            trustAnchorArn: trustAnchor,
             profileArn: profile, roleArn: role, sessionDuration: duration, region: region)
         do {
             _ = try configuration.resolve()
@@ -353,6 +361,38 @@ private struct Reader {
             return nil
         }
         return .rolesAnywhere(configuration)
+    }
+
+    /// `private_key:`: a key file (or TSS2 PEM TPM key file), `handle:0x…` or a `pkcs11:` URI.
+    mutating func keySource(_ fields: [String: (key: Node, value: Node)], _ keyPath: String, parent: Node) -> KeySource? {
+        guard let valueNode = required(fields, "private_key", keyPath, parent: parent), let text = string(valueNode, join(keyPath, "private_key"))
+        else { return nil }
+        let lowered = text.lowercased()
+        guard lowered.hasPrefix("pkcs11:") || lowered.hasPrefix("handle:") else {
+            return localFile(fields, "private_key", keyPath, parent: parent, role: "private key", required: true).map(KeySource.file)
+        }
+        do {
+            let source = try KeySource.parse(text)
+            if case .pkcs11(let uri) = source, checkLocalFiles {
+                if let module = uri.modulePath, !FileManager.default.fileExists(atPath: module) {
+                    report(
+                        valueNode, join(keyPath, "private_key"), "PKCS#11 module \(module) (module-path) does not exist",
+                        fix: "install the token's module (SoftHSM2: apt install softhsm2) or correct module-path")
+                }
+                if let pin = uri.pinSource, !FileManager.default.fileExists(atPath: pin) {
+                    report(
+                        valueNode, join(keyPath, "private_key"), "PIN file \(pin) (pin-source) does not exist",
+                        fix: "write the token's PIN there (readable only by secret-sync's user), or correct pin-source")
+                }
+            }
+            return source
+        } catch let error as KeySourceError {
+            report(valueNode, join(keyPath, "private_key"), error.message, fix: error.fix)
+            return nil
+        } catch {
+            report(valueNode, join(keyPath, "private_key"), "\(error)")
+            return nil
+        }
     }
 
     mutating func localFile(
@@ -629,19 +669,6 @@ private struct Reader {
     }
 
     func closest(_ word: String, in candidates: [String]) -> String? {
-        func distance(_ a: [Character], _ b: [Character]) -> Int {
-            var previous = Array(0...b.count)
-            for (i, x) in a.enumerated() {
-                var current = [i + 1]
-                for (j, y) in b.enumerated() {
-                    current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
-                }
-                previous = current
-            }
-            return previous[b.count]
-        }
-        let scored = candidates.map { ($0, distance(Array(word), Array($0))) }.min { $0.1 < $1.1 }
-        guard let scored, scored.1 <= max(2, word.count / 3) else { return nil }
-        return scored.0
+        Suggestion.closest(to: word, among: candidates)
     }
 }

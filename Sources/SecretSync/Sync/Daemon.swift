@@ -129,6 +129,8 @@ public struct Daemon {
                     let reloaded = try load(manifestPath)
                     reconciler = try makeReconciler(reloaded)
                     manifest = reloaded
+                    // The operator says the settings are fixed: a refused PIN may be tried again.
+                    AuthorizationFailures.forget()
                     logger.notice("manifest reloaded", metadata: ["manifest": "\(manifestPath)", "secrets": "\(manifest.secrets.count)"])
                     notifier.notify("READY=1\nSTATUS=manifest reloaded")
                     event = nil  // a reload runs a pass right away

@@ -38,9 +38,8 @@ public struct Validation {
             ]
         }
         var findings = [Finding]()
-        let keyPath = configuration.privateKeyPath
         var keyInfo = stat()
-        if stat(keyPath, &keyInfo) == 0, keyInfo.st_mode & 0o004 != 0 {
+        if let keyPath = configuration.privateKey.filePath, stat(keyPath, &keyInfo) == 0, keyInfo.st_mode & 0o004 != 0 {
             findings.append(
                 Finding(
                     severity: .warning, subject: keyPath,
@@ -50,6 +49,8 @@ public struct Validation {
         let signer: RolesAnywhereSigner
         do {
             signer = try RolesAnywhereClient.loadSigner(configuration, at: now)
+            // A key in a TPM or token shows it is there, usable and the certificate's by signing.
+            if signer.privateKey.isHardware { try signer.checkPossession() }
         } catch let error as DiagnosticError {
             return findings + [Finding(severity: .problem, subject: "certificate", message: error.message, fix: error.fix)]
         } catch {
@@ -61,7 +62,10 @@ public struct Validation {
             Finding(
                 severity: .ok, subject: configuration.certificatePath,
                 message:
-                    "\(signer.privateKey.kind) key matches the certificate (subject \(certificate.subject), serial \(certificate.serialHex)); valid until \(UTCTime.rfc3339(certificate.notAfter)), \(DurationText.describe(remaining)) from now",
+                    (signer.privateKey.isHardware
+                        ? "\(signer.privateKey.label) (\(signer.privateKey.kind)) signs, and its signature verifies with the certificate"
+                        : "\(signer.privateKey.kind) key matches the certificate")
+                    + " (subject \(certificate.subject), serial \(certificate.serialHex)); valid until \(UTCTime.rfc3339(certificate.notAfter)), \(DurationText.describe(remaining)) from now",
                 fix: nil))
         if remaining < 14 * 86400 {
             findings.append(

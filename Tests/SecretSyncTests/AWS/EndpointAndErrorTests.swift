@@ -42,7 +42,7 @@ struct EndpointAndErrorTests {
 
     @Test func configurationChecksItsARNs() throws {
         var configuration = RolesAnywhereConfiguration(
-            certificatePath: "c", privateKeyPath: "k",
+            certificatePath: "c", privateKey: .file("k"),
             trustAnchorArn: "arn:aws-cn:rolesanywhere:cn-north-1:1:trust-anchor/a",
             profileArn: "arn:aws-cn:rolesanywhere:cn-north-1:1:profile/b", roleArn: "arn:aws-cn:iam::1:role/c")
         #expect(try configuration.resolve().region == "cn-north-1")

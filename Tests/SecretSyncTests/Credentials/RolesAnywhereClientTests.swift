@@ -58,7 +58,7 @@ struct RolesAnywhereClientTests {
     func configuration(_ name: String = "ec-p384-sec1", chained: Bool = false) -> RolesAnywhereConfiguration {
         RolesAnywhereConfiguration(
             certificatePath: pki.path("clients/\(chained ? "chained" : "direct")/\(name).crt"),
-            privateKeyPath: pki.path("clients/\(name).key"),
+            privateKey: .file(pki.path("clients/\(name).key")),
             intermediatesPath: chained ? pki.path("clients/chain.pem") : nil,
             trustAnchorArn: "arn:aws:rolesanywhere:eu-central-1:111122223333:trust-anchor/ta",
             profileArn: "arn:aws:rolesanywhere:eu-central-1:111122223333:profile/p",
@@ -120,14 +120,15 @@ struct RolesAnywhereClientTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = configuration()
         configuration.certificatePath = directory.appendingPathComponent("client.crt").path
-        configuration.privateKeyPath = directory.appendingPathComponent("client.key").path
+        let keyPath = directory.appendingPathComponent("client.key").path
+        configuration.privateKey = .file(keyPath)
         let transport = ScriptedTransport([.success(createdResponse()), .success(createdResponse())])
         let client = client(configuration, transport)
         for name in ["ec-p256-sec1", "rsa2048-pkcs8"] {
             try? FileManager.default.removeItem(atPath: configuration.certificatePath)
-            try? FileManager.default.removeItem(atPath: configuration.privateKeyPath)
+            try? FileManager.default.removeItem(atPath: keyPath)
             try FileManager.default.copyItem(atPath: pki.path("clients/direct/\(name).crt"), toPath: configuration.certificatePath)
-            try FileManager.default.copyItem(atPath: pki.path("clients/\(name).key"), toPath: configuration.privateKeyPath)
+            try FileManager.default.copyItem(atPath: pki.path("clients/\(name).key"), toPath: keyPath)
             _ = try client.createSession()
         }
         let certificates = transport.sent.map { $0.headers.first { $0.name == "X-Amz-X509" }?.value }

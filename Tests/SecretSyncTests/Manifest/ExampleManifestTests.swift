@@ -25,6 +25,26 @@ struct ExampleManifestTests {
         #expect(!manifest.secrets.isEmpty)
     }
 
+    @Test func theHardwareKeyExamplesNameTheirKeys() throws {
+        func configuration(_ name: String) throws -> RolesAnywhereConfiguration? {
+            let manifest = try ManifestParser(accounts: FakeAccounts(), checkLocalFiles: false)
+                .load(path: Self.directory.appendingPathComponent(name).path)
+            guard case .rolesAnywhere(let configuration) = manifest.auth else { return nil }
+            return configuration
+        }
+        let tpm = try #require(try configuration("manifest-tpm.yaml"))
+        #expect(tpm.privateKey == .file("/etc/ira/client.tss2.pem"))
+        #expect(tpm.tpmAuthFile == "/etc/ira/tpm-key.auth")
+        let token = try #require(try configuration("manifest-pkcs11.yaml"))
+        guard case .pkcs11(let uri) = token.privateKey else {
+            Issue.record("manifest-pkcs11.yaml must name a PKCS#11 key, not \(token.privateKey)")
+            return
+        }
+        #expect(uri.token == "ira" && uri.object == "client-key")
+        #expect(uri.modulePath == "/usr/lib/softhsm/libsofthsm2.so")
+        #expect(uri.pinSource == "/etc/ira/token.pin")
+    }
+
     @Test func theCrossPartitionExampleSaysWhatItMeans() throws {
         let manifest = try ManifestParser(accounts: FakeAccounts(), checkLocalFiles: false)
             .load(path: Self.directory.appendingPathComponent("manifest.yaml").path)

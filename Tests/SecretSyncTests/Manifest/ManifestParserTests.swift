@@ -206,6 +206,21 @@ struct ManifestParserTests {
             yaml: validHeader.replacingOccurrences(of: "/etc/ira/client.crt", with: "client.crt")
                 + "secrets:\n  - id: a\n    files:\n      - path: /x\n", location: "4:18", message: "'client.crt' is a relative path"),
         Bad(
+            name: "PIN inside a PKCS#11 URI",
+            yaml: validHeader.replacingOccurrences(of: "/etc/ira/client.key", with: "pkcs11:token=ira;object=k?pin-value=1234")
+                + "secrets:\n  - id: a\n    files:\n      - path: /x\n", location: "5:18",
+            message: "the PIN is written into the URI (pin-value)"),
+        Bad(
+            name: "TPM handle out of range",
+            yaml: validHeader.replacingOccurrences(of: "/etc/ira/client.key", with: "handle:0x01000001")
+                + "secrets:\n  - id: a\n    files:\n      - path: /x\n", location: "5:18", message: "is not a persistent TPM handle"),
+        Bad(
+            name: "TPM auth file for a token key",
+            yaml: validHeader.replacingOccurrences(
+                of: "/etc/ira/client.key", with: "pkcs11:token=ira;object=k?pin-source=file:/p\n    tpm_auth_file: /etc/ira/auth")
+                + "secrets:\n  - id: a\n    files:\n      - path: /x\n", location: "6:20",
+            message: "tpm_auth_file applies to TPM keys, but private_key is a PKCS#11 URI"),
+        Bad(
             name: "not a secret ARN", yaml: validHeader + "secrets:\n  - id: arn:aws:s3:::bucket\n    files:\n      - path: /x\n",
             location: "10:9", message: "is not a Secrets Manager secret ARN"),
         Bad(
@@ -227,6 +242,25 @@ struct ManifestParserTests {
         #expect(rendered.contains("/etc/secret-sync/manifest.yaml:\(bad.location): "), "\(rendered)")
         #expect(rendered.contains(bad.message), "\(rendered)")
         #expect(error.isUsageError)
+    }
+
+    @Test func hardwareKeysParse() throws {
+        let uri = "pkcs11:token=ira;object=client-key;type=private?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/ira/pin"
+        let token = try parse(validHeader.replacingOccurrences(of: "/etc/ira/client.key", with: uri) + "secrets:\n  - id: a\n    env:\n      - name: A\n")
+        guard case .rolesAnywhere(let configuration) = token.auth, case .pkcs11(let parsed) = configuration.privateKey else {
+            Issue.record("a PKCS#11 URI must parse as one")
+            return
+        }
+        #expect(parsed.pinSource == "/etc/ira/pin")
+        let handle = try parse(
+            validHeader.replacingOccurrences(of: "/etc/ira/client.key", with: "handle:0x81000001\n    tpm_auth_file: /etc/ira/auth")
+                + "secrets:\n  - id: a\n    env:\n      - name: A\n")
+        guard case .rolesAnywhere(let tpm) = handle.auth else {
+            Issue.record("roles_anywhere expected")
+            return
+        }
+        #expect(tpm.privateKey == .tpmHandle(0x8100_0001))
+        #expect(tpm.tpmAuthFile == "/etc/ira/auth")
     }
 
     @Test func everyProblemIsReportedAtOnce() throws {

@@ -1,0 +1,552 @@
+import COpenSSL
+import CPKCS11
+import Foundation
+
+/// A loaded PKCS#11 module. Each module is opened and initialised once per process and kept: a
+/// module cannot be safely finalised while another part of the process might use it, and loading
+/// it again per signature would only cost time.
+final class PKCS11Module: @unchecked Sendable {
+    // @unchecked Sendable: the function list is immutable and the module is initialised with
+    // CKF_OS_LOCKING_OK, so its functions may be called from any thread.
+    let path: String
+    let functions: UnsafeMutablePointer<CK_FUNCTION_LIST>
+
+    /// p11-kit's proxy, which reaches every module registered with p11-kit (Debian registers
+    /// SoftHSM2 and OpenSC, for example), as RFC 7512 consumers do when no module is named.
+    static let defaultModule = "p11-kit-proxy.so"
+
+    nonisolated(unsafe) private static var loaded: [String: PKCS11Module] = [:]
+    private static let lock = NSLock()
+
+    private init(path: String, functions: UnsafeMutablePointer<CK_FUNCTION_LIST>) {
+        self.path = path
+        self.functions = functions
+    }
+
+    static func load(_ path: String?) throws -> PKCS11Module {
+        let path = path ?? defaultModule
+        return try lock.withLock {
+            if let module = loaded[path] { return module }
+            let module = try open(path)
+            loaded[path] = module
+            return module
+        }
+    }
+
+    private static func open(_ path: String) throws -> PKCS11Module {
+        if path.hasPrefix("/"), !FileManager.default.fileExists(atPath: path) {
+            throw HardwareKeyError(
+                .moduleUnavailable, "PKCS#11 module \(path) not found",
+                fix: "install the token's PKCS#11 module (SoftHSM2: apt install softhsm2; smart cards: opensc-pkcs11) or correct module-path in the URI")
+        }
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown reason"
+            if path == defaultModule {
+                throw HardwareKeyError(
+                    .moduleUnavailable, "the PKCS#11 URI names no module-path and p11-kit's proxy module cannot be loaded (\(reason))",
+                    fix: "install p11-kit-modules, or name the token's module with module-path=/path/to/module.so in the URI (--pkcs11-lib for credential-process)")
+            }
+            throw HardwareKeyError(
+                .moduleUnavailable, "cannot load PKCS#11 module \(path): \(reason)",
+                fix: "check that \(path) is a PKCS#11 module built for this machine (\(machineArchitecture())) and that the libraries it needs are installed")
+        }
+        guard cpkcs11_has_function_list(handle) != 0 else {
+            dlclose(handle)
+            throw HardwareKeyError(
+                .moduleUnavailable, "\(path) is not a PKCS#11 module (it has no C_GetFunctionList)",
+                fix: "module-path must name the token vendor's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so")
+        }
+        var list: UnsafeMutablePointer<CK_FUNCTION_LIST>?
+        var rv = cpkcs11_get_function_list(handle, &list)
+        guard rv == CKR_OK, let list else {
+            throw HardwareKeyError(
+                .moduleUnavailable, "PKCS#11 module \(path) failed C_GetFunctionList: \(PKCS11Error.name(rv))", fix: nil)
+        }
+        var arguments = CK_C_INITIALIZE_ARGS()
+        arguments.flags = CK_FLAGS(CKF_OS_LOCKING_OK)
+        rv = withUnsafeMutablePointer(to: &arguments) { list.pointee.C_Initialize!(UnsafeMutableRawPointer($0)) }
+        guard rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED else {
+            throw HardwareKeyError(
+                .moduleUnavailable, "PKCS#11 module \(path) failed to initialise: \(PKCS11Error.name(rv))",
+                fix: path.contains("softhsm")
+                    ? "check SOFTHSM2_CONF (or /etc/softhsm/softhsm2.conf) and that its tokendir is readable by \(LocalFile.currentUserDescription())"
+                    : "check the module's own configuration and that \(LocalFile.currentUserDescription()) may use the device")
+        }
+        return PKCS11Module(path: path, functions: list)
+    }
+
+    private static func machineArchitecture() -> String {
+        var names = utsname()
+        uname(&names)
+        return withUnsafeBytes(of: &names.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    var f: CK_FUNCTION_LIST { functions.pointee }
+}
+
+/// A private key in a PKCS#11 token, found by an RFC 7512 URI, with a logged-in session open
+/// while this object lives. The token signs: RSA with `CKM_SHA256_RSA_PKCS` (or `CKM_RSA_PKCS`
+/// over a DigestInfo), EC with `CKM_ECDSA` over a SHA-256 hash, its raw r‖s turned into DER.
+///
+/// The PIN is read from `pin-source`, used for exactly one `C_Login` and wiped; a refused PIN is
+/// never retried until the file changes (``AuthorizationFailures``), and a token that reports its
+/// PIN locked or on its final try is not logged into at all.
+public final class PKCS11Key: SigningKey {
+    public let kind: KeyKind
+    public let label: String
+    public var isHardware: Bool { true }
+
+    private let module: PKCS11Module
+    private let session: CK_SESSION_HANDLE
+    private let object: CK_OBJECT_HANDLE
+    private let mechanism: CK_MECHANISM_TYPE
+    private let alwaysAuthenticate: Bool
+    private let uri: PKCS11URI
+    private var loggedIn: Bool
+    private let lock = NSLock()
+
+    private init(
+        module: PKCS11Module, session: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE, kind: KeyKind, label: String,
+        mechanism: CK_MECHANISM_TYPE, alwaysAuthenticate: Bool, uri: PKCS11URI, loggedIn: Bool
+    ) {
+        self.module = module
+        self.session = session
+        self.object = object
+        self.kind = kind
+        self.label = label
+        self.mechanism = mechanism
+        self.alwaysAuthenticate = alwaysAuthenticate
+        self.uri = uri
+        self.loggedIn = loggedIn
+    }
+
+    // Safe: the session belongs to this object alone.
+    deinit {
+        if loggedIn { _ = module.f.C_Logout!(session) }
+        _ = module.f.C_CloseSession!(session)
+    }
+
+    /// Finds the token and the key and logs in. `defaultModule` stands in for a missing `module-path`.
+    public static func open(_ uri: PKCS11URI, defaultModule: String? = nil) throws -> PKCS11Key {
+        let memoKey = "pkcs11 " + uri.text
+        try AuthorizationFailures.check(key: memoKey, authFile: uri.pinSource)
+        let module = try PKCS11Module.load(uri.modulePath ?? defaultModule)
+        let f = module.f
+        let (slot, token) = try findToken(uri, module: module)
+        let tokenName = "token '\(token.label)' (slot \(slot) of \(module.path))"
+
+        var session = CK_SESSION_HANDLE(0)
+        var rv = f.C_OpenSession!(slot, CK_FLAGS(CKF_SERIAL_SESSION), nil, nil, &session)
+        guard rv == CKR_OK else {
+            throw PKCS11Error.device(rv, "cannot open a session with \(tokenName)")
+        }
+        var keepSession = false
+        defer { if !keepSession { _ = f.C_CloseSession!(session) } }
+
+        let loggedIn = try login(
+            session: session, token: token, tokenName: tokenName, uri: uri, module: module, memoKey: memoKey, userType: CK_USER_TYPE(CKU_USER))
+        defer { if !keepSession, loggedIn { _ = f.C_Logout!(session) } }
+
+        let object = try findKey(uri, session: session, module: module, tokenName: tokenName)
+        let keyType = try attributeULong(CK_ATTRIBUTE_TYPE(CKA_KEY_TYPE), object: object, session: session, module: module)
+        let kind: KeyKind
+        switch keyType {
+        case CK_KEY_TYPE(CKK_RSA):
+            let modulus = try attributeBytes(CK_ATTRIBUTE_TYPE(CKA_MODULUS), object: object, session: session, module: module)
+            kind = .rsa(bits: (modulus.drop { $0 == 0 }.count) * 8)
+        case CK_KEY_TYPE(CKK_EC):
+            let parameters = try attributeBytes(CK_ATTRIBUTE_TYPE(CKA_EC_PARAMS), object: object, session: session, module: module)
+            kind = .ec(curve: curveName(parameters))
+        default:
+            kind = .other(name: "PKCS#11 key type 0x\(String(keyType, radix: 16))")
+        }
+        let label = "PKCS#11 key \(uri.objectDescription) in \(tokenName)"
+        switch kind {
+        case .rsa(let bits) where bits >= 2048: break
+        case .ec(let curve) where ["P-256", "P-384", "P-521"].contains(curve): break
+        default:
+            throw CryptoError(
+                .unsupportedKey,
+                "unsupported algorithm: \(label) is \(kind); IAM Roles Anywhere needs RSA (2048 bits or more) or EC (P-256, P-384 or P-521)",
+                fix: "generate an RSA 2048 or EC P-256 key in the token and issue the certificate for it", openSSLDetail: nil)
+        }
+        let mechanisms = try mechanismList(slot: slot, module: module)
+        let mechanism: CK_MECHANISM_TYPE
+        if case .rsa = kind {
+            if mechanisms.contains(CK_MECHANISM_TYPE(CKM_SHA256_RSA_PKCS)) {
+                mechanism = CK_MECHANISM_TYPE(CKM_SHA256_RSA_PKCS)
+            } else if mechanisms.contains(CK_MECHANISM_TYPE(CKM_RSA_PKCS)) {
+                mechanism = CK_MECHANISM_TYPE(CKM_RSA_PKCS)
+            } else {
+                throw HardwareKeyError(
+                    .deviceError, "\(tokenName) offers neither CKM_SHA256_RSA_PKCS nor CKM_RSA_PKCS for RSA signatures",
+                    fix: "IAM Roles Anywhere needs RSA PKCS#1 v1.5 signatures; use an EC key, or a token that signs RSA PKCS#1 v1.5")
+            }
+        } else {
+            guard mechanisms.contains(CK_MECHANISM_TYPE(CKM_ECDSA)) else {
+                throw HardwareKeyError(
+                    .deviceError, "\(tokenName) does not offer CKM_ECDSA", fix: "use an RSA key, or a token that offers raw ECDSA")
+            }
+            mechanism = CK_MECHANISM_TYPE(CKM_ECDSA)
+        }
+        let always = (try? attributeBool(CK_ATTRIBUTE_TYPE(CKA_ALWAYS_AUTHENTICATE), object: object, session: session, module: module)) ?? false
+        keepSession = true
+        return PKCS11Key(
+            module: module, session: session, object: object, kind: kind, label: label, mechanism: mechanism, alwaysAuthenticate: always,
+            uri: uri, loggedIn: loggedIn)
+    }
+
+    public func signSHA256(_ message: [UInt8]) throws -> [UInt8] {
+        try lock.withLock {
+            let f = module.f
+            let digest = Digest.sha256(message)
+            var input: [UInt8]
+            switch mechanism {
+            case CK_MECHANISM_TYPE(CKM_SHA256_RSA_PKCS): input = message
+            case CK_MECHANISM_TYPE(CKM_RSA_PKCS): input = Self.sha256DigestInfoPrefix + digest
+            default: input = digest
+            }
+            var mechanismValue = CK_MECHANISM(mechanism: mechanism, pParameter: nil, ulParameterLen: 0)
+            var rv = f.C_SignInit!(session, &mechanismValue, object)
+            guard rv == CKR_OK else { throw PKCS11Error.device(rv, "the token refused to start signing with \(label)") }
+            if alwaysAuthenticate {
+                // The key asks for the PIN again for every signature (CKA_ALWAYS_AUTHENTICATE).
+                var token = CK_TOKEN_INFO()
+                _ = f.C_GetTokenInfo!(try sessionSlot(), &token)
+                _ = try Self.login(
+                    session: session, token: TokenDescription(token), tokenName: label, uri: uri, module: module,
+                    memoKey: "pkcs11 " + uri.text, userType: CK_USER_TYPE(CKU_CONTEXT_SPECIFIC))
+            }
+            var length = CK_ULONG(0)
+            rv = f.C_Sign!(session, &input, CK_ULONG(input.count), nil, &length)
+            guard rv == CKR_OK else { throw PKCS11Error.device(rv, "the token could not sign with \(label)") }
+            var signature = [UInt8](repeating: 0, count: Int(length))
+            rv = f.C_Sign!(session, &input, CK_ULONG(input.count), &signature, &length)
+            guard rv == CKR_OK else { throw PKCS11Error.device(rv, "the token could not sign with \(label)") }
+            signature = Array(signature.prefix(Int(length)))
+            if case .ec = kind { return try Self.derECDSA(signature, label: label) }
+            return signature
+        }
+    }
+
+    private func sessionSlot() throws -> CK_SLOT_ID {
+        var info = CK_SESSION_INFO()
+        let rv = module.f.C_GetSessionInfo!(session, &info)
+        guard rv == CKR_OK else { throw PKCS11Error.device(rv, "lost the session with the token of \(label)") }
+        return info.slotID
+    }
+
+    /// DigestInfo for SHA-256 (RFC 8017 §9.2), prepended to the hash for raw `CKM_RSA_PKCS`.
+    static let sha256DigestInfoPrefix: [UInt8] = [
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
+    ]
+
+    static func derECDSA(_ raw: [UInt8], label: String) throws -> [UInt8] {
+        var der: UnsafeMutablePointer<UInt8>?
+        let length = copenssl_ecdsa_raw_to_der(raw, raw.count, &der)
+        guard length > 0, let der else {
+            throw CryptoError(.signingFailed, "the token's ECDSA signature with \(label) is malformed (\(raw.count) bytes)")
+        }
+        defer { copenssl_free(der) }
+        return Array(UnsafeBufferPointer(start: der, count: Int(length)))
+    }
+
+    static func curveName(_ parameters: [UInt8]) -> String {
+        switch parameters {
+        case [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]: return "P-256"
+        case [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22]: return "P-384"
+        case [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23]: return "P-521"
+        default: return "curve with parameters \(parameters.lowercaseHex)"
+        }
+    }
+
+    // MARK: tokens
+
+    /// The text fields of CK_TOKEN_INFO, unpadded.
+    struct TokenDescription {
+        let label: String
+        let manufacturer: String
+        let model: String
+        let serial: String
+        let flags: CK_FLAGS
+
+        init(_ info: CK_TOKEN_INFO) {
+            var info = info
+            label = withUnsafeBytes(of: &info.label) { PKCS11Error.padded($0) }
+            manufacturer = withUnsafeBytes(of: &info.manufacturerID) { PKCS11Error.padded($0) }
+            model = withUnsafeBytes(of: &info.model) { PKCS11Error.padded($0) }
+            serial = withUnsafeBytes(of: &info.serialNumber) { PKCS11Error.padded($0) }
+            flags = info.flags
+        }
+    }
+
+    static func findToken(_ uri: PKCS11URI, module: PKCS11Module) throws -> (CK_SLOT_ID, TokenDescription) {
+        let f = module.f
+        var info = CK_INFO()
+        if f.C_GetInfo!(&info) == CKR_OK {
+            let manufacturer = withUnsafeBytes(of: &info.manufacturerID) { PKCS11Error.padded($0) }
+            let description = withUnsafeBytes(of: &info.libraryDescription) { PKCS11Error.padded($0) }
+            if let wanted = uri.libraryManufacturer, wanted != manufacturer {
+                throw HardwareKeyError(
+                    .deviceAbsent, "PKCS#11 module \(module.path) is made by '\(manufacturer)', not '\(wanted)' (library-manufacturer in the URI)",
+                    fix: "correct library-manufacturer, or module-path")
+            }
+            if let wanted = uri.libraryDescription, wanted != description {
+                throw HardwareKeyError(
+                    .deviceAbsent, "PKCS#11 module \(module.path) is '\(description)', not '\(wanted)' (library-description in the URI)",
+                    fix: "correct library-description, or module-path")
+            }
+        }
+        var count = CK_ULONG(0)
+        var rv = f.C_GetSlotList!(CK_BBOOL(CK_TRUE), nil, &count)
+        guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot list the slots of \(module.path)") }
+        var slots = [CK_SLOT_ID](repeating: 0, count: Int(count))
+        rv = f.C_GetSlotList!(CK_BBOOL(CK_TRUE), &slots, &count)
+        guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot list the slots of \(module.path)") }
+        slots = Array(slots.prefix(Int(count)))
+
+        var present = [(CK_SLOT_ID, TokenDescription)]()
+        var matching = [(CK_SLOT_ID, TokenDescription)]()
+        for slot in slots {
+            var tokenInfo = CK_TOKEN_INFO()
+            guard f.C_GetTokenInfo!(slot, &tokenInfo) == CKR_OK else { continue }
+            let token = TokenDescription(tokenInfo)
+            // SoftHSM2 and others show an empty, uninitialised token in a spare slot.
+            guard token.flags & CK_FLAGS(CKF_TOKEN_INITIALIZED) != 0 else { continue }
+            present.append((slot, token))
+            var slotInfo = CK_SLOT_INFO()
+            _ = f.C_GetSlotInfo!(slot, &slotInfo)
+            let slotDescription = withUnsafeBytes(of: &slotInfo.slotDescription) { PKCS11Error.padded($0) }
+            let slotManufacturer = withUnsafeBytes(of: &slotInfo.manufacturerID) { PKCS11Error.padded($0) }
+            if let wanted = uri.token, wanted != token.label { continue }
+            if let wanted = uri.manufacturer, wanted != token.manufacturer { continue }
+            if let wanted = uri.serial, wanted != token.serial { continue }
+            if let wanted = uri.model, wanted != token.model { continue }
+            if let wanted = uri.slotID, wanted != UInt(slot) { continue }
+            if let wanted = uri.slotDescription, wanted != slotDescription { continue }
+            if let wanted = uri.slotManufacturer, wanted != slotManufacturer { continue }
+            matching.append((slot, token))
+        }
+        let listing = present.map { "'\($0.1.label)' (serial \($0.1.serial), slot \($0.0))" }.joined(separator: ", ")
+        if matching.isEmpty {
+            if present.isEmpty {
+                throw HardwareKeyError(
+                    .deviceAbsent, "no PKCS#11 token is present in \(module.path) (\(slots.count) slot\(slots.count == 1 ? "" : "s") with a token, none initialised)",
+                    fix: "insert the token (or, for SoftHSM2, check SOFTHSM2_CONF and its tokendir: `softhsm2-util --show-slots`)")
+            }
+            throw HardwareKeyError(
+                .deviceAbsent, "no PKCS#11 token in \(module.path) matches \(uri.text.split(separator: "?").first ?? "") — present: \(listing)",
+                fix: "correct token= (or serial=, slot-id=) in the URI; `p11tool --list-tokens` shows each token's URI")
+        }
+        if matching.count > 1 {
+            throw HardwareKeyError(
+                .keyNotFound, "\(matching.count) PKCS#11 tokens match \(uri.text): \(listing)",
+                fix: "add token= or serial= to the URI to pick one")
+        }
+        return matching[0]
+    }
+
+    /// Logs in once, unless the token needs no login. Never retries a refused PIN.
+    static func login(
+        session: CK_SESSION_HANDLE, token: TokenDescription, tokenName: String, uri: PKCS11URI, module: PKCS11Module, memoKey: String,
+        userType: CK_USER_TYPE
+    ) throws -> Bool {
+        let contextSpecific = userType == CK_USER_TYPE(CKU_CONTEXT_SPECIFIC)
+        guard contextSpecific || token.flags & CK_FLAGS(CKF_LOGIN_REQUIRED) != 0 else { return false }
+        if token.flags & CK_FLAGS(CKF_USER_PIN_LOCKED) != 0 {
+            throw HardwareKeyError(
+                .lockedOut, "the user PIN of \(tokenName) is locked after too many wrong PINs; secret-sync did not try it",
+                fix: "unlock it with the security officer PIN (e.g. `pkcs11-tool --init-pin --login --login-type so`), then fix the PIN file")
+        }
+        if token.flags & CK_FLAGS(CKF_USER_PIN_FINAL_TRY) != 0 {
+            throw HardwareKeyError(
+                .lockedOut, "\(tokenName) has one PIN attempt left before it locks; secret-sync will not spend it unattended",
+                fix: "check the PIN file, then log in once by hand (e.g. `pkcs11-tool --login --test`) to reset the counter")
+        }
+        let f = module.f
+        guard let pinSource = uri.pinSource else {
+            if token.flags & CK_FLAGS(CKF_PROTECTED_AUTHENTICATION_PATH) != 0 {
+                let rv = f.C_Login!(session, userType, nil, 0)
+                guard rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN else {
+                    throw PKCS11Error.device(rv, "login through the PIN pad of \(tokenName) failed")
+                }
+                return true
+            }
+            throw HardwareKeyError(
+                .misconfigured, "\(tokenName) needs a PIN and the PKCS#11 URI names no pin-source",
+                fix: "put the PIN in a file readable only by secret-sync's user (chmod 0400) and add ?pin-source=file:/path to the URI")
+        }
+        try AuthorizationFailures.check(key: memoKey, authFile: pinSource)
+        var pin = try SecretFile.read(pinSource, role: "PIN")
+        defer { Wipe.bytes(&pin) }
+        let rv = f.C_Login!(session, userType, &pin, CK_ULONG(pin.count))
+        switch rv {
+        case CKR_OK, CKR_USER_ALREADY_LOGGED_IN:
+            return !contextSpecific && rv == CKR_OK
+        case CKR_PIN_INCORRECT:
+            throw AuthorizationFailures.record(
+                key: memoKey, authFile: pinSource, message: "\(tokenName) refused the PIN in \(pinSource) (CKR_PIN_INCORRECT)",
+                fix: "write the token's user PIN into \(pinSource) (one trailing newline is ignored); every wrong attempt brings the token closer to locking")
+        case CKR_PIN_LOCKED:
+            throw HardwareKeyError(
+                .lockedOut, "the user PIN of \(tokenName) is locked (CKR_PIN_LOCKED)",
+                fix: "unlock it with the security officer PIN, then fix \(pinSource)")
+        case CKR_PIN_LEN_RANGE, CKR_PIN_INVALID:
+            throw AuthorizationFailures.record(
+                key: memoKey, authFile: pinSource, message: "\(tokenName) rejects the PIN in \(pinSource) as malformed (\(PKCS11Error.name(rv)))",
+                fix: "the file must hold only the PIN (one trailing newline is ignored)")
+        default:
+            throw PKCS11Error.device(rv, "login to \(tokenName) failed")
+        }
+    }
+
+    static func findKey(_ uri: PKCS11URI, session: CK_SESSION_HANDLE, module: PKCS11Module, tokenName: String) throws -> CK_OBJECT_HANDLE {
+        var matches = try findObjects(session: session, module: module, label: uri.object, id: uri.id)
+        if matches.isEmpty {
+            let all = try findObjects(session: session, module: module, label: nil, id: nil)
+            let names = all.map { handle -> String in
+                let label = (try? attributeBytes(CK_ATTRIBUTE_TYPE(CKA_LABEL), object: handle, session: session, module: module))
+                    .map { String(decoding: $0, as: UTF8.self) }
+                let id = try? attributeBytes(CK_ATTRIBUTE_TYPE(CKA_ID), object: handle, session: session, module: module)
+                return "object=\(label ?? "?");id=\(id.map { $0.map { String(format: "%%%02x", $0) }.joined() } ?? "?")"
+            }
+            throw HardwareKeyError(
+                .keyNotFound,
+                "\(tokenName) holds no private key with \(uri.objectDescription)"
+                    + (names.isEmpty ? " (it holds no private key visible after login)" : " (its private keys: \(names.joined(separator: ", ")))"),
+                fix: "correct object= or id= in the URI; `p11tool --list-privkeys --login` shows each key's URI")
+        }
+        if matches.count > 1 {
+            throw HardwareKeyError(
+                .keyNotFound, "\(matches.count) private keys in \(tokenName) match \(uri.objectDescription)",
+                fix: "add id= (or a more exact object=) to the URI to pick one")
+        }
+        return matches.removeFirst()
+    }
+
+    static func findObjects(session: CK_SESSION_HANDLE, module: PKCS11Module, label: String?, id: [UInt8]?) throws -> [CK_OBJECT_HANDLE] {
+        let f = module.f
+        var keyClass = CK_OBJECT_CLASS(CKO_PRIVATE_KEY)
+        var labelBytes = label.map { Array($0.utf8) } ?? []
+        var idBytes = id ?? []
+        var found = [CK_OBJECT_HANDLE]()
+        try withUnsafeMutableBytes(of: &keyClass) { classBuffer in
+            try labelBytes.withUnsafeMutableBytes { labelBuffer in
+                try idBytes.withUnsafeMutableBytes { idBuffer in
+                    var template = [
+                        CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(CKA_CLASS), pValue: classBuffer.baseAddress!, ulValueLen: CK_ULONG(classBuffer.count))
+                    ]
+                    if label != nil {
+                        template.append(
+                            CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(CKA_LABEL), pValue: labelBuffer.baseAddress!, ulValueLen: CK_ULONG(labelBuffer.count)))
+                    }
+                    if id != nil {
+                        template.append(CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(CKA_ID), pValue: idBuffer.baseAddress!, ulValueLen: CK_ULONG(idBuffer.count)))
+                    }
+                    var rv = f.C_FindObjectsInit!(session, &template, CK_ULONG(template.count))
+                    guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot search the token for keys") }
+                    defer { _ = f.C_FindObjectsFinal!(session) }
+                    var batch = [CK_OBJECT_HANDLE](repeating: 0, count: 16)
+                    while true {
+                        var count = CK_ULONG(0)
+                        rv = f.C_FindObjects!(session, &batch, CK_ULONG(batch.count), &count)
+                        guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot search the token for keys") }
+                        if count == 0 { break }
+                        found.append(contentsOf: batch.prefix(Int(count)))
+                    }
+                }
+            }
+        }
+        return found
+    }
+
+    static func mechanismList(slot: CK_SLOT_ID, module: PKCS11Module) throws -> Set<CK_MECHANISM_TYPE> {
+        let f = module.f
+        var count = CK_ULONG(0)
+        var rv = f.C_GetMechanismList!(slot, nil, &count)
+        guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot list the token's mechanisms") }
+        var list = [CK_MECHANISM_TYPE](repeating: 0, count: Int(count))
+        rv = f.C_GetMechanismList!(slot, &list, &count)
+        guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot list the token's mechanisms") }
+        return Set(list.prefix(Int(count)))
+    }
+
+    static func attributeBytes(
+        _ type: CK_ATTRIBUTE_TYPE, object: CK_OBJECT_HANDLE, session: CK_SESSION_HANDLE, module: PKCS11Module
+    ) throws -> [UInt8] {
+        let f = module.f
+        var attribute = CK_ATTRIBUTE(type: type, pValue: nil, ulValueLen: 0)
+        var rv = f.C_GetAttributeValue!(session, object, &attribute, 1)
+        guard rv == CKR_OK, attribute.ulValueLen != CK_ULONG.max /* CK_UNAVAILABLE_INFORMATION */ else {
+            throw PKCS11Error.device(rv == CKR_OK ? CKR_ATTRIBUTE_TYPE_INVALID : rv, "cannot read attribute 0x\(String(type, radix: 16)) of the key")
+        }
+        var value = [UInt8](repeating: 0, count: Int(attribute.ulValueLen))
+        try value.withUnsafeMutableBytes { buffer in
+            attribute.pValue = buffer.baseAddress
+            rv = f.C_GetAttributeValue!(session, object, &attribute, 1)
+            guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot read attribute 0x\(String(type, radix: 16)) of the key") }
+        }
+        return Array(value.prefix(Int(attribute.ulValueLen)))
+    }
+
+    static func attributeULong(_ type: CK_ATTRIBUTE_TYPE, object: CK_OBJECT_HANDLE, session: CK_SESSION_HANDLE, module: PKCS11Module) throws
+        -> CK_ULONG
+    {
+        let bytes = try attributeBytes(type, object: object, session: session, module: module)
+        guard bytes.count == MemoryLayout<CK_ULONG>.size else {
+            throw PKCS11Error.device(CKR_ATTRIBUTE_VALUE_INVALID, "attribute 0x\(String(type, radix: 16)) of the key has an unexpected size")
+        }
+        return bytes.withUnsafeBytes { $0.loadUnaligned(as: CK_ULONG.self) }
+    }
+
+    static func attributeBool(_ type: CK_ATTRIBUTE_TYPE, object: CK_OBJECT_HANDLE, session: CK_SESSION_HANDLE, module: PKCS11Module) throws -> Bool {
+        let bytes = try attributeBytes(type, object: object, session: session, module: module)
+        return bytes.first.map { $0 != 0 } ?? false
+    }
+}
+
+/// PKCS#11 return values in words.
+enum PKCS11Error {
+    static func device(_ rv: CK_RV, _ what: String) -> HardwareKeyError {
+        switch rv {
+        case CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_REMOVED, CKR_SLOT_ID_INVALID:
+            return HardwareKeyError(.deviceAbsent, "\(what): the token was removed (\(name(rv)))", fix: "insert the token and try again")
+        case CKR_DEVICE_MEMORY, CKR_HOST_MEMORY, CKR_SESSION_COUNT, CKR_FUNCTION_CANCELED:
+            return HardwareKeyError(.deviceBusy, "\(what): the token is busy (\(name(rv)))", fix: "try again shortly; close other programs using the token")
+        case CKR_KEY_FUNCTION_NOT_PERMITTED:
+            return HardwareKeyError(
+                .deviceError, "\(what): the key may not sign (\(name(rv)); CKA_SIGN is false)",
+                fix: "use a key generated or imported with the sign usage")
+        case CKR_USER_NOT_LOGGED_IN:
+            return HardwareKeyError(
+                .misconfigured, "\(what): the token wants a login first (\(name(rv)))", fix: "add ?pin-source=file:/path to the URI")
+        default:
+            return HardwareKeyError(.deviceError, "\(what) (\(name(rv)))", fix: nil)
+        }
+    }
+
+    static let names: [CK_RV: String] = [
+        CK_RV(CKR_OK): "CKR_OK", CK_RV(CKR_CANCEL): "CKR_CANCEL", CK_RV(CKR_HOST_MEMORY): "CKR_HOST_MEMORY",
+        CK_RV(CKR_SLOT_ID_INVALID): "CKR_SLOT_ID_INVALID", CK_RV(CKR_GENERAL_ERROR): "CKR_GENERAL_ERROR",
+        CK_RV(CKR_FUNCTION_FAILED): "CKR_FUNCTION_FAILED", CK_RV(CKR_ARGUMENTS_BAD): "CKR_ARGUMENTS_BAD",
+        CK_RV(CKR_ATTRIBUTE_TYPE_INVALID): "CKR_ATTRIBUTE_TYPE_INVALID", CK_RV(CKR_ATTRIBUTE_VALUE_INVALID): "CKR_ATTRIBUTE_VALUE_INVALID",
+        CK_RV(CKR_DEVICE_ERROR): "CKR_DEVICE_ERROR", CK_RV(CKR_DEVICE_MEMORY): "CKR_DEVICE_MEMORY",
+        CK_RV(CKR_DEVICE_REMOVED): "CKR_DEVICE_REMOVED", CK_RV(CKR_FUNCTION_CANCELED): "CKR_FUNCTION_CANCELED",
+        CK_RV(CKR_KEY_HANDLE_INVALID): "CKR_KEY_HANDLE_INVALID", CK_RV(CKR_KEY_TYPE_INCONSISTENT): "CKR_KEY_TYPE_INCONSISTENT",
+        CK_RV(CKR_KEY_FUNCTION_NOT_PERMITTED): "CKR_KEY_FUNCTION_NOT_PERMITTED", CK_RV(CKR_MECHANISM_INVALID): "CKR_MECHANISM_INVALID",
+        CK_RV(CKR_PIN_INCORRECT): "CKR_PIN_INCORRECT", CK_RV(CKR_PIN_INVALID): "CKR_PIN_INVALID",
+        CK_RV(CKR_PIN_LEN_RANGE): "CKR_PIN_LEN_RANGE", CK_RV(CKR_PIN_EXPIRED): "CKR_PIN_EXPIRED", CK_RV(CKR_PIN_LOCKED): "CKR_PIN_LOCKED",
+        CK_RV(CKR_SESSION_COUNT): "CKR_SESSION_COUNT", CK_RV(CKR_SESSION_HANDLE_INVALID): "CKR_SESSION_HANDLE_INVALID",
+        CK_RV(CKR_TOKEN_NOT_PRESENT): "CKR_TOKEN_NOT_PRESENT", CK_RV(CKR_TOKEN_NOT_RECOGNIZED): "CKR_TOKEN_NOT_RECOGNIZED",
+        CK_RV(CKR_USER_NOT_LOGGED_IN): "CKR_USER_NOT_LOGGED_IN", CK_RV(CKR_USER_PIN_NOT_INITIALIZED): "CKR_USER_PIN_NOT_INITIALIZED",
+        CK_RV(CKR_CRYPTOKI_NOT_INITIALIZED): "CKR_CRYPTOKI_NOT_INITIALIZED",
+        CK_RV(CKR_CRYPTOKI_ALREADY_INITIALIZED): "CKR_CRYPTOKI_ALREADY_INITIALIZED",
+    ]
+
+    static func name(_ rv: CK_RV) -> String { names[rv] ?? "CKR 0x\(String(rv, radix: 16))" }
+
+    /// CK_*_INFO text fields are blank-padded UTF-8, not NUL-terminated.
+    static func padded(_ bytes: UnsafeRawBufferPointer) -> String {
+        String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: " \0"))
+    }
+}
