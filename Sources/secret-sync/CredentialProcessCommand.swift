@@ -102,7 +102,7 @@ struct CredentialProcessCommand: ParsableCommand {
 
     func run() throws {
         let logger = logging.makeLogger(debug: debug)
-        let environment = ProcessInfo.processInfo.environment
+        let environment = ProcessEnvironment.inherited
         let transport = try CurlHTTPClient(options: .fromEnvironment(environment))
         let client = RolesAnywhereClient(
             configuration: RolesAnywhereConfiguration(

@@ -19,7 +19,7 @@ struct DaemonCommand: ParsableCommand {
 
     func run() throws {
         let logger = logging.makeLogger()
-        let environment = ProcessInfo.processInfo.environment
+        let environment = ProcessEnvironment.inherited
         // Signals are routed before anything else can be interrupted by them.
         let signals = DaemonSignals()
         let manifest = try manifestOptions.load()

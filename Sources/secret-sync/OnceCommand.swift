@@ -34,7 +34,7 @@ struct OnceCommand: ParsableCommand {
         let manifest = try manifestOptions.load()
         let deadline = timeout.flatMap(DurationParser.parse).map { Date().addingTimeInterval($0) }
         let reconciler = try Reconciler.live(
-            manifest: manifest, environment: ProcessInfo.processInfo.environment, logger: logger, deadline: deadline)
+            manifest: manifest, environment: ProcessEnvironment.inherited, logger: logger, deadline: deadline)
         let report = try reconciler.pass(dryRun: dryRun) {
             guard let deadline, Date() >= deadline else { return nil }
             return "the --timeout of \(timeout!) was reached"

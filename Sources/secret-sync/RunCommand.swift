@@ -37,7 +37,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let logger = logging.makeLogger()
-        let parent = ProcessInfo.processInfo.environment
+        let parent = ProcessEnvironment.inherited
         let manifest = try manifestOptions.load()
         let transport = try HTTPClientPool(options: .fromEnvironment(parent), size: Reconciler.concurrency)
         let variables = try RunEnvironment(

@@ -20,6 +20,9 @@ struct SecretSyncCommand: ParsableCommand {
         // Before any secret or key is read: no core file may ever hold one.
         ProcessHardening.disableCoreDumps()
         ProcessHardening.recordInheritedDescriptors()
+        ProcessEnvironment.capture()
+        // Set up while the process has one thread: it sets environment variables.
+        TSSLog.prepare()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -583,17 +583,19 @@ def test_without_batch_permission_it_falls_back_to_single_reads_and_remembers(bi
     assert api_calls(sync) == 1 + 1 + 3  # CreateSession, the refused batch, three GetSecretValue
 
 
-def test_hooks_inherit_no_connection_of_secret_sync(sync, admin, names):
+def test_hooks_inherit_no_connection_or_setting_of_secret_sync(sync, admin, names):
     admin.create_secret(Name=names("api"), SecretString="token-1")
-    listing = sync.root / "fds.txt"
+    listing, environment = sync.root / "fds.txt", sync.root / "env.txt"
     sync.write(f"""\
         - id: {names("api")}
           files:
             - path: {sync.out}/token
           on_change:
-            - ls -l /proc/self/fd/ > {listing}
+            - ls -l /proc/self/fd/ > {listing}; env > {environment}
         """)
     ok(sync.once())
     text = listing.read_text()
     assert "/dev/null" in text  # the hook's stdin: the listing did run
-    assert "socket:" not in text, text
+    assert "socket:" not in text and "tss2" not in text, text
+    # secret-sync's own TSS library log settings stay in secret-sync.
+    assert "PATH=" in environment.read_text() and "TSS2_" not in environment.read_text()

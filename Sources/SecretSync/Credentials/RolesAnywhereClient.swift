@@ -44,7 +44,7 @@ public struct RolesAnywhereClient: Sendable {
         if configuration.privateKey.isHardware { try checkValidity(certificate, path: configuration.certificatePath, now: now) }
         let key = try SigningKeyLoader.load(
             configuration.privateKey, tpmAuthFile: configuration.tpmAuthFile, pkcs11Module: configuration.pkcs11Module,
-            environment: ProcessInfo.processInfo.environment)
+            environment: ProcessEnvironment.inherited)
         if let fileKey = key as? PrivateKey, !fileKey.isHardware, !certificate.matches(fileKey) {
             throw CryptoError(
                 .keyCertificateMismatch,

@@ -32,7 +32,8 @@ public struct RolesAnywhereSigner {
             throw CryptoError(
                 .keyCertificateMismatch,
                 "\(privateKey.label) (\(privateKey.kind)) does not match the certificate (\(certificate.publicKeyDescription), subject \(certificate.subject), serial \(certificate.serialHex)): its signature does not verify with the certificate's public key",
-                fix: "point private_key at the key the certificate was issued for, or issue a certificate for this key (a CSR from it: `openssl req -new -provider tpm2 -provider default -key KEY` for a TPM key)",
+                fix:
+                    "point private_key at the key the certificate was issued for, or have a certificate issued for this key (README, \"Keys in a TPM or a PKCS#11 token\", shows how to make its CSR)",
                 openSSLDetail: nil)
         }
         return signature

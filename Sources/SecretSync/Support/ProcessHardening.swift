@@ -47,3 +47,14 @@ public enum ProcessHardening {
         return limit.rlim_cur == 0 && clinux_get_dumpable() == 0
     }
 }
+
+/// The environment secret-sync was started with, captured before it sets anything of its own
+/// (the TSS library's log settings): what hooks, `run`'s application and the AWS settings see.
+public enum ProcessEnvironment {
+    nonisolated(unsafe) private static var captured: [String: String]?
+
+    /// Takes the snapshot; call in `main` before anything changes the environment.
+    public static func capture() { captured = ProcessInfo.processInfo.environment }
+
+    public static var inherited: [String: String] { captured ?? ProcessInfo.processInfo.environment }
+}

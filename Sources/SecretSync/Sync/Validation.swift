@@ -52,7 +52,8 @@ public struct Validation {
             // A key in a TPM or token shows it is there, usable and the certificate's by signing.
             if signer.privateKey.isHardware { try signer.checkPossession() }
         } catch let error as DiagnosticError {
-            return findings + [Finding(severity: .problem, subject: "certificate", message: error.message, fix: error.fix)]
+            let subject = error is HardwareKeyError ? "private key" : "certificate"
+            return findings + [Finding(severity: .problem, subject: subject, message: error.message, fix: error.fix)]
         } catch {
             return findings + [Finding(severity: .problem, subject: "certificate", message: "\(error)", fix: nil)]
         }
