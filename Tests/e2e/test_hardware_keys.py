@@ -210,6 +210,7 @@ def test_a_key_that_wants_the_pin_for_every_signature_gets_it_again(binary, worl
 
 
 def test_a_wrong_pin_is_tried_once_and_named_without_its_value(binary, world, emulator, clean_env, softhsm, tmp_path):
+    """Row: a wrong PIN in the token's PIN file | exactly one `C_Login` (counted by pkcs11-spy), refused with the file named and the PIN never printed; nothing is sent"""
     wrong = tmp_path / "pin"
     wrong.write_text(WRONG_PIN + "\n")
     log = tmp_path / "spy.log"
@@ -225,6 +226,7 @@ def test_a_wrong_pin_is_tried_once_and_named_without_its_value(binary, world, em
 
 
 def test_the_daemon_does_not_retry_a_refused_pin_until_the_file_changes(binary, world, emulator, clean_env, shared_dir, softhsm, tmp_path):
+    """Row: the daemon with a wrong token PIN, pass after pass | still one `C_Login` in all (no lockout by retry); the first pass after the PIN file changes logs in and syncs"""
     pin = shared_dir / "pin"
     pin.write_text(WRONG_PIN + "\n")
     log = tmp_path / "spy.log"
@@ -334,6 +336,7 @@ def test_credential_process_signs_with_a_tpm_key_for_the_aws_cli(binary, world, 
 
 
 def test_a_wrong_tpm_auth_value_costs_one_lockout_count(binary, world, emulator, clean_env, tpm, tmp_path):
+    """Row: a wrong TPM key auth value | one attempt: the TPM's lockout counter rises by exactly 1; the value never printed"""
     key = tpm.keys["imported-rsa-tss2-auth"]
     wrong = tmp_path / "auth"
     wrong.write_text("not-the-auth\n")
@@ -356,6 +359,7 @@ def test_a_tpm_key_that_needs_an_auth_value_says_so(binary, world, clean_env, tp
 
 
 def test_the_daemon_spends_one_tpm_attempt_on_a_wrong_auth_value(binary, world, emulator, clean_env, shared_dir, tpm):
+    """Row: the daemon with a wrong TPM auth value, pass after pass | one lockout count in all (swtpm locks out after 3); syncs once the auth file is fixed"""
     key = tpm.keys["imported-rsa-handle-auth"]
     auth = shared_dir / "auth"
     auth.write_text("not-the-auth\n")
@@ -406,6 +410,7 @@ def test_tpm_errors_say_what_is_wrong(binary, world, clean_env, tpm):
 
 
 def test_a_tpm_full_of_objects_is_reported_busy(binary, world, clean_env, tpm):
+    """Row: a TPM whose object slots another program left full | reported busy (TPM_RC_OBJECT_MEMORY) with the command that frees them; works once they are freed"""
     key = tpm.keys["generated-rsa"]
     env = {**clean_env, "TPM2OPENSSL_TCTI": tpm.tcti}
     # Another program left objects loaded in a TPM without a resource manager (swtpm has 3 slots).
