@@ -88,6 +88,10 @@ struct CredentialProcessCommand: ParsableCommand {
         if noTpmKeyPassword, tpmKeyPasswordFile != nil {
             throw ValidationError("--no-tpm-key-password and --tpm-key-password-file contradict each other: give one")
         }
+        if certificate.lowercased().hasPrefix("pkcs11:") {
+            throw ValidationError(
+                "--certificate must be a file, not a PKCS#11 URI: export it from the token once, e.g. `p11tool --export '\(certificate)' > /etc/ira/client.crt`, and pass that file")
+        }
         do {
             _ = try KeySource.parse(privateKey)
         } catch let error as KeySourceError {

@@ -278,6 +278,9 @@ def test_pkcs11_errors_say_what_is_wrong(binary, world, clean_env, softhsm, tmp_
     assert "the PIN is written into the URI (pin-value)" in result.stderr and "pin-source=file:" in result.stderr
     assert PIN not in result.stderr
 
+    result = attempt(token_uri(softhsm, "rsa"), certificate="pkcs11:token=ira;object=rsa-key;type=cert")
+    assert result.returncode == 2 and "--certificate must be a file, not a PKCS#11 URI" in result.stderr and "p11tool --export" in result.stderr
+
     result = attempt(f"pkcs11:token=ira;objet=rsa-key?pin-source=file:{softhsm.pin_file}")
     assert result.returncode == 2 and "unknown attribute 'objet' in the path; did you mean 'object'?" in result.stderr
 
@@ -401,6 +404,12 @@ def test_tpm_errors_say_what_is_wrong(binary, world, clean_env, tpm):
 
     result = attempt(generated.private_key, extra_env={"OPENSSL_MODULES": "/nonexistent"})
     assert result.returncode == 1 and "OpenSSL's tpm2 provider is not installed" in result.stderr and "tpm2-openssl" in result.stderr
+
+    # A TSS2 key file that says it has an auth value, and none given: caught before the TPM is touched.
+    protected = tpm.keys["imported-rsa-tss2-auth"]
+    result = attempt(protected.private_key, certificate=protected.certificate)
+    assert result.returncode == 2 and "has an auth value (its emptyAuth is false) and none was given" in result.stderr
+    assert tpm.lockout_counter() == 0
 
     # A file key with an auth file is a contradiction, not a silently ignored setting.
     result = run(binary, [*credential_process_args(world, str(world.pki / "clients" / "direct" / "ec-p256-pkcs8.crt"),

@@ -60,6 +60,34 @@ public enum TPMKeyLoader {
         return String(decoding: data.prefix(4096), as: UTF8.self).contains(pemLabel)
     }
 
+    /// Whether a TSS2 PEM key says it has an auth value: its `emptyAuth [0] EXPLICIT BOOLEAN`
+    /// (TPM 2.0 Key File format) absent or FALSE. Nil when the file cannot be read that far.
+    static func tss2KeyNeedsAuth(_ path: String) -> Bool? {
+        guard let data = try? LocalFile.read(path, role: "private key"),
+            let block = PEMBlock.parseAll(String(decoding: data, as: UTF8.self))?.first(where: { $0.label == "TSS2 PRIVATE KEY" })
+        else { return nil }
+        let der = [UInt8](block.der)
+        // SEQUENCE { type OBJECT IDENTIFIER, emptyAuth [0] EXPLICIT BOOLEAN OPTIONAL, parent INTEGER, … }
+        func length(at index: Int) -> (value: Int, next: Int)? {
+            guard index < der.count else { return nil }
+            let first = Int(der[index])
+            if first < 0x80 { return (first, index + 1) }
+            let count = first & 0x7F
+            guard count > 0, count <= 3, index + count < der.count else { return nil }
+            let value = der[(index + 1)...(index + count)].reduce(0) { $0 << 8 | Int($1) }
+            return (value, index + 1 + count)
+        }
+        guard der.first == 0x30, let sequence = length(at: 1), sequence.next < der.count, der[sequence.next] == 0x06,
+            let oid = length(at: sequence.next + 1)
+        else { return nil }
+        let afterOID = oid.next + oid.value
+        guard afterOID < der.count else { return nil }
+        guard der[afterOID] == 0xA0 else { return true }  // no emptyAuth: the key has an auth value
+        guard let wrapper = length(at: afterOID + 1), wrapper.next + 2 < der.count, der[wrapper.next] == 0x01, der[wrapper.next + 1] == 0x01
+        else { return nil }
+        return der[wrapper.next + 2] == 0
+    }
+
     static func label(_ location: Location) -> String {
         switch location {
         case .file(let path): return "TPM key \(path)"
@@ -71,6 +99,12 @@ public enum TPMKeyLoader {
         let label = label(location)
         let memoKey = "tpm " + label
         try AuthorizationFailures.check(key: memoKey, authFile: authFile)
+        if case .file(let path) = location, authFile == nil, tss2KeyNeedsAuth(path) == true {
+            // Caught here, before the TPM is touched: an attempt without it would count toward lockout.
+            throw HardwareKeyError(
+                .misconfigured, "TPM key \(path) has an auth value (its emptyAuth is false) and none was given",
+                fix: "put the key's auth value in a file readable only by secret-sync's user and name it with tpm_auth_file: (--tpm-key-password-file)")
+        }
         var auth: [UInt8]? = try authFile.map { try SecretFile.read($0, role: "TPM key auth value") }
         defer {
             if auth != nil {

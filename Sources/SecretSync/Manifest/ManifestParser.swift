@@ -321,6 +321,12 @@ private struct Reader {
             "session_duration", "region",
         ]
         guard let fields = entries(node, keyPath, allowed: keys) else { return nil }
+        if let value = fields["certificate"]?.value.scalar?.string, value.lowercased().hasPrefix("pkcs11:") {
+            report(
+                fields["certificate"]!.value, join(keyPath, "certificate"), "the certificate must be a file, not a PKCS#11 URI",
+                fix: "export it from the token once, e.g. `p11tool --export '\(value)' > /etc/ira/client.crt`, and name that file")
+            return nil
+        }
         let certificate = localFile(fields, "certificate", keyPath, parent: node, role: "certificate", required: true)
         let privateKey = keySource(fields, keyPath, parent: node)
         let tpmAuthFile = localFile(fields, "tpm_auth_file", keyPath, parent: node, role: "TPM auth value file", required: false)

@@ -211,6 +211,11 @@ struct ManifestParserTests {
                 + "secrets:\n  - id: a\n    files:\n      - path: /x\n", location: "5:18",
             message: "the PIN is written into the URI (pin-value)"),
         Bad(
+            name: "certificate in a token",
+            yaml: validHeader.replacingOccurrences(of: "/etc/ira/client.crt", with: "pkcs11:token=ira;object=c;type=cert")
+                + "secrets:\n  - id: a\n    files:\n      - path: /x\n", location: "4:18",
+            message: "the certificate must be a file, not a PKCS#11 URI"),
+        Bad(
             name: "TPM handle out of range",
             yaml: validHeader.replacingOccurrences(of: "/etc/ira/client.key", with: "handle:0x01000001")
                 + "secrets:\n  - id: a\n    files:\n      - path: /x\n", location: "5:18", message: "is not a persistent TPM handle"),
