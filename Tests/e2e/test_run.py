@@ -25,6 +25,16 @@ def wrapper(binary, world, clean_env, shared_dir):
     return Sync(binary, world, clean_env, shared_dir)
 
 
+def one_token(wrapper: Sync, admin, names, value: str) -> None:
+    """One secret, names("token"), injected as API_TOKEN."""
+    admin.create_secret(Name=names("token"), SecretString=value)
+    wrapper.write(f"""\
+        - id: {names("token")}
+          env:
+            - name: API_TOKEN
+        """)
+
+
 def run_cmd(sync: Sync, *command: str, flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     return run(sync.binary, ["run", "-c", str(sync.manifest), *flags, "--", *command], sync.env)
 
@@ -57,12 +67,7 @@ def test_injected_variables_are_exact(wrapper, admin, names):
 
 
 def test_the_pid_is_kept_and_the_exit_status_is_the_commands(wrapper, admin, names):
-    admin.create_secret(Name=names("token"), SecretString="t")
-    wrapper.write(f"""\
-        - id: {names("token")}
-          env:
-            - name: API_TOKEN
-        """)
+    one_token(wrapper, admin, names, "t")
     process = subprocess.Popen([str(wrapper.binary), "run", "-c", str(wrapper.manifest), "--", *DUMP_ENV],
                                env=wrapper.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = process.communicate(timeout=60)
@@ -72,12 +77,7 @@ def test_the_pid_is_kept_and_the_exit_status_is_the_commands(wrapper, admin, nam
 
 
 def test_sigterm_reaches_the_application(wrapper, admin, names, tmp_path):
-    admin.create_secret(Name=names("token"), SecretString="t")
-    wrapper.write(f"""\
-        - id: {names("token")}
-          env:
-            - name: API_TOKEN
-        """)
+    one_token(wrapper, admin, names, "t")
     marker = tmp_path / "got-sigterm"
     app = textwrap.dedent(f"""\
         import signal, sys, time, pathlib
@@ -166,12 +166,7 @@ def test_binary_secrets_need_base64(wrapper, admin, names):
 
 
 def test_command_not_found_127_and_not_executable_126(wrapper, admin, names, tmp_path):
-    admin.create_secret(Name=names("token"), SecretString="t")
-    wrapper.write(f"""\
-        - id: {names("token")}
-          env:
-            - name: API_TOKEN
-        """)
+    one_token(wrapper, admin, names, "t")
     missing = run_cmd(wrapper, "no-such-command-anywhere")
     assert missing.returncode == 127
     assert "no-such-command-anywhere: command not found in PATH" in missing.stderr
@@ -242,19 +237,13 @@ def test_the_deployed_unit_verifies_and_its_exec_start_works(wrapper, admin, nam
     assert result.stdout.strip() == "nobody from-secrets-manager"
 
 
-LIST_FDS = [sys.executable, "-c", "import os\nfds = {}\nfor fd in os.listdir('/proc/self/fd'):\n"
-            "    try: fds[fd] = os.readlink(f'/proc/self/fd/{fd}')\n    except OSError: pass\nprint(json.dumps(fds))".replace(
-                "import os", "import json, os")]
+LIST_FDS = [sys.executable, "-c", "import json, os\nfds = {}\nfor fd in os.listdir('/proc/self/fd'):\n"
+            "    try: fds[fd] = os.readlink(f'/proc/self/fd/{fd}')\n    except OSError: pass\nprint(json.dumps(fds))"]
 
 
 def test_the_app_inherits_what_secret_sync_inherited_and_nothing_it_opened(wrapper, admin, names, tmp_path):
     """Kept-alive HTTPS connections stay behind; descriptors handed to `run` (socket activation) pass on."""
-    admin.create_secret(Name=names("token"), SecretString="tok")
-    wrapper.write(f"""\
-        - id: {names("token")}
-          env:
-            - name: API_TOKEN
-        """)
+    one_token(wrapper, admin, names, "tok")
     handed = open(tmp_path / "handed-over", "w")
     try:
         result = subprocess.run([str(wrapper.binary), "run", "-c", str(wrapper.manifest), "--", *LIST_FDS], env=wrapper.env,

@@ -27,6 +27,9 @@ let validHeader = """
 
     """
 
+/// The smallest valid secrets section, after a header under test.
+let oneFile = "secrets:\n  - id: a\n    files:\n      - path: /x\n"
+
 func parse(_ text: String) throws -> Manifest {
     try ManifestParser(accounts: FakeAccounts(), checkLocalFiles: false).parse(text, path: "/etc/secret-sync/manifest.yaml")
 }
@@ -96,7 +99,7 @@ struct ManifestParserTests {
     }
 
     @Test func regionFallsBackToTheTrustAnchorsNeverTheInstances() throws {
-        let manifest = try parse(validHeader + "secrets:\n  - id: a\n    files:\n      - path: /x\n")
+        let manifest = try parse(validHeader + oneFile)
         #expect(manifest.secrets[0].region == "us-west-2")
         let explicit = try parse(
             validHeader
@@ -119,12 +122,12 @@ struct ManifestParserTests {
             name: "misspelt file key", yaml: validHeader + "secrets:\n  - id: a\n    files:\n      - path: /x\n        mdoe: \"0600\"\n",
             location: "13:9", message: "secrets[0].files[0].mdoe: unknown key"),
         Bad(
-            name: "missing version", yaml: String(validHeader.dropFirst(11)) + "secrets:\n  - id: a\n    files:\n      - path: /x\n",
+            name: "missing version", yaml: String(validHeader.dropFirst(11)) + oneFile,
             location: "1:1", message: "missing required key 'version'"),
         Bad(
             name: "version 2",
             yaml: validHeader.replacingOccurrences(of: "version: 1", with: "version: 2")
-                + "secrets:\n  - id: a\n    files:\n      - path: /x\n", location: "1:10", message: "version '2' is not supported"),
+                + oneFile, location: "1:10", message: "version '2' is not supported"),
         Bad(
             name: "relative path", yaml: validHeader + "secrets:\n  - id: a\n    files:\n      - path: etc/x\n", location: "12:15",
             message: "'etc/x' is a relative path"),
@@ -200,30 +203,30 @@ struct ManifestParserTests {
         Bad(
             name: "bad trust anchor ARN",
             yaml: validHeader.replacingOccurrences(of: "trust-anchor/TA", with: "ta/TA")
-                + "secrets:\n  - id: a\n    files:\n      - path: /x\n", location: "6:23", message: "failed to parse trust anchor arn"),
+                + oneFile, location: "6:23", message: "failed to parse trust anchor arn"),
         Bad(
             name: "relative certificate",
             yaml: validHeader.replacingOccurrences(of: "/etc/ira/client.crt", with: "client.crt")
-                + "secrets:\n  - id: a\n    files:\n      - path: /x\n", location: "4:18", message: "'client.crt' is a relative path"),
+                + oneFile, location: "4:18", message: "'client.crt' is a relative path"),
         Bad(
             name: "PIN inside a PKCS#11 URI",
             yaml: validHeader.replacingOccurrences(of: "/etc/ira/client.key", with: "pkcs11:token=ira;object=k?pin-value=1234")
-                + "secrets:\n  - id: a\n    files:\n      - path: /x\n", location: "5:18",
+                + oneFile, location: "5:18",
             message: "the PIN is written into the URI (pin-value)"),
         Bad(
             name: "certificate in a token",
             yaml: validHeader.replacingOccurrences(of: "/etc/ira/client.crt", with: "pkcs11:token=ira;object=c;type=cert")
-                + "secrets:\n  - id: a\n    files:\n      - path: /x\n", location: "4:18",
+                + oneFile, location: "4:18",
             message: "the certificate must be a file, not a PKCS#11 URI"),
         Bad(
             name: "TPM handle out of range",
             yaml: validHeader.replacingOccurrences(of: "/etc/ira/client.key", with: "handle:0x01000001")
-                + "secrets:\n  - id: a\n    files:\n      - path: /x\n", location: "5:18", message: "is not a persistent TPM handle"),
+                + oneFile, location: "5:18", message: "is not a persistent TPM handle"),
         Bad(
             name: "TPM auth file for a token key",
             yaml: validHeader.replacingOccurrences(
                 of: "/etc/ira/client.key", with: "pkcs11:token=ira;object=k?pin-source=file:/p\n    tpm_auth_file: /etc/ira/auth")
-                + "secrets:\n  - id: a\n    files:\n      - path: /x\n", location: "6:20",
+                + oneFile, location: "6:20",
             message: "tpm_auth_file applies to TPM keys, but private_key is a PKCS#11 URI"),
         Bad(
             name: "not a secret ARN", yaml: validHeader + "secrets:\n  - id: arn:aws:s3:::bucket\n    files:\n      - path: /x\n",
