@@ -40,6 +40,14 @@ def run(command: list[str], env: dict[str, str] | None = None, input: bytes | No
     return result.stdout.decode(errors="replace")
 
 
+def build_flagging_module(out: Path) -> Path:
+    """testworld/flagging_module.c: a module that adds token flags to a real module's answers."""
+    require("cc")
+    source = Path(__file__).with_name("flagging_module.c")
+    run(["cc", "-shared", "-fPIC", "-Wall", "-Werror", "-o", str(out), str(source), "-ldl"])
+    return out
+
+
 class SoftHSM:
     """A SoftHSM2 token directory of its own, reached through SOFTHSM2_CONF."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import textwrap
@@ -22,7 +23,7 @@ import pytest
 from conftest import credential_process_args, run
 from test_daemon import start_daemon, stop, wait_for
 from test_once import Sync
-from testworld.tokens import PKCS11_SPY, SOFTHSM_MODULE, SoftHSM, SwTPM, issue_certificate
+from testworld.tokens import PKCS11_SPY, SOFTHSM_MODULE, SoftHSM, SwTPM, build_flagging_module, issue_certificate
 
 PIN = "246810"
 WRONG_PIN = "135791"
@@ -239,13 +240,40 @@ def test_the_daemon_does_not_retry_a_refused_pin_until_the_file_changes(binary, 
         time.sleep(6)
         assert logins(log) == 1
         assert not (sync.out / "token").exists()
+        # A reload is the operator saying "try again": one more login, with the same wrong PIN.
+        daemon.send_signal(signal.SIGHUP)
+        wait_for(lambda: logins(log) == 2, 30, "a login after SIGHUP")
+        time.sleep(3)
+        assert logins(log) == 2
         pin.write_text(PIN + "\n")
         wait_for(lambda: (sync.out / "token").exists(), 30, "the pass after the PIN file was fixed")
-        assert logins(log) == 2
+        assert logins(log) == 3
     finally:
         stderr = stop(daemon)
     assert stderr.count("refused the PIN") >= 3, stderr  # each failed pass says why
     assert WRONG_PIN not in stderr and PIN not in stderr
+
+
+CKF_USER_PIN_FINAL_TRY = 0x20000
+CKF_USER_PIN_LOCKED = 0x40000
+
+
+@pytest.mark.parametrize("flag, message", [
+    (CKF_USER_PIN_LOCKED, "is locked after too many wrong PINs; secret-sync did not try it"),
+    (CKF_USER_PIN_FINAL_TRY, "has one PIN attempt left before it locks; secret-sync will not spend it unattended"),
+], ids=["locked", "final-try"])
+def test_a_token_near_or_at_lockout_is_not_logged_into(binary, world, emulator, clean_env, softhsm, tmp_path, flag, message):
+    # pkcs11-spy (counting logins) → the flagging module (adding the flag) → SoftHSM2.
+    flagging = build_flagging_module(tmp_path / "flagging.so")
+    log = tmp_path / "spy.log"
+    env = {**clean_env, **softhsm.env(), **spy_env(log), "PKCS11SPY": str(flagging), "FLAGGING_REAL_MODULE": SOFTHSM_MODULE,
+           "FLAGGING_TOKEN_FLAGS": hex(flag)}
+    result = run(binary, credential_process_args(world, token_certificate(world, "rsa"), token_uri(softhsm, "rsa", module_path=PKCS11_SPY)), env)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "C_GetTokenInfo" in log.read_text()  # the token was asked…
+    assert logins(log) == 0  # …and no PIN was spent
+    assert emulator.requests() == []
 
 
 def test_pkcs11_errors_say_what_is_wrong(binary, world, clean_env, softhsm, tmp_path):
