@@ -90,7 +90,8 @@ struct CredentialProcessCommand: ParsableCommand {
         }
         if certificate.lowercased().hasPrefix("pkcs11:") {
             throw ValidationError(
-                "--certificate must be a file, not a PKCS#11 URI: export it from the token once, e.g. `p11tool --export '\(certificate)' > /etc/ira/client.crt`, and pass that file")
+                "--certificate must be a file, not a PKCS#11 URI: export it from the token once, e.g. `p11tool --export '\(certificate)' > /etc/ira/client.crt`, and pass that file"
+            )
         }
         do {
             _ = try KeySource.parse(privateKey)

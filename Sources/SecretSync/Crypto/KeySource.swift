@@ -33,7 +33,8 @@ public enum KeySource: Sendable, Equatable, CustomStringConvertible {
             throw KeySourceError(
                 "'\(text)' is not a persistent TPM handle (they run from 0x81000000 to 0x81FFFFFF)",
                 fix:
-                    "persist the key with `tpm2_evictcontrol -C o -c KEY.ctx 0x81000001` and name that handle, or give the key's TSS2 PEM file instead")
+                    "persist the key with `tpm2_evictcontrol -C o -c KEY.ctx 0x81000001` and name that handle, or give the key's TSS2 PEM file instead"
+            )
         }
         return value
     }
@@ -141,7 +142,8 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
         if body.contains("#") { throw invalid("a fragment (#…) has no meaning here") }
 
         var seen = Set<String>()
-        func attributes(_ part: Substring, separator: Character, allowed: Set<String>, where place: String) throws -> [(String, Substring)] {
+        func attributes(_ part: Substring, separator: Character, allowed: Set<String>, where place: String) throws -> [(String, Substring)]
+        {
             guard !part.isEmpty else { return [] }
             return try part.split(separator: separator, omittingEmptySubsequences: false).map { item in
                 guard let equals = item.firstIndex(of: "=") else {
@@ -203,17 +205,23 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
                 switch name {
                 case "module-path":
                     guard string.hasPrefix("/") else {
-                        throw invalid("module-path '\(string)' is not an absolute path", fix: "give the module's full path, e.g. module-path=/usr/lib/softhsm/libsofthsm2.so")
+                        throw invalid(
+                            "module-path '\(string)' is not an absolute path",
+                            fix: "give the module's full path, e.g. module-path=/usr/lib/softhsm/libsofthsm2.so")
                     }
                     uri.modulePath = string
                 case "module-name":
                     throw invalid(
                         "module-name is not supported",
-                        fix: "give the module's full path with module-path=, or leave both out to use p11-kit's proxy, which reaches every module registered with p11-kit")
+                        fix:
+                            "give the module's full path with module-path=, or leave both out to use p11-kit's proxy, which reaches every module registered with p11-kit"
+                    )
                 case "pin-value":
                     throw invalid(
                         "the PIN is written into the URI (pin-value)",
-                        fix: "put the PIN in a file only secret-sync's user can read (chmod 0400) and name it with pin-source=file:/etc/secret-sync/token.pin")
+                        fix:
+                            "put the PIN in a file only secret-sync's user can read (chmod 0400) and name it with pin-source=file:/etc/secret-sync/token.pin"
+                    )
                 case "pin-source":
                     let path = string.hasPrefix("file:") ? String(string.dropFirst("file:".count)) : string
                     guard path.hasPrefix("/") else {

@@ -37,18 +37,24 @@ final class PKCS11Module: @unchecked Sendable {
         if path.hasPrefix("/"), !FileManager.default.fileExists(atPath: path) {
             throw HardwareKeyError(
                 .moduleUnavailable, "PKCS#11 module \(path) not found",
-                fix: "install the token's PKCS#11 module (SoftHSM2: apt install softhsm2; smart cards: opensc-pkcs11) or correct module-path in the URI")
+                fix:
+                    "install the token's PKCS#11 module (SoftHSM2: apt install softhsm2; smart cards: opensc-pkcs11) or correct module-path in the URI"
+            )
         }
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown reason"
             if path == defaultModule {
                 throw HardwareKeyError(
                     .moduleUnavailable, "the PKCS#11 URI names no module-path and p11-kit's proxy module cannot be loaded (\(reason))",
-                    fix: "install p11-kit-modules, or name the token's module with module-path=/path/to/module.so in the URI (--pkcs11-lib for credential-process)")
+                    fix:
+                        "install p11-kit-modules, or name the token's module with module-path=/path/to/module.so in the URI (--pkcs11-lib for credential-process)"
+                )
             }
             throw HardwareKeyError(
                 .moduleUnavailable, "cannot load PKCS#11 module \(path): \(reason)",
-                fix: "check that \(path) is a PKCS#11 module built for this machine (\(machineArchitecture())) and that the libraries it needs are installed")
+                fix:
+                    "check that \(path) is a PKCS#11 module built for this machine (\(machineArchitecture())) and that the libraries it needs are installed"
+            )
         }
         guard cpkcs11_has_function_list(handle) != 0 else {
             dlclose(handle)
@@ -136,7 +142,7 @@ public final class PKCS11Key: SigningKey {
         let tokenName = "token '\(token.label)' (slot \(slot) of \(module.path))"
 
         var session = CK_SESSION_HANDLE(0)
-        var rv = f.C_OpenSession!(slot, CK_FLAGS(CKF_SERIAL_SESSION), nil, nil, &session)
+        let rv = f.C_OpenSession!(slot, CK_FLAGS(CKF_SERIAL_SESSION), nil, nil, &session)
         guard rv == CKR_OK else {
             throw PKCS11Error.device(rv, "cannot open a session with \(tokenName)")
         }
@@ -144,7 +150,8 @@ public final class PKCS11Key: SigningKey {
         defer { if !keepSession { _ = f.C_CloseSession!(session) } }
 
         let loggedIn = try login(
-            session: session, token: token, tokenName: tokenName, uri: uri, module: module, memoKey: memoKey, userType: CK_USER_TYPE(CKU_USER))
+            session: session, token: token, tokenName: tokenName, uri: uri, module: module, memoKey: memoKey,
+            userType: CK_USER_TYPE(CKU_USER))
         defer { if !keepSession, loggedIn { _ = f.C_Logout!(session) } }
 
         let object = try findKey(uri, session: session, module: module, tokenName: tokenName)
@@ -189,7 +196,8 @@ public final class PKCS11Key: SigningKey {
             }
             mechanism = CK_MECHANISM_TYPE(CKM_ECDSA)
         }
-        let always = (try? attributeBool(CK_ATTRIBUTE_TYPE(CKA_ALWAYS_AUTHENTICATE), object: object, session: session, module: module)) ?? false
+        let always =
+            (try? attributeBool(CK_ATTRIBUTE_TYPE(CKA_ALWAYS_AUTHENTICATE), object: object, session: session, module: module)) ?? false
         keepSession = true
         return PKCS11Key(
             module: module, session: session, object: object, kind: kind, label: label, mechanism: mechanism, alwaysAuthenticate: always,
@@ -288,7 +296,8 @@ public final class PKCS11Key: SigningKey {
             let description = withUnsafeBytes(of: &info.libraryDescription) { PKCS11Error.padded($0) }
             if let wanted = uri.libraryManufacturer, wanted != manufacturer {
                 throw HardwareKeyError(
-                    .deviceAbsent, "PKCS#11 module \(module.path) is made by '\(manufacturer)', not '\(wanted)' (library-manufacturer in the URI)",
+                    .deviceAbsent,
+                    "PKCS#11 module \(module.path) is made by '\(manufacturer)', not '\(wanted)' (library-manufacturer in the URI)",
                     fix: "correct library-manufacturer, or module-path")
             }
             if let wanted = uri.libraryDescription, wanted != description {
@@ -331,11 +340,13 @@ public final class PKCS11Key: SigningKey {
         if matching.isEmpty {
             if present.isEmpty {
                 throw HardwareKeyError(
-                    .deviceAbsent, "no PKCS#11 token is present in \(module.path) (\(slots.count) slot\(slots.count == 1 ? "" : "s") with a token, none initialised)",
+                    .deviceAbsent,
+                    "no PKCS#11 token is present in \(module.path) (\(slots.count) slot\(slots.count == 1 ? "" : "s") with a token, none initialised)",
                     fix: "insert the token (or, for SoftHSM2, check SOFTHSM2_CONF and its tokendir: `softhsm2-util --show-slots`)")
             }
             throw HardwareKeyError(
-                .deviceAbsent, "no PKCS#11 token in \(module.path) matches \(uri.text.split(separator: "?").first ?? "") — present: \(listing)",
+                .deviceAbsent,
+                "no PKCS#11 token in \(module.path) matches \(uri.text.split(separator: "?").first ?? "") — present: \(listing)",
                 fix: "correct token= (or serial=, slot-id=) in the URI; `p11tool --list-tokens` shows each token's URI")
         }
         if matching.count > 1 {
@@ -356,7 +367,9 @@ public final class PKCS11Key: SigningKey {
         if token.flags & CK_FLAGS(CKF_USER_PIN_LOCKED) != 0 {
             throw HardwareKeyError(
                 .lockedOut, "the user PIN of \(tokenName) is locked after too many wrong PINs; secret-sync did not try it",
-                fix: "unlock it with the security officer PIN (e.g. `pkcs11-tool --init-pin --login --login-type so`), then fix the PIN file")
+                fix:
+                    "unlock it with the security officer PIN (e.g. `pkcs11-tool --init-pin --login --login-type so`), then fix the PIN file"
+            )
         }
         if token.flags & CK_FLAGS(CKF_USER_PIN_FINAL_TRY) != 0 {
             throw HardwareKeyError(
@@ -386,14 +399,17 @@ public final class PKCS11Key: SigningKey {
         case CKR_PIN_INCORRECT:
             throw AuthorizationFailures.record(
                 key: memoKey, authFile: pinSource, message: "\(tokenName) refused the PIN in \(pinSource) (CKR_PIN_INCORRECT)",
-                fix: "write the token's user PIN into \(pinSource) (one trailing newline is ignored); every wrong attempt brings the token closer to locking")
+                fix:
+                    "write the token's user PIN into \(pinSource) (one trailing newline is ignored); every wrong attempt brings the token closer to locking"
+            )
         case CKR_PIN_LOCKED:
             throw HardwareKeyError(
                 .lockedOut, "the user PIN of \(tokenName) is locked (CKR_PIN_LOCKED)",
                 fix: "unlock it with the security officer PIN, then fix \(pinSource)")
         case CKR_PIN_LEN_RANGE, CKR_PIN_INVALID:
             throw AuthorizationFailures.record(
-                key: memoKey, authFile: pinSource, message: "\(tokenName) rejects the PIN in \(pinSource) as malformed (\(PKCS11Error.name(rv)))",
+                key: memoKey, authFile: pinSource,
+                message: "\(tokenName) rejects the PIN in \(pinSource) as malformed (\(PKCS11Error.name(rv)))",
                 fix: "the file must hold only the PIN (one trailing newline is ignored)")
         default:
             throw PKCS11Error.device(rv, "login to \(tokenName) failed")
@@ -413,7 +429,8 @@ public final class PKCS11Key: SigningKey {
             throw HardwareKeyError(
                 .keyNotFound,
                 "\(tokenName) holds no private key with \(uri.objectDescription)"
-                    + (names.isEmpty ? " (it holds no private key visible after login)" : " (its private keys: \(names.joined(separator: ", ")))"),
+                    + (names.isEmpty
+                        ? " (it holds no private key visible after login)" : " (its private keys: \(names.joined(separator: ", ")))"),
                 fix: "correct object= or id= in the URI; `p11tool --list-privkeys --login` shows each key's URI")
         }
         if matches.count > 1 {
@@ -434,14 +451,19 @@ public final class PKCS11Key: SigningKey {
             try labelBytes.withUnsafeMutableBytes { labelBuffer in
                 try idBytes.withUnsafeMutableBytes { idBuffer in
                     var template = [
-                        CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(CKA_CLASS), pValue: classBuffer.baseAddress!, ulValueLen: CK_ULONG(classBuffer.count))
+                        CK_ATTRIBUTE(
+                            type: CK_ATTRIBUTE_TYPE(CKA_CLASS), pValue: classBuffer.baseAddress!, ulValueLen: CK_ULONG(classBuffer.count))
                     ]
                     if label != nil {
                         template.append(
-                            CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(CKA_LABEL), pValue: labelBuffer.baseAddress!, ulValueLen: CK_ULONG(labelBuffer.count)))
+                            CK_ATTRIBUTE(
+                                type: CK_ATTRIBUTE_TYPE(CKA_LABEL), pValue: labelBuffer.baseAddress!,
+                                ulValueLen: CK_ULONG(labelBuffer.count)))
                     }
                     if id != nil {
-                        template.append(CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(CKA_ID), pValue: idBuffer.baseAddress!, ulValueLen: CK_ULONG(idBuffer.count)))
+                        template.append(
+                            CK_ATTRIBUTE(
+                                type: CK_ATTRIBUTE_TYPE(CKA_ID), pValue: idBuffer.baseAddress!, ulValueLen: CK_ULONG(idBuffer.count)))
                     }
                     var rv = f.C_FindObjectsInit!(session, &template, CK_ULONG(template.count))
                     guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot search the token for keys") }
@@ -471,14 +493,18 @@ public final class PKCS11Key: SigningKey {
         return Set(list.prefix(Int(count)))
     }
 
+    /// CK_UNAVAILABLE_INFORMATION, ((CK_ULONG) -1): a cast macro Swift does not import.
+    static let unavailableInformation = CK_ULONG.max
+
     static func attributeBytes(
         _ type: CK_ATTRIBUTE_TYPE, object: CK_OBJECT_HANDLE, session: CK_SESSION_HANDLE, module: PKCS11Module
     ) throws -> [UInt8] {
         let f = module.f
         var attribute = CK_ATTRIBUTE(type: type, pValue: nil, ulValueLen: 0)
         var rv = f.C_GetAttributeValue!(session, object, &attribute, 1)
-        guard rv == CKR_OK, attribute.ulValueLen != CK_ULONG.max /* CK_UNAVAILABLE_INFORMATION */ else {
-            throw PKCS11Error.device(rv == CKR_OK ? CKR_ATTRIBUTE_TYPE_INVALID : rv, "cannot read attribute 0x\(String(type, radix: 16)) of the key")
+        guard rv == CKR_OK, attribute.ulValueLen != unavailableInformation else {
+            throw PKCS11Error.device(
+                rv == CKR_OK ? CKR_ATTRIBUTE_TYPE_INVALID : rv, "cannot read attribute 0x\(String(type, radix: 16)) of the key")
         }
         var value = [UInt8](repeating: 0, count: Int(attribute.ulValueLen))
         try value.withUnsafeMutableBytes { buffer in
@@ -494,12 +520,15 @@ public final class PKCS11Key: SigningKey {
     {
         let bytes = try attributeBytes(type, object: object, session: session, module: module)
         guard bytes.count == MemoryLayout<CK_ULONG>.size else {
-            throw PKCS11Error.device(CKR_ATTRIBUTE_VALUE_INVALID, "attribute 0x\(String(type, radix: 16)) of the key has an unexpected size")
+            throw PKCS11Error.device(
+                CKR_ATTRIBUTE_VALUE_INVALID, "attribute 0x\(String(type, radix: 16)) of the key has an unexpected size")
         }
         return bytes.withUnsafeBytes { $0.loadUnaligned(as: CK_ULONG.self) }
     }
 
-    static func attributeBool(_ type: CK_ATTRIBUTE_TYPE, object: CK_OBJECT_HANDLE, session: CK_SESSION_HANDLE, module: PKCS11Module) throws -> Bool {
+    static func attributeBool(_ type: CK_ATTRIBUTE_TYPE, object: CK_OBJECT_HANDLE, session: CK_SESSION_HANDLE, module: PKCS11Module) throws
+        -> Bool
+    {
         let bytes = try attributeBytes(type, object: object, session: session, module: module)
         return bytes.first.map { $0 != 0 } ?? false
     }
@@ -512,7 +541,8 @@ enum PKCS11Error {
         case CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_REMOVED, CKR_SLOT_ID_INVALID:
             return HardwareKeyError(.deviceAbsent, "\(what): the token was removed (\(name(rv)))", fix: "insert the token and try again")
         case CKR_DEVICE_MEMORY, CKR_HOST_MEMORY, CKR_SESSION_COUNT, CKR_FUNCTION_CANCELED:
-            return HardwareKeyError(.deviceBusy, "\(what): the token is busy (\(name(rv)))", fix: "try again shortly; close other programs using the token")
+            return HardwareKeyError(
+                .deviceBusy, "\(what): the token is busy (\(name(rv)))", fix: "try again shortly; close other programs using the token")
         case CKR_KEY_FUNCTION_NOT_PERMITTED:
             return HardwareKeyError(
                 .deviceError, "\(what): the key may not sign (\(name(rv)); CKA_SIGN is false)",

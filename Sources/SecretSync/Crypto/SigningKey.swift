@@ -31,7 +31,9 @@ public enum SigningKeyLoader {
             if let tpmAuthFile {
                 throw HardwareKeyError(
                     .misconfigured, "tpm_auth_file \(tpmAuthFile) is set, but private key \(path) is a key file, not a TPM key",
-                    fix: "remove tpm_auth_file (or --tpm-key-password-file), or point the private key at the TSS2 PEM file or handle:0x… of the TPM key")
+                    fix:
+                        "remove tpm_auth_file (or --tpm-key-password-file), or point the private key at the TSS2 PEM file or handle:0x… of the TPM key"
+                )
             }
             return try PrivateKey.load(path: path)
         case .tpmHandle(let handle):
@@ -98,7 +100,8 @@ public enum AuthorizationFailures {
         guard let path else { return "no auth file" }
         var info = stat()
         guard stat(path, &info) == 0 else { return "unreadable \(errno)" }
-        return "\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec)"
+        return
+            "\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec)"
     }
 
     /// Throws the earlier refusal if `key` was refused with the file as it still is.

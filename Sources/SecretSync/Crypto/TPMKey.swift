@@ -103,7 +103,9 @@ public enum TPMKeyLoader {
             // Caught here, before the TPM is touched: an attempt without it would count toward lockout.
             throw HardwareKeyError(
                 .misconfigured, "TPM key \(path) has an auth value (its emptyAuth is false) and none was given",
-                fix: "put the key's auth value in a file readable only by secret-sync's user and name it with tpm_auth_file: (--tpm-key-password-file)")
+                fix:
+                    "put the key's auth value in a file readable only by secret-sync's user and name it with tpm_auth_file: (--tpm-key-password-file)"
+            )
         }
         var auth: [UInt8]? = try authFile.map { try SecretFile.read($0, role: "TPM key auth value") }
         defer {
@@ -169,7 +171,8 @@ public enum TPMKeyLoader {
         var fix: String
         if let tcti {
             message += " at TPM2OPENSSL_TCTI=\(tcti)"
-            fix = "check that the TPM (or swtpm) named by TPM2OPENSSL_TCTI is running and reachable, or unset TPM2OPENSSL_TCTI to use /dev/tpmrm0"
+            fix =
+                "check that the TPM (or swtpm) named by TPM2OPENSSL_TCTI is running and reachable, or unset TPM2OPENSSL_TCTI to use /dev/tpmrm0"
         } else {
             let devices = ["/dev/tpmrm0", "/dev/tpm0"]
             let present = devices.filter { FileManager.default.fileExists(atPath: $0) }
@@ -209,7 +212,9 @@ public enum TPMKeyLoader {
             if codes.contains(0x08B) || text.contains("handle is not correct") {
                 return HardwareKeyError(
                     .keyNotFound, "no key is persisted in the TPM at \(describe(handle: handle))" + suffix(text),
-                    fix: "`tpm2_getcap handles-persistent` lists the persistent handles; persist a key with `tpm2_evictcontrol -C o -c KEY.ctx \(describe(handle: handle).dropFirst("handle:".count))`")
+                    fix:
+                        "`tpm2_getcap handles-persistent` lists the persistent handles; persist a key with `tpm2_evictcontrol -C o -c KEY.ctx \(describe(handle: handle).dropFirst("handle:".count))`"
+                )
             }
         case .file(let path):
             if codes.contains(0x09F) || text.contains("integrity") {
@@ -232,7 +237,8 @@ public enum TPMKeyLoader {
                 message: "the TPM refused the auth value for \(label)" + (authFile.map { " from \($0)" } ?? " (none was given)"),
                 fix: authFile == nil
                     ? "the key has an auth value: put it in a file readable only by secret-sync's user and name it with tpm_auth_file: (--tpm-key-password-file)"
-                    : "put the key's auth value in \(authFile!) (one trailing newline is ignored); each refusal counts toward the TPM's dictionary-attack lockout")
+                    : "put the key's auth value in \(authFile!) (one trailing newline is ignored); each refusal counts toward the TPM's dictionary-attack lockout"
+            )
         }
         if codes.contains(0x921) { return lockout(text, label: label) }
         if let busy = busyFailure(codes, text, label: label) { return busy }
@@ -243,7 +249,8 @@ public enum TPMKeyLoader {
         HardwareKeyError(
             .lockedOut, "the TPM is in dictionary-attack lockout and refuses \(label) (TPM_RC_LOCKOUT)" + suffix(text),
             fix:
-                "fix the auth value first, then wait for the lockout to expire (`tpm2_getcap properties-variable` shows TPM2_PT_LOCKOUT_RECOVERY) or clear it with `tpm2_dictionarylockout -c` and the lockout auth")
+                "fix the auth value first, then wait for the lockout to expire (`tpm2_getcap properties-variable` shows TPM2_PT_LOCKOUT_RECOVERY) or clear it with `tpm2_dictionarylockout -c` and the lockout auth"
+        )
     }
 
     static func busyFailure(_ codes: Set<UInt32>, _ text: String, label: String) -> HardwareKeyError? {
@@ -253,7 +260,8 @@ public enum TPMKeyLoader {
                 .deviceBusy,
                 "the TPM is busy: it has no free \(what) slot for \(label) (TPM_RC_\(what.uppercased())_MEMORY)" + suffix(text),
                 fix:
-                    "another program left \(what)s loaded in a TPM without a resource manager: use /dev/tpmrm0 (TPM2OPENSSL_TCTI=device:/dev/tpmrm0), or free them with `tpm2_flushcontext \(what == "object" ? "-t" : "-l")`")
+                    "another program left \(what)s loaded in a TPM without a resource manager: use /dev/tpmrm0 (TPM2OPENSSL_TCTI=device:/dev/tpmrm0), or free them with `tpm2_flushcontext \(what == "object" ? "-t" : "-l")`"
+            )
         }
         if !codes.isDisjoint(with: [0x922, 0x908, 0x90A]) || text.contains("Device or resource busy") {
             return HardwareKeyError(.deviceBusy, "the TPM is busy and could not serve \(label)" + suffix(text), fix: "try again shortly")
@@ -284,9 +292,10 @@ public enum TPMKeyLoader {
             let words = match.split(separator: " ")
             if words.count >= 2, words[1].hasPrefix("tpm:"), let value = UInt32(words[0]) { codes.insert(value) }
         }
-        return Set(codes.filter { $0 != 0 && $0 < 0x1000 }.map { code -> UInt32 in
-            code & 0x80 != 0 ? code & 0xBF : code
-        })
+        return Set(
+            codes.filter { $0 != 0 && $0 < 0x1000 }.map { code -> UInt32 in
+                code & 0x80 != 0 ? code & 0xBF : code
+            })
     }
 
     private static func suffix(_ text: String) -> String { text.isEmpty ? "" : " (OpenSSL: \(text))" }

@@ -371,7 +371,8 @@ private struct Reader {
 
     /// `private_key:`: a key file (or TSS2 PEM TPM key file), `handle:0x…` or a `pkcs11:` URI.
     mutating func keySource(_ fields: [String: (key: Node, value: Node)], _ keyPath: String, parent: Node) -> KeySource? {
-        guard let valueNode = required(fields, "private_key", keyPath, parent: parent), let text = string(valueNode, join(keyPath, "private_key"))
+        guard let valueNode = required(fields, "private_key", keyPath, parent: parent),
+            let text = string(valueNode, join(keyPath, "private_key"))
         else { return nil }
         let lowered = text.lowercased()
         guard lowered.hasPrefix("pkcs11:") || lowered.hasPrefix("handle:") else {

@@ -62,10 +62,9 @@ public struct Validation {
         findings.append(
             Finding(
                 severity: .ok, subject: configuration.certificatePath,
-                message:
-                    (signer.privateKey.isHardware
-                        ? "\(signer.privateKey.label) (\(signer.privateKey.kind)) signs, and its signature verifies with the certificate"
-                        : "\(signer.privateKey.kind) key matches the certificate")
+                message: (signer.privateKey.isHardware
+                    ? "\(signer.privateKey.label) (\(signer.privateKey.kind)) signs, and its signature verifies with the certificate"
+                    : "\(signer.privateKey.kind) key matches the certificate")
                     + " (subject \(certificate.subject), serial \(certificate.serialHex)); valid until \(UTCTime.rfc3339(certificate.notAfter)), \(DurationText.describe(remaining)) from now",
                 fix: nil))
         if remaining < 14 * 86400 {

@@ -254,7 +254,8 @@ struct ManifestParserTests {
 
     @Test func hardwareKeysParse() throws {
         let uri = "pkcs11:token=ira;object=client-key;type=private?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/ira/pin"
-        let token = try parse(validHeader.replacingOccurrences(of: "/etc/ira/client.key", with: uri) + "secrets:\n  - id: a\n    env:\n      - name: A\n")
+        let token = try parse(
+            validHeader.replacingOccurrences(of: "/etc/ira/client.key", with: uri) + "secrets:\n  - id: a\n    env:\n      - name: A\n")
         guard case .rolesAnywhere(let configuration) = token.auth, case .pkcs11(let parsed) = configuration.privateKey else {
             Issue.record("a PKCS#11 URI must parse as one")
             return
