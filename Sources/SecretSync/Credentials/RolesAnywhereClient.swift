@@ -132,6 +132,7 @@ public struct RolesAnywhereClient: Sendable {
             metadata: [
                 "endpoint": "\(endpoint)", "endpoint_source": "\(endpoint.source)", "region": "\(resolved.region)",
                 "certificate_serial": "\(signer.certificate.serialDecimal)", "algorithm": "\(signer.algorithm)",
+                "key": "\(signer.privateKey.label)",
             ])
         let response: HTTPResponse
         calls.add(1)

@@ -33,6 +33,8 @@ public enum LocalFile {
         }
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 16384)
+        // Keys, PINs and auth values pass through here: leave no copy behind in the scratch buffer.
+        defer { Wipe.bytes(&buffer) }
         while true {
             let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
