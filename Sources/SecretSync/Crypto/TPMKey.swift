@@ -22,7 +22,7 @@ final class OpenSSLProviders {
         self.signingProperties = signingProperties
     }
 
-    /// Loads `name`; nil (with the OpenSSL error queue set) when it cannot be loaded.
+    /// Loads `name`; false (with the OpenSSL error queue set) when it cannot be loaded.
     func load(_ name: String) -> Bool {
         guard let provider = OSSL_PROVIDER_load(context, name) else { return false }
         providers.append(provider)
