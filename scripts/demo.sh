@@ -5,7 +5,8 @@
 #   1. runs `secret-sync once` with a manifest like examples/manifest.yaml and shows the files,
 #   2. runs it again: nothing changes, no hook runs,
 #   3. rotates a secret and runs it again: the file is rewritten and its hook fires,
-#   4. reads a secret with the AWS CLI through `secret-sync credential-process`.
+#   4. reads a secret with the AWS CLI through `secret-sync credential-process`,
+#   5. moves the client key into a software TPM (swtpm) and syncs with the TPM signing.
 # Everything it started is stopped when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,8 @@ swift build 2>&1 | tail -1
 binary=$PWD/.build/debug/secret-sync
 
 demo=$(mktemp -d /tmp/secret-sync-demo.XXXXXX)
-trap 'python3 -m testworld.world down --dir "$demo" >/dev/null 2>&1 || true; rm -rf "$demo"' EXIT
+trap 'python3 -m testworld.tokens tpm-down --dir "$demo/tpm" >/dev/null 2>&1 || true
+      python3 -m testworld.world down --dir "$demo" >/dev/null 2>&1 || true; rm -rf "$demo"' EXIT
 
 step "Starting the local AWS world in $demo"
 python3 -m testworld.world up --dir "$demo"
@@ -103,4 +105,14 @@ CONFIG
 AWS_CONFIG_FILE=$demo/aws-config AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PROFILE=commercial \
   aws sts get-caller-identity --query Arn --output text
 
-step "Done: the world is being stopped"
+step "The key in a TPM: moving ec-p256-sec1.key into a software TPM (swtpm) as a TSS2 key file"
+# The same tpm2_import / tpm2_encodeobject commands as README's "Moving a key file into the TPM".
+eval "$(python3 -m testworld.tokens tpm-up --dir "$demo/tpm" --import-key "$pki/ec-p256-sec1.key" --out "$demo/client.tss2.pem")"
+head -1 "$demo/client.tss2.pem"
+sed -i "s|private_key: .*|private_key: $demo/client.tss2.pem|" "$demo/manifest.yaml"
+grep 'private_key' "$demo/manifest.yaml"
+"$binary" validate -c "$demo/manifest.yaml" | grep 'TPM key'
+rm -rf "$out" && "$binary" once -c "$demo/manifest.yaml" 2>&1 | grep -v '^hook:' || true
+ls "$out"
+
+step "Done: the world and the TPM are being stopped"

@@ -261,3 +261,34 @@ def issue_certificate(pki: Path, request: Path, out: Path) -> Path:
     )
     out.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python3 -m testworld.tokens tpm-up|tpm-down --dir DIR`: a swtpm for the demo, left running."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python3 -m testworld.tokens")
+    parser.add_argument("command", choices=["tpm-up", "tpm-down"])
+    parser.add_argument("--dir", required=True, type=Path)
+    parser.add_argument("--import-key", type=Path, help="a key file to move into the TPM as a TSS2 PEM key (tpm-up)")
+    parser.add_argument("--algorithm", default="ecc", choices=["ecc", "rsa"])
+    parser.add_argument("--out", type=Path, help="where to write the TSS2 PEM key (tpm-up)")
+    args = parser.parse_args(argv)
+    description = args.dir / "swtpm.json"
+    if args.command == "tpm-down":
+        if description.exists():
+            os.kill(json.loads(description.read_text())["pid"], signal.SIGTERM)
+            description.unlink()
+        return 0
+    args.dir.mkdir(parents=True, exist_ok=True)
+    tpm = SwTPM(args.dir)
+    description.write_text(json.dumps({"pid": tpm.process.pid, "tcti": tpm.tcti}))
+    if args.import_key and args.out:
+        tpm.import_to_tss2(args.import_key, args.algorithm, args.out)
+    print(f"export TPM2OPENSSL_TCTI={tpm.tcti}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
