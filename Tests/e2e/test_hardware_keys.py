@@ -446,6 +446,31 @@ def test_tpm_errors_say_what_is_wrong(binary, world, clean_env, tpm):
     assert result.returncode == 2 and "is a key file, not a TPM key" in result.stderr
 
 
+def test_a_tpm_in_lockout_says_so(binary, world, clean_env, tpm, tmp_path):
+    key = tpm.keys["imported-rsa-tss2-auth"]
+    env = {**clean_env, "TPM2OPENSSL_TCTI": tpm.tcti}
+    # Three different wrong values (each a new file, so each is tried once) lock swtpm out.
+    for attempt in range(3):
+        wrong = tmp_path / f"auth-{attempt}"
+        wrong.write_text(f"wrong-{attempt}\n")
+        run(binary, [*credential_process_args(world, key.certificate, key.private_key), "--tpm-key-password-file", str(wrong)], env)
+    result = run(binary, [*credential_process_args(world, key.certificate, key.private_key), "--tpm-key-password-file", str(tpm.auth_file)], env)
+    assert result.returncode == 1
+    assert "the TPM is in dictionary-attack lockout" in result.stderr and "tpm2_dictionarylockout -c" in result.stderr
+
+
+def test_a_tss2_key_from_another_tpm_is_named_as_such(binary, world, clean_env, tpm, tmp_path):
+    other = SwTPM(tmp_path / "other-tpm")
+    try:
+        foreign = other.generate_tss2("ec", tmp_path / "foreign.tss2.pem")
+    finally:
+        other.stop()
+    env = {**clean_env, "TPM2OPENSSL_TCTI": tpm.tcti}
+    result = run(binary, credential_process_args(world, tpm.keys["generated-ec"].certificate, str(foreign)), env)
+    assert result.returncode == 1
+    assert f"TPM key {foreign} was not made by this TPM" in result.stderr
+
+
 def test_a_tpm_full_of_objects_is_reported_busy(binary, world, clean_env, tpm):
     """Row: a TPM whose object slots another program left full | reported busy (TPM_RC_OBJECT_MEMORY) with the command that frees them; works once they are freed"""
     key = tpm.keys["generated-rsa"]
