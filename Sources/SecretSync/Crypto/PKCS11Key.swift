@@ -103,19 +103,21 @@ public final class PKCS11Key: SigningKey {
     public var isHardware: Bool { true }
 
     private let module: PKCS11Module
+    private let slot: CK_SLOT_ID
     private let session: CK_SESSION_HANDLE
     private let object: CK_OBJECT_HANDLE
     private let mechanism: CK_MECHANISM_TYPE
     private let alwaysAuthenticate: Bool
     private let uri: PKCS11URI
-    private var loggedIn: Bool
+    private let loggedIn: Bool
     private let lock = NSLock()
 
     private init(
-        module: PKCS11Module, session: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE, kind: KeyKind, label: String,
+        module: PKCS11Module, slot: CK_SLOT_ID, session: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE, kind: KeyKind, label: String,
         mechanism: CK_MECHANISM_TYPE, alwaysAuthenticate: Bool, uri: PKCS11URI, loggedIn: Bool
     ) {
         self.module = module
+        self.slot = slot
         self.session = session
         self.object = object
         self.kind = kind
@@ -134,7 +136,7 @@ public final class PKCS11Key: SigningKey {
 
     /// Finds the token and the key and logs in. `defaultModule` stands in for a missing `module-path`.
     public static func open(_ uri: PKCS11URI, defaultModule: String? = nil) throws -> PKCS11Key {
-        let memoKey = "pkcs11 " + uri.text
+        let memoKey = authorizationKey(uri)
         try AuthorizationFailures.check(key: memoKey, authFile: uri.pinSource)
         let module = try PKCS11Module.load(uri.modulePath ?? defaultModule)
         let f = module.f
@@ -200,7 +202,8 @@ public final class PKCS11Key: SigningKey {
             (try? attributeBool(CK_ATTRIBUTE_TYPE(CKA_ALWAYS_AUTHENTICATE), object: object, session: session, module: module)) ?? false
         keepSession = true
         return PKCS11Key(
-            module: module, session: session, object: object, kind: kind, label: label, mechanism: mechanism, alwaysAuthenticate: always,
+            module: module, slot: slot, session: session, object: object, kind: kind, label: label, mechanism: mechanism,
+            alwaysAuthenticate: always,
             uri: uri, loggedIn: loggedIn)
     }
 
@@ -220,10 +223,10 @@ public final class PKCS11Key: SigningKey {
             if alwaysAuthenticate {
                 // The key asks for the PIN again for every signature (CKA_ALWAYS_AUTHENTICATE).
                 var token = CK_TOKEN_INFO()
-                _ = f.C_GetTokenInfo!(try sessionSlot(), &token)
+                _ = f.C_GetTokenInfo!(slot, &token)
                 _ = try Self.login(
                     session: session, token: TokenDescription(token), tokenName: label, uri: uri, module: module,
-                    memoKey: "pkcs11 " + uri.text, userType: CK_USER_TYPE(CKU_CONTEXT_SPECIFIC))
+                    memoKey: Self.authorizationKey(uri), userType: CK_USER_TYPE(CKU_CONTEXT_SPECIFIC))
             }
             var length = CK_ULONG(0)
             rv = f.C_Sign!(session, &input, CK_ULONG(input.count), nil, &length)
@@ -237,12 +240,8 @@ public final class PKCS11Key: SigningKey {
         }
     }
 
-    private func sessionSlot() throws -> CK_SLOT_ID {
-        var info = CK_SESSION_INFO()
-        let rv = module.f.C_GetSessionInfo!(session, &info)
-        guard rv == CKR_OK else { throw PKCS11Error.device(rv, "lost the session with the token of \(label)") }
-        return info.slotID
-    }
+    /// Names this key's PIN in ``AuthorizationFailures``.
+    static func authorizationKey(_ uri: PKCS11URI) -> String { "pkcs11 " + uri.text }
 
     /// DigestInfo for SHA-256 (RFC 8017 §9.2), prepended to the hash for raw `CKM_RSA_PKCS`.
     static let sha256DigestInfoPrefix: [UInt8] = [

@@ -112,6 +112,11 @@ public final class PrivateKey: SigningKey {
     public static func load(path: String) throws -> PrivateKey {
         var data = try LocalFile.read(path, role: "private key")
         defer { data.resetBytes(in: 0..<data.count) }
+        return try parse(data, path: path)
+    }
+
+    /// Parses the contents of key file `path` (named in errors); the caller wipes `data`.
+    static func parse(_ data: Data, path: String) throws -> PrivateKey {
         OpenSSLErrorQueue.clear()
         if data.looksLikePEM {
             guard let blocks = PEMBlock.parseAll(String(decoding: data, as: UTF8.self)) else {

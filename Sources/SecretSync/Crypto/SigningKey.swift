@@ -25,7 +25,18 @@ public enum SigningKeyLoader {
     ) throws -> any SigningKey {
         switch source {
         case .file(let path):
-            if TPMKeyLoader.isTSS2KeyFile(path) {
+            // Read once: the contents say whether this is a key file or a TPM key (TSS2 PEM).
+            var data = try LocalFile.read(path, role: "private key")
+            defer { data.resetBytes(in: 0..<data.count) }
+            if let tss2 = TPMKeyLoader.tss2Block(in: data) {
+                if tpmAuthFile == nil, TPMKeyLoader.tss2KeyNeedsAuth(tss2) == true {
+                    // Caught before the TPM is touched: an attempt without it would count toward lockout.
+                    throw HardwareKeyError(
+                        .misconfigured, "TPM key \(path) has an auth value (its emptyAuth is false) and none was given",
+                        fix:
+                            "put the key's auth value in a file readable only by secret-sync's user and name it with tpm_auth_file: (--tpm-key-password-file)"
+                    )
+                }
                 return try TPMKeyLoader.load(.file(path), authFile: tpmAuthFile, environment: environment)
             }
             if let tpmAuthFile {
@@ -35,7 +46,7 @@ public enum SigningKeyLoader {
                         "remove tpm_auth_file (or --tpm-key-password-file), or point the private key at the TSS2 PEM file or handle:0x… of the TPM key"
                 )
             }
-            return try PrivateKey.load(path: path)
+            return try PrivateKey.parse(data, path: path)
         case .tpmHandle(let handle):
             return try TPMKeyLoader.load(.handle(handle), authFile: tpmAuthFile, environment: environment)
         case .pkcs11(let uri):

@@ -49,23 +49,19 @@ public enum TPMKeyLoader {
         case handle(UInt32)
     }
 
-    static let pemLabel = "-----BEGIN TSS2 PRIVATE KEY-----"
-
     static func describe(handle: UInt32) -> String { "handle:0x" + String(handle, radix: 16) }
 
-    /// True when `path` is a readable TSS2 PEM file. Anything else (including unreadable files) is
-    /// left to the file-key loader, whose errors explain what is wrong with the file.
-    static func isTSS2KeyFile(_ path: String) -> Bool {
-        guard let data = try? LocalFile.read(path, role: "private key") else { return false }
-        return String(decoding: data.prefix(4096), as: UTF8.self).contains(pemLabel)
+    /// The TSS2 PEM block of a key file's contents, when it is a TPM key.
+    static func tss2Block(in data: Data) -> PEMBlock? {
+        guard data.looksLikePEM, String(decoding: data.prefix(4096), as: UTF8.self).contains("-----BEGIN TSS2 PRIVATE KEY-----") else {
+            return nil
+        }
+        return PEMBlock.parseAll(String(decoding: data, as: UTF8.self))?.first { $0.label == "TSS2 PRIVATE KEY" }
     }
 
     /// Whether a TSS2 PEM key says it has an auth value: its `emptyAuth [0] EXPLICIT BOOLEAN`
-    /// (TPM 2.0 Key File format) absent or FALSE. Nil when the file cannot be read that far.
-    static func tss2KeyNeedsAuth(_ path: String) -> Bool? {
-        guard let data = try? LocalFile.read(path, role: "private key"),
-            let block = PEMBlock.parseAll(String(decoding: data, as: UTF8.self))?.first(where: { $0.label == "TSS2 PRIVATE KEY" })
-        else { return nil }
+    /// (TPM 2.0 Key File format) absent or FALSE. Nil when the block cannot be read that far.
+    static func tss2KeyNeedsAuth(_ block: PEMBlock) -> Bool? {
         let der = [UInt8](block.der)
         // SEQUENCE { type OBJECT IDENTIFIER, emptyAuth [0] EXPLICIT BOOLEAN OPTIONAL, parent INTEGER, … }
         func length(at index: Int) -> (value: Int, next: Int)? {
@@ -99,14 +95,6 @@ public enum TPMKeyLoader {
         let label = label(location)
         let memoKey = "tpm " + label
         try AuthorizationFailures.check(key: memoKey, authFile: authFile)
-        if case .file(let path) = location, authFile == nil, tss2KeyNeedsAuth(path) == true {
-            // Caught here, before the TPM is touched: an attempt without it would count toward lockout.
-            throw HardwareKeyError(
-                .misconfigured, "TPM key \(path) has an auth value (its emptyAuth is false) and none was given",
-                fix:
-                    "put the key's auth value in a file readable only by secret-sync's user and name it with tpm_auth_file: (--tpm-key-password-file)"
-            )
-        }
         var auth: [UInt8]? = try authFile.map { try SecretFile.read($0, role: "TPM key auth value") }
         defer {
             if auth != nil {
@@ -160,7 +148,7 @@ public enum TPMKeyLoader {
     /// Why the provider would not load: tpm2-openssl missing, or no TPM behind the TCTI.
     static func providerFailure(detail: String?, environment: [String: String], label: String) -> HardwareKeyError {
         let text = detail ?? ""
-        let modulePath = providerModulePath()
+        let modulePath = providerModulePath(environment: environment)
         if let modulePath, !FileManager.default.fileExists(atPath: modulePath) {
             return HardwareKeyError(
                 .moduleUnavailable, "cannot use \(label): OpenSSL's tpm2 provider is not installed (\(modulePath) is missing)",
@@ -194,8 +182,8 @@ public enum TPMKeyLoader {
     }
 
     /// The path OpenSSL loads the tpm2 provider from, when it can be told.
-    static func providerModulePath() -> String? {
-        if let directory = ProcessInfo.processInfo.environment["OPENSSL_MODULES"], !directory.isEmpty {
+    static func providerModulePath(environment: [String: String]) -> String? {
+        if let directory = environment["OPENSSL_MODULES"], !directory.isEmpty {
             return directory + "/tpm2.so"
         }
         guard let directory = OPENSSL_info(OPENSSL_INFO_MODULES_DIR) else { return nil }
