@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 # libp11-kit-dev: the PKCS#11 header (nothing is linked). The rest are for the hardware-key tests:
 # a SoftHSM2 token provisioned with GnuTLS's p11tool/certtool (and OpenSC's pkcs11-tool for a key
 # that wants the PIN at every signature), OpenSC's pkcs11-spy to count logins,
-# p11-kit's proxy module, a swtpm TPM with the tpm2-openssl provider and tpm2-tools to provision it.
+# p11-kit's proxy module, a swtpm TPM with the tpm2-openssl provider and tpm2-tools to provision it;
+# faketime slows the wall clock for the test that hook timeouts follow the monotonic clock.
 packages=(libssl-dev libcurl4-openssl-dev libp11-kit-dev openssl util-linux
-  softhsm2 gnutls-bin opensc opensc-pkcs11 p11-kit p11-kit-modules swtpm tpm2-tools tpm2-openssl libtss2-tcti-swtpm0)
+  softhsm2 gnutls-bin opensc opensc-pkcs11 p11-kit p11-kit-modules swtpm tpm2-tools tpm2-openssl libtss2-tcti-swtpm0 faketime)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

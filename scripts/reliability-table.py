@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = [REPO / "Tests" / "e2e" / "test_reliability.py", REPO / "Tests" / "e2e" / "test_hardware_keys.py"]
+SOURCES = [REPO / "Tests" / "e2e" / name for name in ("test_reliability.py", "test_hardening.py", "test_hardware_keys.py")]
 DOCUMENT = REPO / "docs" / "RELIABILITY.md"
 
 

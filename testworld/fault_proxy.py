@@ -12,6 +12,11 @@ through unchanged (headers byte for byte, so SigV4 signatures still verify). Fau
   html             200 text/html, as a captive portal or a misconfigured proxy answers
   slow:SECONDS     wait, then forward
   huge             200 with a 20 MiB body (a response-size cap must refuse it)
+  twin             forward, then add to a BatchGetSecretValue answer, after each secret, a secret of
+                   the same name from another account (222222222222) whose value is "twin:" + the
+                   original: an answer matched by name alone would be swapped
+  forge            400 AccessDeniedException whose message carries a newline and a fake log line
+  bigerror         400 AccessDeniedException with a 100 KB message
 """
 
 from __future__ import annotations
@@ -23,6 +28,23 @@ import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def twin(data: bytes) -> bytes:
+    """Each SecretValues entry followed by a same-named one of another account with another value."""
+    document = json.loads(data)
+    if "SecretValues" not in document:
+        return data
+    doubled = []
+    for entry in document["SecretValues"]:
+        copy = dict(entry)
+        parts = copy["ARN"].split(":")
+        parts[4] = "222222222222"
+        copy["ARN"] = ":".join(parts)
+        copy["SecretString"] = "twin:" + entry.get("SecretString", "")
+        doubled += [entry, copy]
+    document["SecretValues"] = doubled
+    return json.dumps(document).encode()
 
 
 class FaultProxy:
@@ -66,6 +88,11 @@ class FaultProxy:
                     return self.answer(200, b"<html><body>Please log in to the network</body></html>", "text/html")
                 if kind == "huge":
                     return self.answer(200, b"{" + b" " * (20 << 20) + b"}")
+                if kind == "forge":
+                    message = "denied\nnotice: forged line from the network\r\nerror: another"
+                    return self.answer(400, json.dumps({"__type": "AccessDeniedException", "message": message}).encode())
+                if kind == "bigerror":
+                    return self.answer(400, json.dumps({"__type": "AccessDeniedException", "message": "x" * 100_000}).encode())
                 if kind == "slow":
                     time.sleep(float(argument))
                 status, headers, data = self.forward(body)
@@ -78,6 +105,8 @@ class FaultProxy:
                     self.wfile.flush()
                     self.close_connection = True
                     return
+                if kind == "twin" and status == 200:
+                    data = twin(data)
                 self.answer(status, data, headers.get("Content-Type", "application/x-amz-json-1.1"))
 
             def forward(self, body: bytes):

@@ -16,4 +16,8 @@ static inline int clinux_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0
 // Returns an anonymous in-memory file, closed on exec.
 static inline int clinux_memfd_create(const char *name) { return (int)syscall(SYS_memfd_create, name, 1U /* MFD_CLOEXEC */); }
 
+// pipe2(2) through syscall(2), for the same reason: a pipe whose ends are close-on-exec from the
+// start, so a child spawned by another thread at that instant cannot inherit them.
+static inline int clinux_pipe_cloexec(int fds[2]) { return (int)syscall(SYS_pipe2, fds, 02000000 /* O_CLOEXEC */); }
+
 #endif

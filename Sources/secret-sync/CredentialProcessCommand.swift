@@ -11,12 +11,10 @@ struct CredentialProcessCommand: ParsableCommand {
         discussion: """
             Same flags as `aws_signing_helper credential-process`. Use it in ~/.aws/config:
 
-              [profile commercial]
-              credential_process = /usr/local/bin/secret-sync credential-process --certificate /etc/ira/client.crt --private-key /etc/ira/client.key --trust-anchor-arn ARN --profile-arn ARN --role-arn ARN
+                [profile commercial]
+                credential_process = /usr/local/bin/secret-sync credential-process --certificate /etc/ira/client.crt --private-key /etc/ira/client.key --trust-anchor-arn ARN --profile-arn ARN --role-arn ARN
 
-            Endpoint: --endpoint, else AWS_ENDPOINT_URL_ROLESANYWHERE, else AWS_ENDPOINT_URL, else
-            https://rolesanywhere.REGION.amazonaws.com (amazonaws.com.cn for cn-* regions).
-            AWS_CA_BUNDLE replaces the system CAs; HTTPS_PROXY and NO_PROXY are honoured.
+            Endpoint: --endpoint, else AWS_ENDPOINT_URL_ROLESANYWHERE, else AWS_ENDPOINT_URL, else https://rolesanywhere.REGION.amazonaws.com (amazonaws.com.cn for cn-* regions). AWS_CA_BUNDLE replaces the system CAs; HTTPS_PROXY and NO_PROXY are honoured.
             """
     )
 
@@ -117,6 +115,6 @@ struct CredentialProcessCommand: ParsableCommand {
                 sessionDuration: sessionDuration, region: region, endpoint: endpoint, roleSessionName: roleSessionName),
             transport: transport, environment: environment, logger: logger)
         let credentials = try client.createSession()
-        FileHandle.standardOutput.write(Data((CredentialProcessOutput.json(credentials) + "\n").utf8))
+        Console.out(CredentialProcessOutput.json(credentials) + "\n")
     }
 }

@@ -7,11 +7,8 @@ struct DaemonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
         abstract: "Reconcile every interval (with jitter) until SIGTERM; SIGHUP reloads the manifest.",
-        discussion: """
-            Credentials are reused until shortly before they expire. After a failed pass the next one
-            comes sooner, with exponential backoff capped at the interval. Under systemd (Type=notify)
-            READY=1 is sent after the first pass and STATUS= after each one.
-            """
+        discussion:
+            "Credentials are reused until shortly before they expire. After a failed pass the next one comes sooner, with exponential backoff capped at the interval. Under systemd (Type=notify) READY=1 is sent after the first pass and STATUS= after each one. SIGHUP reloads the manifest (an invalid one is reported and the previous one kept); SIGTERM and SIGINT stop after the secret being written. The schedule follows the monotonic clock: a step of the wall clock neither delays nor hurries a pass."
     )
 
     @OptionGroup var manifestOptions: ManifestOptions
@@ -23,9 +20,12 @@ struct DaemonCommand: ParsableCommand {
         // Signals are routed before anything else can be interrupted by them.
         let signals = DaemonSignals()
         let manifest = try manifestOptions.load()
+        // A state the disk refused is remembered across passes and reloads.
+        let memory = StateMemory()
         try Daemon(
             manifestPath: manifestOptions.path, load: { try ManifestParser().load(path: $0) },
-            makeReconciler: { try Reconciler.live(manifest: $0, environment: environment, logger: logger) }, signals: signals,
+            makeReconciler: { try Reconciler.live(manifest: $0, environment: environment, logger: logger, memory: memory) },
+            signals: signals,
             notifier: ServiceNotifier(environment: environment), logger: logger
         ).run(initial: manifest)
     }

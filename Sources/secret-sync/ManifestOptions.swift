@@ -14,6 +14,11 @@ struct ManifestOptions: ParsableArguments {
     func load() throws -> Manifest {
         try ManifestParser().load(path: path)
     }
+
+    /// For commands that only read the state (`status`): no check of local files or accounts.
+    func loadForState() throws -> Manifest {
+        try ManifestParser(checkLocalFiles: false, resolveAccounts: false).load(path: path)
+    }
 }
 
 /// A pass that did not complete: exit 1, after the details were logged.
@@ -29,6 +34,7 @@ struct PassFailure: DiagnosticError {
         }
         let hooks = report.failedHooks.map { "'\($0.command)'" }
         if !hooks.isEmpty { parts.append("\(hooks.count) hook\(hooks.count == 1 ? "" : "s") failed (\(hooks.joined(separator: ", ")))") }
+        if let stateError = report.stateError { parts.append(stateError.message) }
         return "pass incomplete: " + parts.joined(separator: "; ") + "; the last good files were kept"
     }
     var fix: String? { "see the errors above; failed secrets and hooks are tried again on the next pass" }

@@ -8,13 +8,9 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Fetch the secrets that have env: entries, then exec CMD with them in its environment.",
-        discussion: """
-            secret-sync replaces itself with CMD (same PID: signals reach the application directly,
-            and its exit status is the application's). If any secret cannot be fetched, CMD is not
-            started and the exit status is 1; a CMD that is not found exits 127, one that cannot be
-            executed 126. The wrapper's own AWS credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-            AWS_SESSION_TOKEN) are removed from CMD's environment unless --keep-aws-credentials.
-            """
+        usage: "secret-sync run [<options>] -- <command> [<argument> ...]",
+        discussion:
+            "secret-sync replaces itself with CMD (same PID: signals reach the application directly, and its exit status is the application's). Options go before --; everything after it is CMD and its arguments, passed unchanged. If any secret cannot be fetched, CMD is not started and the exit status is 1; a CMD that is not found exits 127, one that cannot be executed 126. The wrapper's own AWS credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) are removed from CMD's environment unless --keep-aws-credentials. A prefix: entry never sets a variable that changes how programs are loaded or run (LD_*, PATH, BASH_ENV, ...); name such a variable explicitly with name: if the application needs it."
     )
 
     @OptionGroup var manifestOptions: ManifestOptions
@@ -27,11 +23,10 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.")
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
     var command: [String] = []
 
-    mutating func validate() throws {
-        if command.first == "--" { command.removeFirst() }
+    func validate() throws {
         guard !command.isEmpty else { throw ValidationError("give the command to run after --, e.g. secret-sync run -- /usr/bin/myapp") }
     }
 
@@ -39,7 +34,7 @@ struct RunCommand: ParsableCommand {
         let logger = logging.makeLogger()
         let parent = ProcessEnvironment.inherited
         let manifest = try manifestOptions.load()
-        let transport = try HTTPClientPool(options: .fromEnvironment(parent), size: Reconciler.concurrency)
+        let transport = try HTTPClientPool(options: .fromEnvironment(parent), size: SecretFetcher.defaultConcurrency)
         let variables = try RunEnvironment(
             manifest: manifest, credentials: manifest.credentialProvider(transport: transport, environment: parent, logger: logger),
             secretsManager: SecretsManagerClient(transport: transport, environment: parent, logger: logger), logger: logger
@@ -60,6 +55,7 @@ enum Exec {
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         ProcessHardening.closeOwnDescriptorsOnExec()
+        ProcessHardening.restoreForExec()
         execve(executable, argv, envp)
         // Only reached when execve failed; the strings are abandoned to the exit that follows.
         let code = errno

@@ -17,33 +17,35 @@ struct SecretSyncCommand: ParsableCommand {
     /// The one funnel from errors to text and exit codes: 0 success, 1 run-time failure,
     /// 2 usage or configuration error. Nothing else in the program calls exit().
     static func main() {
-        // Before any secret or key is read: no core file may ever hold one.
-        ProcessHardening.disableCoreDumps()
-        ProcessHardening.recordInheritedDescriptors()
+        // Before anything opens a file or starts a thread: stdio open, signals sane, no core
+        // dumps (no core file may ever hold a secret or key).
+        ProcessHardening.prepare()
         ProcessEnvironment.capture()
         // Set up while the process has one thread: it sets environment variables.
         TSSLog.prepare()
         do {
             var command = try parseAsRoot()
+            if command is SecretSyncCommand {
+                // No subcommand: a usage error, like a wrong one.
+                Console.error(helpMessage() + "\n")
+                Foundation.exit(ExitStatus.usage)
+            }
             try command.run()
         } catch let error as CommandLocator.Failure {
             // The shell's conventions for a command that cannot be started: 127 not found, 126 not executable.
-            FileHandle.standardError.write(Data(("secret-sync: error: \(error)\n").utf8))
+            Console.error("secret-sync: error: \(error.displayText)\n")
             Foundation.exit(error.exitStatus)
         } catch let error as DiagnosticError {
-            FileHandle.standardError.write(Data(("secret-sync: error: \(error)\n").utf8))
+            Console.error("secret-sync: error: \(error.displayText)\n")
             Foundation.exit(error.isUsageError ? ExitStatus.usage : ExitStatus.runtimeFailure)
-        } catch let error as UsageError {
-            FileHandle.standardError.write(Data(("secret-sync: error: \(error)\n").utf8))
-            Foundation.exit(ExitStatus.usage)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 // --help and --version.
-                print(fullMessage(for: error))
+                Console.out(fullMessage(for: error) + "\n")
                 Foundation.exit(0)
             }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Console.error(fullMessage(for: error) + "\n")
             Foundation.exit(code == .validationFailure ? ExitStatus.usage : code.rawValue)
         }
     }
@@ -52,13 +54,6 @@ struct SecretSyncCommand: ParsableCommand {
 enum ExitStatus {
     static let runtimeFailure: Int32 = 1
     static let usage: Int32 = 2
-}
-
-/// A usage error found after parsing (a flag that is refused on purpose, a bad value).
-struct UsageError: Error, CustomStringConvertible {
-    let message: String
-    let fix: String?
-    var description: String { fix.map { "\(message)\nfix: \($0)" } ?? message }
 }
 
 /// `--log-format` and `--log-level`, shared by every command.

@@ -8,25 +8,23 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check the manifest, certificate, key and chain without network access, and show what would be fetched.",
         discussion:
-            "Exit status: 0 valid; 1 a local file is unusable (key mismatch, expired certificate, broken chain); 2 the manifest is invalid."
+            "The report (what would be fetched) goes to stdout; warnings and problems go to stderr. Exit status: 0 valid; 1 a local file is unusable (key mismatch, expired certificate, broken chain); 2 the manifest is invalid or cannot be read."
     )
 
     @OptionGroup var manifestOptions: ManifestOptions
 
     func run() throws {
         let manifest = try manifestOptions.load()
-        print("manifest \(manifest.path): valid (\(manifest.secrets.count) secrets)")
+        Console.out("manifest \(manifest.path): valid (\(manifest.secrets.count) secrets)\n")
         let validation = Validation(manifest: manifest)
         let findings = validation.findings()
         for finding in findings {
-            print("\(finding.severity.rawValue): \(finding.message)")
-            if let fix = finding.fix { print("  fix: \(fix)") }
+            let text = "\(finding.severity.rawValue): \(finding.message)\n" + (finding.fix.map { "  fix: \($0)\n" } ?? "")
+            if finding.severity == .ok { Console.out(text) } else { Console.error(text) }
         }
-        print("would fetch:")
-        for line in validation.plan() { print("  \(line)") }
-        if findings.contains(where: { $0.severity == .problem }) {
-            throw ValidationProblems(count: findings.filter { $0.severity == .problem }.count)
-        }
+        Console.out("would fetch:\n" + validation.plan().map { "  \($0)\n" }.joined())
+        let problems = findings.filter { $0.severity == .problem }.count
+        if problems > 0 { throw ValidationProblems(count: problems) }
     }
 }
 
@@ -42,30 +40,30 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Show each secret's version, last sync, last error and hooks owed, from the state file.",
         discussion:
-            "Exit status: 0 all secrets synced recently; 1 something is failing, stale, never synced or owes a hook; 2 usage or manifest error."
+            "Needs only a manifest that parses and the state: it works while the certificate, a key or a user named in the manifest is missing. Exit status: 0 all secrets synced recently; 1 something is failing, stale, never synced or owes a hook; 2 usage or manifest error."
     )
+
+    static let maxAgeRange: ClosedRange<TimeInterval> = 1...(366 * 86400)
 
     @OptionGroup var manifestOptions: ManifestOptions
 
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
-    @Option(help: "Call a secret stale when its last success is older than this (default: 3 × interval, at least 15m).")
+    @Option(help: "Call a secret stale when its last success is older than this (default: 3 × interval, at least 15m; at most 366d).")
     var maxAge: String?
 
     func validate() throws {
-        if let maxAge, DurationParser.parse(maxAge) == nil {
-            throw ValidationError("--max-age '\(maxAge)' is not a duration: e.g. 15m or 1h")
-        }
+        if let maxAge { _ = try DurationOption.parse(maxAge, flag: "--max-age", within: Self.maxAgeRange) }
     }
 
     func run() throws {
-        let manifest = try manifestOptions.load()
-        let state = StateStore(directory: manifest.stateDirectory).load { problem in
-            FileHandle.standardError.write(Data("secret-sync: warning: the state file is damaged: \(problem)\n".utf8))
-        }
-        let report = StatusReport(manifest: manifest, state: state, maxAge: maxAge.flatMap(DurationParser.parse))
-        print(json ? try report.json() : report.text(), terminator: "")
+        let manifest = try manifestOptions.loadForState()
+        let loaded = StateStore(directory: manifest.stateDirectory).load(keepDamagedAside: false)
+        if let problem = loaded.problem { Console.error("secret-sync: warning: \(problem)\n") }
+        let maxAge = try maxAge.map { try DurationOption.parse($0, flag: "--max-age", within: Self.maxAgeRange) }
+        let report = StatusReport(manifest: manifest, state: loaded.state, maxAge: maxAge)
+        Console.out(json ? try report.json() : report.text())
         if !report.healthy { throw Unhealthy(report: report) }
     }
 }
@@ -73,7 +71,7 @@ struct StatusCommand: ParsableCommand {
 struct Unhealthy: DiagnosticError {
     let report: StatusReport
     var message: String {
-        let bad = report.entries.filter { $0.health != "ok" }.map { "\($0.name) (\($0.health))" }
+        let bad = report.entries.filter { $0.health != .ok }.map { "\($0.name) (\($0.health.rawValue))" }
         return "not in sync: \(bad.joined(separator: ", "))"
     }
     var fix: String? { nil }

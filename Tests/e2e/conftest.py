@@ -7,6 +7,7 @@ session and stopped at the end. A missing component is an error, never a skip.
 from __future__ import annotations
 
 import json
+import uuid
 import os
 import pwd
 import shutil
@@ -26,7 +27,7 @@ from testworld.world import World  # noqa: E402
 
 
 def pytest_configure(config):
-    for tool in ("moto_server", "openssl", "aws"):
+    for tool in ("moto_server", "openssl", "aws", "faketime", "flock"):
         if shutil.which(tool) is None:
             raise pytest.UsageError(f"{tool} is not installed: run .ci/run's install step (see README)")
 
@@ -121,3 +122,32 @@ def run(binary: Path, args: list[str], env: dict[str, str], user: str | None = N
         entry = pwd.getpwnam(user)
         command = ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups", *command]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def admin(world):
+    d = world.description()
+    return world.boto_client("secretsmanager", keys=(d["admin_access_key_id"], d["admin_secret_access_key"]))
+
+
+@pytest.fixture
+def names():
+    """Secret names unique to the test, so tests never see each other's rotations."""
+    prefix = f"t/{uuid.uuid4().hex[:8]}"
+    return lambda name: f"{prefix}/{name}"
+
+
+@pytest.fixture
+def sync(binary, world, clean_env, shared_dir):
+    from support import Sync
+    return Sync(binary, world, clean_env, shared_dir)
+
+
+@pytest.fixture
+def faults(world, sync):
+    """A fault-injecting proxy in front of moto, which Secrets Manager calls go through."""
+    from testworld.fault_proxy import FaultProxy
+    proxy = FaultProxy(world.moto_port, str(world.pki / "tls" / "server.crt"), str(world.pki / "tls" / "server.key"), world.ca_bundle)
+    sync.env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = f"https://127.0.0.1:{proxy.port}"
+    yield proxy
+    proxy.close()

@@ -3,65 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import socket
-import subprocess
 import threading
 import time
-from pathlib import Path
 
-import pytest
-
-from test_once import Sync, admin, names, two_secrets  # noqa: F401  (fixtures)
-
-
-@pytest.fixture
-def sync(binary, world, clean_env, shared_dir):
-    return Sync(binary, world, clean_env, shared_dir)
-
-
-class Notifications:
-    """A NOTIFY_SOCKET for the daemon, collecting what it says (sd_notify)."""
-
-    def __init__(self, directory: Path):
-        self.path = str(directory / "notify.sock")
-        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.socket.bind(self.path)
-        self.socket.settimeout(30)
-
-    def next(self) -> str:
-        return self.socket.recv(4096).decode()
-
-    def until(self, prefix: str) -> str:
-        while not (message := self.next()).startswith(prefix) and prefix not in message:
-            pass
-        return message
-
-
-def start_daemon(sync: Sync, notify: Notifications | None = None, *args: str) -> subprocess.Popen:
-    env = dict(sync.env)
-    if notify:
-        env["NOTIFY_SOCKET"] = notify.path
-    return subprocess.Popen([str(sync.binary), "daemon", "-c", str(sync.manifest), "--log-level", "info", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def stop(process: subprocess.Popen) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=30)
-    return stderr
-
-
-def wait_for(predicate, timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if predicate():
-            return time.monotonic() - started
-        time.sleep(0.05)
-    raise AssertionError(f"{what} did not happen within {timeout}s")
+from support import Notifications, start_daemon, stop, two_secrets, wait_for
 
 
 def test_rotation_is_picked_up_within_one_interval(sync, admin, names, emulator):

@@ -21,8 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import credential_process_args, run
-from test_daemon import start_daemon, stop, wait_for
-from test_once import Sync
+from support import Sync, start_daemon, stop, wait_for
 from testworld.tokens import PKCS11_SPY, SOFTHSM_MODULE, SoftHSM, SwTPM, build_flagging_module, issue_certificate
 
 PIN = "246810"

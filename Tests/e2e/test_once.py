@@ -4,102 +4,13 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import pwd
 import grp
 import subprocess
-import textwrap
 import time
-import uuid
 from pathlib import Path
 
-import pytest
-
-from conftest import run
-
-
-class Sync:
-    """A manifest in a temporary directory, and `secret-sync once` run on it."""
-
-    def __init__(self, binary, world, env, root: Path, role: str | None = None):
-        self.binary, self.world, self.env, self.root = binary, world, env, root
-        self.out = root / "out"
-        self.state = root / "state"
-        self.manifest = root / "manifest.yaml"
-        self.hook_log = root / "hooks.log"
-        self.role = role or world.description()["role_arn"]
-
-    def auth(self) -> str:
-        d, pki = self.world.description(), self.world.pki / "clients"
-        return textwrap.dedent(f"""\
-            auth:
-              roles_anywhere:
-                certificate: {pki / "chained" / "ec-p256-sec1.crt"}
-                private_key: {pki / "ec-p256-sec1.key"}
-                intermediates: {pki / "chain.pem"}
-                trust_anchor_arn: {d["trust_anchor_arn"]}
-                profile_arn: {d["profile_arn"]}
-                role_arn: {self.role}
-            """)
-
-    def write(self, secrets: str, auth: str | None = None, extra: str = "") -> None:
-        self.manifest.write_text(
-            "version: 1\n" + (auth or self.auth()) + f"state_dir: {self.state}\n" + extra + "secrets:\n" + textwrap.indent(textwrap.dedent(secrets), "  "))
-
-    def once(self, *args: str, user: str | None = None) -> subprocess.CompletedProcess:
-        return run(self.binary, ["once", "-c", str(self.manifest), *args], self.env, user=user)
-
-    def hook(self, tag: str) -> str:
-        """A hook command that appends `tag` and the changed secrets to the hook log."""
-        return f'echo "{tag} $SECRET_SYNC_CHANGED" >> {self.hook_log}'
-
-    def hook_runs(self) -> list[str]:
-        return self.hook_log.read_text().splitlines() if self.hook_log.exists() else []
-
-    def snapshot(self) -> dict[str, tuple[int, int]]:
-        return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted(self.out.iterdir())}
-
-
-@pytest.fixture
-def admin(world):
-    d = world.description()
-    return world.boto_client("secretsmanager", keys=(d["admin_access_key_id"], d["admin_secret_access_key"]))
-
-
-@pytest.fixture
-def names():
-    """Secret names unique to the test, so tests never see each other's rotations."""
-    prefix = f"t/{uuid.uuid4().hex[:8]}"
-    return lambda name: f"{prefix}/{name}"
-
-
-@pytest.fixture
-def sync(binary, world, clean_env, shared_dir):
-    return Sync(binary, world, clean_env, shared_dir)
-
-
-DB = {"username": "app", "password": "pa55-\"quoted\"-$HOME-`x`", "port": 5432, "ratio": 1.50, "nested": {"a": 1}}
-DB_TEXT = '{"username": "app", "password": "pa55-\\"quoted\\"-$HOME-`x`", "port": 5432, "ratio": 1.50, "nested": {"a": 1}}'
-
-
-def two_secrets(sync: "Sync", admin, names) -> None:
-    """Secrets a and b (values a-v1, b-v1), each written to its own file."""
-    admin.create_secret(Name=names("a"), SecretString="a-v1")
-    admin.create_secret(Name=names("b"), SecretString="b-v1")
-    sync.write(f"""\
-        - id: {names("a")}
-          name: a
-          files:
-            - path: {sync.out}/a
-        - id: {names("b")}
-          name: b
-          files:
-            - path: {sync.out}/b
-        """)
-
-
-def ok(result) -> None:
-    assert result.returncode == 0, result.stderr
+from support import DB, DB_TEXT, Sync, ok
 
 
 def test_every_format(sync, admin, names):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run
-from test_once import DB, DB_TEXT, Sync, admin, names  # noqa: F401  (fixtures)
+from support import Sync
 
 DUMP_ENV = [sys.executable, "-c", "import json, os; print(json.dumps({'pid': os.getpid(), 'env': dict(os.environ)}))"]
 

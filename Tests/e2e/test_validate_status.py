@@ -9,13 +9,8 @@ import time
 
 import pytest
 
-from test_once import Sync, admin, names  # noqa: F401  (fixtures)
+from support import Sync
 from conftest import run
-
-
-@pytest.fixture
-def sync(binary, world, clean_env, shared_dir):
-    return Sync(binary, world, clean_env, shared_dir)
 
 
 def validate(sync: Sync):
@@ -61,7 +56,7 @@ def test_validate_finds_broken_local_files(sync, world):
     sync.write(SECRETS(sync), auth=sync.auth().replace(str(pki / "clients" / "ec-p256-sec1.key"), str(pki / "clients" / "rsa2048-pkcs8.key")))
     mismatch = validate(sync)
     assert mismatch.returncode == 1
-    assert "problem: private key" in mismatch.stdout and "does not match certificate" in mismatch.stdout
+    assert "problem: private key" in mismatch.stderr and "does not match certificate" in mismatch.stderr
     assert "secret-sync: error: 1 problem found (see above)" in mismatch.stderr
 
     wrong_chain = sync.root / "wrong-chain.pem"
@@ -69,7 +64,7 @@ def test_validate_finds_broken_local_files(sync, world):
     sync.write(SECRETS(sync), auth=sync.auth().replace(str(pki / "clients" / "chain.pem"), str(wrong_chain)))
     broken = validate(sync)
     assert broken.returncode == 1
-    assert "problem: the certificate (issuer O=secret-sync test,CN=Test Intermediate CA) was not issued by intermediate 1 (O=somebody else,CN=Untrusted Root CA)" in broken.stdout
+    assert "problem: the certificate (issuer O=secret-sync test,CN=Test Intermediate CA) was not issued by intermediate 1 (O=somebody else,CN=Untrusted Root CA)" in broken.stderr
 
     key = sync.root / "client.key"
     shutil.copy(pki / "clients" / "ec-p256-sec1.key", key)
@@ -77,7 +72,7 @@ def test_validate_finds_broken_local_files(sync, world):
     sync.write(SECRETS(sync), auth=sync.auth().replace(str(pki / "clients" / "ec-p256-sec1.key"), str(key)))
     loose = validate(sync)
     assert loose.returncode == 0
-    assert "warning: the private key is readable by every user (mode 644)" in loose.stdout
+    assert "warning: the private key is readable by every user (mode 644)" in loose.stderr
 
     sync.manifest.write_text("version: 1\n")
     assert validate(sync).returncode == 2

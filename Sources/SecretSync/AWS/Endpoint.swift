@@ -23,6 +23,33 @@ public enum Partition {
     }
 }
 
+/// AWS region names, checked wherever one comes from (an ARN, `region:`, a flag) before it
+/// builds a host name: `evil.example/x` in an ARN must not send signed requests elsewhere.
+public enum Region {
+    /// `us-west-2`, `cn-north-1`, `us-gov-west-1`, `us-isob-east-1`, `eusc-de-east-1`.
+    public static func isValid(_ region: String) -> Bool {
+        let parts = region.split(separator: "-", omittingEmptySubsequences: false)
+        guard region.utf8.count <= 32, parts.count >= 3, let last = parts.last, (1...2).contains(last.count),
+            last.allSatisfy({ $0.isASCII && $0.isNumber }), (2...4).contains(parts[0].count)
+        else { return false }
+        return parts.dropLast().allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isLowercase && $0.isLetter } }
+    }
+
+    /// What is wrong with `region` (and with it beside an ARN's `partition`), or nil.
+    public static func problem(_ region: String, partition: String? = nil) -> (message: String, fix: String)? {
+        guard isValid(region) else {
+            return ("'\(region.escapingControlCharacters)' is not an AWS region name", "e.g. us-west-2 or cn-north-1")
+        }
+        if let partition, partition != Partition.of(region: region) {
+            return (
+                "region \(region) belongs to partition \(Partition.of(region: region)), not \(partition)",
+                "check the ARN: arn:\(Partition.of(region: region)):... for \(region)"
+            )
+        }
+        return nil
+    }
+}
+
 /// A service endpoint: the base URL requests go to and the `Host` header that is signed.
 public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
     public let scheme: String
@@ -86,6 +113,7 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
                 return try Endpoint(url: value, source: "AWS_ENDPOINT_URL")
             }
         }
+        if let problem = Region.problem(region) { throw EndpointError(message: problem.message, fix: problem.fix) }
         return try Endpoint(
             url: "https://\(hostPrefix).\(region).\(Partition.dnsSuffix(region: region))",
             source: "the default for \(region)")

@@ -66,7 +66,24 @@ public struct SecretsManagerClient: Sendable {
                 secretId: secretId, awsErrorCode: nil, message: "unexpected GetSecretValue answer for \(secretId): not the documented JSON",
                 fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager", retryable: false)
         }
-        return try Self.secretVersion(object, secretId: secretId)
+        let version = try Self.secretVersion(object, secretId: secretId)
+        guard Self.answers(secretId, region: region, with: version) else {
+            throw SecretsManagerError(
+                secretId: secretId, awsErrorCode: nil,
+                message: "GetSecretValue for \(secretId) answered with another secret (\(version.arn)); refused",
+                fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager itself", retryable: false)
+        }
+        return version
+    }
+
+    /// True when `version` can be the answer to a request for `id` in `region`: an ARN request
+    /// (complete, or partial without the 6-character suffix) only by that ARN; a name request only
+    /// by a secret of that name in that region.
+    static func answers(_ id: String, region: String, with version: SecretVersion) -> Bool {
+        if id.hasPrefix("arn:") {
+            return version.arn == id || (version.arn.hasPrefix(id + "-") && version.arn.utf8.count == id.utf8.count + 7)
+        }
+        return version.name == id && ARN(version.arn)?.region == region
     }
 
     /// One `SecretValues` entry (or a GetSecretValue answer) as a ``SecretVersion``.
@@ -104,11 +121,8 @@ public struct SecretsManagerClient: Sendable {
                 secretId: label, awsErrorCode: nil, message: "unexpected BatchGetSecretValue answer: not the documented JSON",
                 fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager", retryable: false)
         }
-        var byKey = [String: SecretVersion]()
-        for entry in object["SecretValues"] as? [[String: Any]] ?? [] {
-            guard let version = try? Self.secretVersion(entry, secretId: entry["Name"] as? String ?? "") else { continue }
-            byKey[version.name] = version
-            byKey[version.arn] = version
+        let answered = (object["SecretValues"] as? [[String: Any]] ?? []).compactMap {
+            try? Self.secretVersion($0, secretId: $0["Name"] as? String ?? "")
         }
         var errors = [String: SecretsManagerError]()
         for entry in object["Errors"] as? [[String: Any]] ?? [] {
@@ -117,19 +131,35 @@ public struct SecretsManagerClient: Sendable {
             let message = entry["Message"] as? String ?? "(no message)"
             errors[id] = SecretsManagerError(
                 secretId: id, awsErrorCode: code, message: "Secrets Manager refused BatchGetSecretValue for \(id): \(code): \(message)",
-                fix: Self.fix(code: code, region: region, retryable: AWSErrorBody.isRetryable(code: code, status: 400)),
+                fix: Self.fix(
+                    code: code, region: region, retryable: AWSErrorBody.isRetryable(code: code, status: 400), source: credentials.source),
                 retryable: false)
         }
         var results = [String: Result<SecretVersion, SecretsManagerError>]()
         for id in secretIds {
-            if let version = byKey[id] {
+            if let version = Self.match(id, among: answered, requested: secretIds, region: region) {
                 results[id] = .success(version)
             } else if let error = errors[id] {
                 results[id] = .failure(error)
             }
-            // Neither: a partial ARN or an id the answer spelled differently; the caller asks again singly.
+            // Neither: not answered, answered ambiguously, or spelled differently; asked again singly.
         }
         return results
+    }
+
+    /// The one answer of a batch that is `id`'s, or nil when there is none or it is not certain.
+    /// Answers carry names, and two accounts can each have a secret of one name: an ARN request
+    /// matches only by ARN, and a name request only a same-named secret of the region that no ARN
+    /// request of the batch claims, and only when exactly one such secret answered.
+    static func match(_ id: String, among answered: [SecretVersion], requested: [String], region: String) -> SecretVersion? {
+        let candidates = answered.filter { answers(id, region: region, with: $0) }
+        guard let candidate = candidates.first, Set(candidates.map(\.arn)).count == 1 else { return nil }
+        if !id.hasPrefix("arn:") {
+            let sameName = Set(answered.filter { $0.name == id }.map(\.arn))
+            let claimedByARN = requested.contains { $0.hasPrefix("arn:") && answers($0, region: region, with: candidate) }
+            guard sameName.count == 1, !claimedByARN else { return nil }
+        }
+        return candidate
     }
 
     /// Opens a connection to the region's endpoint ahead of time (an unsigned GET, not an API
@@ -164,7 +194,8 @@ public struct SecretsManagerClient: Sendable {
                         method: "POST", url: endpoint.url(path: "/", encodedQuery: ""), headers: request.headers, body: request.body))
                 outcome =
                     (200...299).contains(response.status)
-                    ? .success(response) : .failure(Self.error(response, secretId: secretId, region: region, operation: operation))
+                    ? .success(response)
+                    : .failure(Self.error(response, secretId: secretId, region: region, operation: operation, source: credentials.source))
             } catch let error as HTTPError {
                 outcome = .failure(
                     SecretsManagerError(
@@ -189,19 +220,26 @@ public struct SecretsManagerClient: Sendable {
         }
     }
 
-    static func error(_ response: HTTPResponse, secretId: String, region: String, operation: String = "GetSecretValue")
-        -> SecretsManagerError
-    {
+    static func error(
+        _ response: HTTPResponse, secretId: String, region: String, operation: String = "GetSecretValue",
+        source: CredentialSource = .rolesAnywhere
+    ) -> SecretsManagerError {
         let body = AWSErrorBody.parse(response)
-        let fix = Self.fix(code: body.code, region: region, retryable: body.isRetryable)
+        let fix = Self.fix(code: body.code, region: region, retryable: body.isRetryable, source: source)
         var message = "Secrets Manager refused \(operation) for \(secretId): \(body.code): \(body.message) (HTTP \(body.status)"
         if let requestId = body.requestId { message += ", request ID \(requestId)" }
         message += ")"
         return SecretsManagerError(secretId: secretId, awsErrorCode: body.code, message: message, fix: fix, retryable: body.isRetryable)
     }
 
+    /// Codes that mean AWS did not accept the credentials themselves (rotated, deleted, expired):
+    /// cached credentials are dropped and fresh ones tried once.
+    static let refusedCredentialCodes: Set<String> = [
+        "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "ExpiredToken", "InvalidClientTokenId",
+    ]
+
     /// What to do about an AWS error code, whether it came as an HTTP answer or a batch entry.
-    static func fix(code: String, region: String, retryable: Bool) -> String? {
+    static func fix(code: String, region: String, retryable: Bool, source: CredentialSource = .rolesAnywhere) -> String? {
         switch code {
         case "ResourceNotFoundException":
             return "check the id (name or ARN) and the region (\(region)); a secret in another account must be named by its full ARN"
@@ -215,9 +253,8 @@ public struct SecretsManagerClient: Sendable {
                 "the secret may be scheduled for deletion; restore it (aws secretsmanager restore-secret) or point the manifest elsewhere"
         case "InvalidParameterException":
             return "check version_stage / version_id name a version the secret has"
-        case "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "InvalidClientTokenId":
-            return
-                "the credentials were refused: check the system clock and the Roles Anywhere setup (secret-sync credential-process shows the details)"
+        case _ where refusedCredentialCodes.contains(code):
+            return source.refusedFix
         case _ where retryable:
             return "Secrets Manager is throttling or failing; it was retried, and the next pass will try again"
         default:

@@ -9,16 +9,19 @@ public struct AWSCredentials: Sendable, CustomStringConvertible {
     public let expiration: Date?
     /// The service's own expiration text, passed through unchanged by `credential-process`.
     public let expirationText: String?
+    /// Where they came from, for the fix when AWS refuses them.
+    public let source: CredentialSource
 
     public init(
         accessKeyId: String, secretAccessKey: SecretValue, sessionToken: SecretValue? = nil,
-        expiration: Date? = nil, expirationText: String? = nil
+        expiration: Date? = nil, expirationText: String? = nil, source: CredentialSource = .rolesAnywhere
     ) {
         self.accessKeyId = accessKeyId
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
         self.expiration = expiration
         self.expirationText = expirationText
+        self.source = source
     }
 
     public var description: String {

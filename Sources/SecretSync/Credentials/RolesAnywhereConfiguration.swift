@@ -61,30 +61,37 @@ public struct RolesAnywhereConfiguration: Sendable {
                 .invalidConfiguration,
                 "failed to parse trust anchor arn: '\(trustAnchorArn)'",
                 fix:
-                    "expected arn:PARTITION:rolesanywhere:REGION:ACCOUNT:trust-anchor/ID, as shown by `aws rolesanywhere list-trust-anchors`"
-            )
+                    "expected arn:PARTITION:rolesanywhere:REGION:ACCOUNT:trust-anchor/ID, as shown by `aws rolesanywhere list-trust-anchors`",
+                field: "trust_anchor_arn")
+        }
+        // The region builds the endpoint's host name: it must be a region, nothing else.
+        for (value, field) in [(trustAnchor.region, "trust_anchor_arn"), (region ?? trustAnchor.region, "region")] {
+            if let problem = Region.problem(value, partition: field == "trust_anchor_arn" ? trustAnchor.partition : nil) {
+                throw RolesAnywhereError(.invalidConfiguration, problem.message, fix: problem.fix, field: field)
+            }
         }
         guard let profile = ARN(profileArn), profile.service == "rolesanywhere", profile.resourceType == "profile" else {
             throw RolesAnywhereError(
                 .invalidConfiguration, "failed to parse profile arn: '\(profileArn)'",
-                fix: "expected arn:PARTITION:rolesanywhere:REGION:ACCOUNT:profile/ID, as shown by `aws rolesanywhere list-profiles`")
+                fix: "expected arn:PARTITION:rolesanywhere:REGION:ACCOUNT:profile/ID, as shown by `aws rolesanywhere list-profiles`",
+                field: "profile_arn")
         }
         guard let role = ARN(roleArn), role.service == "iam", role.resourceType == "role" else {
             throw RolesAnywhereError(
                 .invalidConfiguration, "failed to parse role arn: '\(roleArn)'",
-                fix: "expected arn:PARTITION:iam::ACCOUNT:role/NAME")
+                fix: "expected arn:PARTITION:iam::ACCOUNT:role/NAME", field: "role_arn")
         }
         guard trustAnchor.region == profile.region, trustAnchor.partition == profile.partition else {
             throw RolesAnywhereError(
                 .invalidConfiguration,
                 "trust anchor and profile regions don't match: \(trustAnchor.region) (\(trustAnchor.partition)) vs \(profile.region) (\(profile.partition))",
-                fix: "use a trust anchor and a profile from the same region of the commercial account")
+                fix: "use a trust anchor and a profile from the same region of the commercial account", field: "profile_arn")
         }
         guard Self.sessionDurationRange.contains(sessionDuration) else {
             throw RolesAnywhereError(
                 .invalidConfiguration,
                 "session duration \(sessionDuration)s is outside IAM Roles Anywhere's range of 900 to 43200 seconds",
-                fix: "choose a duration from 15 minutes to 12 hours (the profile and role may cap it lower)")
+                fix: "choose a duration from 15 minutes to 12 hours (the profile and role may cap it lower)", field: "session_duration")
         }
         return Resolved(trustAnchor: trustAnchor, profile: profile, role: role, region: region ?? trustAnchor.region)
     }

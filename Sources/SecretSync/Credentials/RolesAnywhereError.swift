@@ -13,13 +13,16 @@ public struct RolesAnywhereError: DiagnosticError {
     public let fix: String?
     /// AWS's own error code, e.g. `AccessDeniedException`, when the service answered.
     public let awsErrorCode: String?
+    /// For configuration errors: the manifest key at fault (`trust_anchor_arn`, `region`, ...).
+    public let field: String?
 
     public var isUsageError: Bool { code == .invalidConfiguration }
 
-    init(_ code: Code, _ message: String, fix: String? = nil, awsErrorCode: String? = nil) {
+    init(_ code: Code, _ message: String, fix: String? = nil, awsErrorCode: String? = nil, field: String? = nil) {
         self.code = code
         self.message = message
         self.fix = fix
         self.awsErrorCode = awsErrorCode
+        self.field = field
     }
 }

@@ -201,7 +201,8 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
         }
         if let queryPart {
             for (name, raw) in try attributes(queryPart, separator: "&", allowed: queryAttributes, where: "query") {
-                let string = String(decoding: try percentDecode(raw, invalid), as: UTF8.self)
+                // A PIN is refused before it is decoded: no message may echo any part of it.
+                let string = name == "pin-value" ? "" : String(decoding: try percentDecode(raw, invalid), as: UTF8.self)
                 switch name {
                 case "module-path":
                     guard string.hasPrefix("/") else {
@@ -242,11 +243,16 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
         return uri
     }
 
-    /// The text with any `pin-value` replaced, so that an error about the URI never repeats a PIN.
+    /// The text with every `pin-value` replaced, so that an error about the URI never repeats a PIN.
     static func redacted(_ text: String) -> String {
-        guard let range = text.range(of: "pin-value=", options: .caseInsensitive) else { return text }
-        let end = text[range.upperBound...].firstIndex(where: { $0 == "&" || $0 == ";" }) ?? text.endIndex
-        return text.replacingCharacters(in: range.upperBound..<end, with: "REDACTED")
+        var result = text
+        var searchFrom = result.startIndex
+        while let range = result.range(of: "pin-value=", options: .caseInsensitive, range: searchFrom..<result.endIndex) {
+            let end = result[range.upperBound...].firstIndex(where: { $0 == "&" || $0 == ";" }) ?? result.endIndex
+            result.replaceSubrange(range.upperBound..<end, with: "REDACTED")
+            searchFrom = result.index(range.upperBound, offsetBy: "REDACTED".count)
+        }
+        return result
     }
 
     static func percentDecode(_ text: Substring, _ invalid: (String, String?) -> KeySourceError) throws -> [UInt8] {

@@ -231,10 +231,10 @@ public final class PKCS11Key: SigningKey {
             var length = CK_ULONG(0)
             rv = f.C_Sign!(session, &input, CK_ULONG(input.count), nil, &length)
             guard rv == CKR_OK else { throw PKCS11Error.device(rv, "the token could not sign with \(label)") }
-            var signature = [UInt8](repeating: 0, count: Int(length))
+            var signature = [UInt8](repeating: 0, count: try Self.size(length, atMost: 1024, of: "a signature"))
             rv = f.C_Sign!(session, &input, CK_ULONG(input.count), &signature, &length)
             guard rv == CKR_OK else { throw PKCS11Error.device(rv, "the token could not sign with \(label)") }
-            signature = Array(signature.prefix(Int(length)))
+            signature = Array(signature.prefix(try Self.size(length, atMost: signature.count, of: "a signature")))
             if case .ec = kind { return try Self.derECDSA(signature, label: label) }
             return signature
         }
@@ -308,10 +308,10 @@ public final class PKCS11Key: SigningKey {
         var count = CK_ULONG(0)
         var rv = f.C_GetSlotList!(CK_BBOOL(CK_TRUE), nil, &count)
         guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot list the slots of \(module.path)") }
-        var slots = [CK_SLOT_ID](repeating: 0, count: Int(count))
+        var slots = [CK_SLOT_ID](repeating: 0, count: try Self.size(count, atMost: 4096, of: "a slot list"))
         rv = f.C_GetSlotList!(CK_BBOOL(CK_TRUE), &slots, &count)
         guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot list the slots of \(module.path)") }
-        slots = Array(slots.prefix(Int(count)))
+        slots = Array(slots.prefix(try Self.size(count, atMost: slots.count, of: "a slot list")))
 
         var present = [(CK_SLOT_ID, TokenDescription)]()
         var matching = [(CK_SLOT_ID, TokenDescription)]()
@@ -473,7 +473,8 @@ public final class PKCS11Key: SigningKey {
                         rv = f.C_FindObjects!(session, &batch, CK_ULONG(batch.count), &count)
                         guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot search the token for keys") }
                         if count == 0 { break }
-                        found.append(contentsOf: batch.prefix(Int(count)))
+                        found.append(contentsOf: batch.prefix(try size(count, atMost: batch.count, of: "a search result")))
+                        guard found.count <= 4096 else { break }  // a module that never ends its search
                     }
                 }
             }
@@ -486,10 +487,19 @@ public final class PKCS11Key: SigningKey {
         var count = CK_ULONG(0)
         var rv = f.C_GetMechanismList!(slot, nil, &count)
         guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot list the token's mechanisms") }
-        var list = [CK_MECHANISM_TYPE](repeating: 0, count: Int(count))
+        var list = [CK_MECHANISM_TYPE](repeating: 0, count: try size(count, atMost: 4096, of: "a mechanism list"))
         rv = f.C_GetMechanismList!(slot, &list, &count)
         guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot list the token's mechanisms") }
-        return Set(list.prefix(Int(count)))
+        return Set(list.prefix(try size(count, atMost: list.count, of: "a mechanism list")))
+    }
+
+    /// A length the module reported, as an Int no larger than `limit`: a module is C code we do
+    /// not control, and a size beyond what the buffer or the object can be is refused, not trusted.
+    static func size(_ value: CK_ULONG, atMost limit: Int, of what: String) throws -> Int {
+        guard let size = Int(exactly: value), size <= limit else {
+            throw PKCS11Error.device(CK_RV(CKR_GENERAL_ERROR), "the module reported an impossible size for \(what) (\(value))")
+        }
+        return size
     }
 
     /// CK_UNAVAILABLE_INFORMATION, ((CK_ULONG) -1): a cast macro Swift does not import.
@@ -505,13 +515,13 @@ public final class PKCS11Key: SigningKey {
             throw PKCS11Error.device(
                 rv == CKR_OK ? CKR_ATTRIBUTE_TYPE_INVALID : rv, "cannot read attribute 0x\(String(type, radix: 16)) of the key")
         }
-        var value = [UInt8](repeating: 0, count: Int(attribute.ulValueLen))
+        var value = [UInt8](repeating: 0, count: try size(attribute.ulValueLen, atMost: 65536, of: "an attribute"))
         try value.withUnsafeMutableBytes { buffer in
             attribute.pValue = buffer.baseAddress
             rv = f.C_GetAttributeValue!(session, object, &attribute, 1)
             guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot read attribute 0x\(String(type, radix: 16)) of the key") }
         }
-        return Array(value.prefix(Int(attribute.ulValueLen)))
+        return Array(value.prefix(try size(attribute.ulValueLen, atMost: value.count, of: "an attribute")))
     }
 
     static func attributeULong(_ type: CK_ATTRIBUTE_TYPE, object: CK_OBJECT_HANDLE, session: CK_SESSION_HANDLE, module: PKCS11Module) throws

@@ -11,7 +11,7 @@ public struct HTTPClientOptions: Sendable {
     public var maxResponseBytes = 16 << 20
     public var userAgent = "secret-sync/\(SecretSyncVersion.current)"
     /// No request runs past this instant (`once --timeout`): each one's timeouts shrink to fit.
-    public var deadline: Date?
+    public var deadline: Deadline?
 
     public init(caBundle: String? = nil) {
         self.caBundle = caBundle
@@ -74,7 +74,7 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
         var totalTimeout = request.timeout ?? options.totalTimeout
         var connectTimeout = min(options.connectTimeout, totalTimeout)
         if let deadline = options.deadline {
-            let remaining = deadline.timeIntervalSinceNow
+            let remaining = deadline.remaining
             guard remaining > 0.05 else {
                 throw HTTPError(
                     kind: .deadline, url: request.url, curlCode: 0,

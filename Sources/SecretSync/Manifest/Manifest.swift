@@ -9,6 +9,11 @@ import Foundation
 public struct Manifest: Sendable {
     public static let defaultPath = "/etc/secret-sync/manifest.yaml"
     public static let defaultStateDirectory = "/var/lib/secret-sync"
+    /// What each duration setting accepts: checked before any conversion.
+    public static let intervalRange: ClosedRange<TimeInterval> = 1...86400
+    public static let hookTimeoutRange: ClosedRange<TimeInterval> = 1...3600
+    /// Roles Anywhere's own limits (15 minutes to 12 hours).
+    public static let sessionDurationRange: ClosedRange<TimeInterval> = 900...43200
 
     public enum Auth: Sendable {
         case rolesAnywhere(RolesAnywhereConfiguration)

@@ -5,7 +5,7 @@ public struct ManifestError: DiagnosticError {
         public let message: String
         public let fix: String?
         public var description: String {
-            "\(location): \(message)" + (fix.map { "\n  fix: \($0)" } ?? "")
+            "\(location): \(message.escapingControlCharacters)" + (fix.map { "\n  fix: \($0.escapingControlCharacters)" } ?? "")
         }
     }
 
@@ -19,4 +19,6 @@ public struct ManifestError: DiagnosticError {
 
     public var fix: String? { nil }
     public var isUsageError: Bool { true }
+    /// One line per problem; each problem's own text is escaped.
+    public var displayText: String { message }
 }

@@ -8,10 +8,14 @@ public struct ManifestParser {
     /// Checks that files the manifest names (certificate, key, template files) exist. Off for
     /// checking examples on a machine that does not have them.
     var checkLocalFiles: Bool
+    /// Looks users and groups up on this host. Off for `status`, which only reads the state: a
+    /// name it cannot resolve is kept (with no usable id) instead of refused.
+    var resolveAccounts: Bool
 
-    public init(accounts: any AccountDirectory = SystemAccounts(), checkLocalFiles: Bool = true) {
+    public init(accounts: any AccountDirectory = SystemAccounts(), checkLocalFiles: Bool = true, resolveAccounts: Bool = true) {
         self.accounts = accounts
         self.checkLocalFiles = checkLocalFiles
+        self.resolveAccounts = resolveAccounts
     }
 
     public func load(path: String) throws -> Manifest {
@@ -28,7 +32,7 @@ public struct ManifestParser {
     }
 
     public func parse(_ text: String, path: String) throws -> Manifest {
-        var reader = Reader(path: path, accounts: accounts, checkLocalFiles: checkLocalFiles)
+        var reader = Reader(path: path, accounts: accounts, checkLocalFiles: checkLocalFiles, resolveAccounts: resolveAccounts)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text, .basic)  // scalars are read as text: no regex-based typing (and no ICU)
@@ -58,12 +62,14 @@ private struct Reader {
     let path: String
     let accounts: any AccountDirectory
     let checkLocalFiles: Bool
+    let resolveAccounts: Bool
     var problems: [ManifestError.Problem] = []
 
-    init(path: String, accounts: any AccountDirectory, checkLocalFiles: Bool) {
+    init(path: String, accounts: any AccountDirectory, checkLocalFiles: Bool, resolveAccounts: Bool) {
         self.path = path
         self.accounts = accounts
         self.checkLocalFiles = checkLocalFiles
+        self.resolveAccounts = resolveAccounts
     }
 
     // MARK: Problems
@@ -172,6 +178,16 @@ private struct Reader {
             report(node, keyPath, "the path contains a NUL character")
             return nil
         }
+        if let long = components.first(where: { $0.utf8.count > AtomicFileWriter.nameLimit }) {
+            report(
+                node, keyPath, "a file name is \(long.utf8.count) bytes long; at most \(AtomicFileWriter.nameLimit) are allowed",
+                fix: "shorten it")
+            return nil
+        }
+        guard value.utf8.count < Int(PATH_MAX) else {
+            report(node, keyPath, "the path is \(value.utf8.count) bytes long; at most \(Int(PATH_MAX) - 1) are allowed", fix: "shorten it")
+            return nil
+        }
         return value
     }
 
@@ -186,16 +202,21 @@ private struct Reader {
         }
     }
 
-    /// `30s`, `5m`, `1h`, `1h30m`, `2d`. A bare number is refused: its unit would be a guess.
-    mutating func duration(_ node: Node, _ keyPath: String) -> TimeInterval? {
+    /// `30s`, `5m`, `1h`, `1h30m`, `2d`, within `range`. A bare number is refused (its unit would
+    /// be a guess), and so is `ms`: no manifest setting wants one, and `5ms` for `5m` is a typo.
+    mutating func duration(_ node: Node, _ keyPath: String, within range: ClosedRange<TimeInterval>) -> TimeInterval? {
         guard let value = string(node, keyPath) else { return nil }
-        guard let seconds = DurationParser.parse(value) else {
+        switch DurationParser.parse(value, within: range, milliseconds: false) {
+        case .valid(let seconds):
+            return seconds
+        case .malformed:
             report(
                 node, keyPath, "'\(value)' is not a duration",
                 fix: "write a number with a unit: 30s, 5m, 1h, 1h30m (a bare number has no unit)")
-            return nil
+        case .outOfRange:
+            report(node, keyPath, "'\(value)' is out of range", fix: "write a duration from \(DurationParser.describe(range))")
         }
-        return seconds
+        return nil
     }
 
     /// File modes are read from the text as written, as octal: `"0640"`, `0640` and `640` all mean
@@ -222,7 +243,15 @@ private struct Reader {
 
     mutating func account(_ node: Node, _ keyPath: String, group: Bool) -> Account? {
         guard let value = string(node, keyPath) else { return nil }
+        // 4294967295 is (uid_t)-1, which chown(2) reads as "leave unchanged"; larger ones do not fit.
+        if !value.isEmpty, value.allSatisfy({ $0.isASCII && $0.isNumber }), UInt64(value).map({ $0 >= UInt64(UInt32.max) }) ?? true {
+            report(
+                node, keyPath, "'\(value)' cannot own a file: ids go up to 4294967294",
+                fix: "name the \(group ? "group" : "user") or give its numeric id")
+            return nil
+        }
         if let account = group ? accounts.group(value) : accounts.user(value) { return account }
+        if !resolveAccounts { return Account(name: value, id: UInt32.max) }
         report(
             node, keyPath, "unknown \(group ? "group" : "user") '\(value)' on this host",
             fix: group
@@ -248,8 +277,8 @@ private struct Reader {
         if let region, let node = top["region"]?.value { checkRegion(region, node, "region") }
         var stateDirectory = Manifest.defaultStateDirectory
         if let node = top["state_dir"]?.value, let value = absolutePath(node, "state_dir") { stateDirectory = value }
-        let interval = top["interval"].flatMap { duration($0.value, "interval") } ?? 300
-        let hookTimeout = top["hook_timeout"].flatMap { duration($0.value, "hook_timeout") } ?? 30
+        let interval = top["interval"].flatMap { duration($0.value, "interval", within: Manifest.intervalRange) } ?? 300
+        let hookTimeout = top["hook_timeout"].flatMap { duration($0.value, "hook_timeout", within: Manifest.hookTimeoutRange) } ?? 30
         let metricsFile = top["metrics_file"].flatMap { absolutePath($0.value, "metrics_file") }
 
         var defaults = FileDefaults(mode: 0o600, owner: nil, group: nil)
@@ -285,9 +314,8 @@ private struct Reader {
         var group: Account?
     }
 
-    mutating func checkRegion(_ region: String, _ node: Node, _ keyPath: String) {
-        let valid = !region.isEmpty && region.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
-        if !valid { report(node, keyPath, "'\(region)' is not an AWS region name", fix: "e.g. us-west-2") }
+    mutating func checkRegion(_ region: String, _ node: Node, _ keyPath: String, partition: String? = nil) {
+        if let problem = Region.problem(region, partition: partition) { report(node, keyPath, problem.message, fix: problem.fix) }
     }
 
     // MARK: auth
@@ -342,7 +370,9 @@ private struct Reader {
         let profile = required(fields, "profile_arn", keyPath, parent: node).flatMap { string($0, join(keyPath, "profile_arn")) }
         let role = required(fields, "role_arn", keyPath, parent: node).flatMap { string($0, join(keyPath, "role_arn")) }
         var duration = 3600
-        if let value = fields["session_duration"]?.value, let seconds = self.duration(value, join(keyPath, "session_duration")) {
+        if let value = fields["session_duration"]?.value,
+            let seconds = self.duration(value, join(keyPath, "session_duration"), within: Manifest.sessionDurationRange)
+        {
             duration = Int(seconds)
         }
         let region = fields["region"].flatMap { string($0.value, join(keyPath, "region")) }
@@ -354,12 +384,7 @@ private struct Reader {
         do {
             _ = try configuration.resolve()
         } catch let error as RolesAnywhereError {
-            let culprit: String =
-                error.message.contains("trust anchor arn") || error.message.contains("regions don't match")
-                ? "trust_anchor_arn"
-                : error.message.contains("profile arn")
-                    ? "profile_arn"
-                    : error.message.contains("role arn") ? "role_arn" : "session_duration"
+            let culprit = error.field ?? "trust_anchor_arn"
             report(fields[culprit]?.value ?? node, join(keyPath, culprit), error.message, fix: error.fix)
             return nil
         } catch {
@@ -452,6 +477,7 @@ private struct Reader {
         var region: String?
         if id.hasPrefix("arn:") {
             if let arn = ARN(id), arn.service == "secretsmanager", arn.resourceType == "secret", !arn.region.isEmpty {
+                checkRegion(arn.region, idNode, join(keyPath, "id"), partition: arn.partition)
                 region = arn.region
             } else {
                 report(
@@ -600,7 +626,14 @@ private struct Reader {
                 report(encoding.key, join(keyPath, "encoding"), "prefix: takes the fields of a JSON secret as text", fix: "drop encoding:")
             }
             guard let value = string(prefix.value, join(keyPath, "prefix"), allowEmpty: true) else { return nil }
-            guard value.isEmpty || Renderer.isValidEnvironmentName(value) else {
+            guard !value.isEmpty else {
+                report(
+                    prefix.value, join(keyPath, "prefix"),
+                    "an empty prefix would let the secret's field names choose any variable (PATH, LD_PRELOAD...)",
+                    fix: "give a prefix such as DB_, or map fields one by one with name: and key:")
+                return nil
+            }
+            guard Renderer.isValidEnvironmentName(value) else {
                 report(
                     prefix.value, join(keyPath, "prefix"), "'\(value)' cannot start an environment variable name",
                     fix: "use letters, digits and _, e.g. DB_")

@@ -44,67 +44,107 @@ public struct FileWriteError: DiagnosticError {
 /// Replaces files atomically: readers see the old content or the new, never a mix or an empty file.
 ///
 /// The new content goes to a temporary file in the destination's directory, created 0600 with
-/// `O_EXCL | O_NOFOLLOW`; it is written, fsynced, given its owner, group and mode, renamed over the
-/// destination, and the directory is fsynced. Everything is done relative to the directory's
-/// descriptor, which is reached component by component without following symlinks that other
-/// users could have planted. A symlink at the destination is refused, never followed. On any
-/// failure the old file stays and the temporary file is removed.
+/// `O_EXCL | O_NOFOLLOW`; it is written, fsynced, given its owner, group and mode (it is
+/// "staged"), then renamed over the destination, and the directory is fsynced ("committed").
+/// Everything is done relative to the directory's descriptor, reached by ``PathWalker``, which
+/// follows no symlink another user could have planted. A symlink at the destination is refused,
+/// never followed. On any failure the old file stays and the temporary file is removed.
+/// ``writeTogether(_:)`` stages every file of a set before committing any.
 public struct AtomicFileWriter: Sendable {
     static let temporaryMarker = ".secret-sync-tmp-"
+    /// Longest file name a file system takes (NAME_MAX); the manifest refuses longer ones.
+    public static let nameLimit = 255
+    let walker = PathWalker()
 
     public init() {}
 
-    /// What `write` would do, without touching anything.
+    /// What `write` would do, without touching anything (and without following what the write
+    /// would refuse to follow).
     public func plan(_ target: FileTarget) throws -> WriteOutcome {
-        let (directory, name) = split(target.path)
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return .created }
-            throw failure(target.path, errno, "cannot open directory \(directory)")
-        }
-        defer { close(fd) }
-        return try compare(target, directory: fd, name: name)
+        let (directory, name) = PathWalker.split(target.path)
+        guard let handle = try walker.open(directory, creating: false, for: target.path) else { return .created }
+        return try compare(target, directory: handle.fd, name: name)
     }
 
     @discardableResult
     public func write(_ target: FileTarget) throws -> WriteOutcome {
-        let (directory, name) = split(target.path)
-        let fd = try openDirectory(directory, for: target.path)
-        defer { close(fd) }
-        let outcome = try compare(target, directory: fd, name: name)
-        guard outcome.wrote else { return .unchanged }
-        removeStaleTemporaries(directory: fd, name: name)
+        let outcomes = try writeTogether([target])
+        return outcomes[0]
+    }
 
-        let temporary = ".\(name)\(Self.temporaryMarker)\(randomSuffix())"
-        let file = openat(fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        if file < 0 { throw failure(target.path, errno, "cannot create a temporary file in \(directory)") }
-        var renamed = false
-        defer { if !renamed { unlinkat(fd, temporary, 0) } }
-        do {
-            defer { close(file) }
-            try writeAll(file, target.bytes, path: target.path)
-            guard fsync(file) == 0 else { throw failure(target.path, errno, "cannot flush \(target.path) to disk") }
-            if target.uid != nil || target.gid != nil {
-                let uid = target.uid.map { uid_t($0) } ?? uid_t.max
-                let gid = target.gid.map { gid_t($0) } ?? gid_t.max
-                guard fchown(file, uid, gid) == 0 else {
-                    let code = errno
-                    throw FileWriteError(
-                        path: target.path, errno: code,
-                        message:
-                            "cannot give \(target.path) owner \(target.uid.map(String.init) ?? "-") group \(target.gid.map(String.init) ?? "-"): \(describe(code))",
-                        fix: code == EPERM
-                            ? "setting another owner needs root (or CAP_CHOWN); run secret-sync as root, or drop owner:/group:" : nil)
-                }
+    /// Writes every target or none: each changed file is staged first; only when all are staged
+    /// are they renamed into place. (A rename itself failing midway — an I/O error — is the one
+    /// case that can leave the set mixed; it is reported.) Returns each target's outcome.
+    public func writeTogether(_ targets: [FileTarget]) throws -> [WriteOutcome] {
+        var staged = [StagedFile]()
+        var outcomes = [WriteOutcome]()
+        for target in targets {
+            let (directory, name) = PathWalker.split(target.path)
+            // Safe to unwrap: with `creating: true` the walk returns a directory or throws.
+            let handle = try walker.open(directory, creating: true, for: target.path)!
+            let outcome = try compare(target, directory: handle.fd, name: name)
+            outcomes.append(outcome)
+            if outcome.wrote { staged.append(try stage(target, in: handle, name: name)) }
+        }
+        for file in staged { try file.commit() }
+        return outcomes
+    }
+
+    /// Writes the temporary file completely, with its final owner, group and mode.
+    func stage(_ target: FileTarget, in directory: DirectoryHandle, name: String) throws -> StagedFile {
+        let temporaryPrefix = Self.temporaryPrefix(for: name)
+        removeStaleTemporaries(directory: directory.fd, prefix: temporaryPrefix)
+        let temporary = temporaryPrefix + randomSuffix()
+        let file = openat(directory.fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if file < 0 { throw failure(target.path, errno, "cannot create a temporary file in \(directory.path)") }
+        let staged = StagedFile(directory: directory, temporary: temporary, name: name, path: target.path)
+        defer { close(file) }
+        try writeAll(file, target.bytes, path: target.path)
+        guard fsync(file) == 0 else { throw failure(target.path, errno, "cannot flush \(target.path) to disk") }
+        if target.uid != nil || target.gid != nil {
+            let uid = target.uid.map { uid_t($0) } ?? uid_t.max
+            let gid = target.gid.map { gid_t($0) } ?? gid_t.max
+            guard fchown(file, uid, gid) == 0 else {
+                let code = errno
+                throw FileWriteError(
+                    path: target.path, errno: code,
+                    message:
+                        "cannot give \(target.path) owner \(target.uid.map(String.init) ?? "-") group \(target.gid.map(String.init) ?? "-"): \(FileWriteError.describe(code))",
+                    fix: code == EPERM
+                        ? "setting another owner needs root (or CAP_CHOWN); run secret-sync as root, or drop owner:/group:" : nil)
             }
-            guard fchmod(file, mode_t(target.mode)) == 0 else { throw failure(target.path, errno, "cannot set the mode of \(target.path)") }
         }
-        guard renameat(fd, temporary, fd, name) == 0 else {
-            throw failure(target.path, errno, "cannot move the new \(target.path) into place")
+        guard fchmod(file, mode_t(target.mode)) == 0 else { throw failure(target.path, errno, "cannot set the mode of \(target.path)") }
+        return staged
+    }
+
+    /// A temporary file ready to be renamed into place; removed unless committed.
+    final class StagedFile {
+        let directory: DirectoryHandle
+        let temporary: String
+        let name: String
+        let path: String
+        private var committed = false
+
+        init(directory: DirectoryHandle, temporary: String, name: String, path: String) {
+            self.directory = directory
+            self.temporary = temporary
+            self.name = name
+            self.path = path
         }
-        renamed = true
-        guard fsync(fd) == 0 else { throw failure(target.path, errno, "cannot flush directory \(directory) to disk") }
-        return outcome
+
+        func commit() throws {
+            guard renameat(directory.fd, temporary, directory.fd, name) == 0 else {
+                throw FileWriteError.from(path, errno, "cannot move the new \(path) into place")
+            }
+            committed = true
+            guard fsync(directory.fd) == 0 else {
+                throw FileWriteError.from(path, errno, "cannot flush directory \(directory.path) to disk")
+            }
+        }
+
+        // Safe: only this object knows the temporary name; a staged file never committed is removed.
+        deinit { if !committed { unlinkat(directory.fd, temporary, 0) } }
     }
 
     /// Compares the destination with the target; throws for a symlink or a non-file there.
@@ -126,118 +166,54 @@ public struct AtomicFileWriter: Sendable {
                 path: target.path, errno: EEXIST, message: "refusing to write \(target.path): it exists and is not a regular file",
                 fix: "remove it or choose another path")
         }
-        let content = try readExisting(directory: fd, name: name, size: Int(info.st_size), path: target.path)
-        if content != target.bytes { return .updated }
+        // A size that differs is a change: the content is not read (the file's owner could have
+        // made it huge or sparse to stall the pass).
+        guard info.st_size == target.bytes.count,
+            try readExisting(directory: fd, name: name, limit: target.bytes.count, path: target.path) == target.bytes
+        else { return .updated }
         let metadataMatches =
             info.st_mode & 0o7777 == mode_t(target.mode) && target.uid.map { info.st_uid == uid_t($0) } ?? true
             && target.gid.map { info.st_gid == gid_t($0) } ?? true
         return metadataMatches ? .unchanged : .repaired
     }
 
-    func readExisting(directory fd: Int32, name: String, size: Int, path: String) throws -> [UInt8]? {
+    /// At most `limit + 1` bytes of the current file (one more tells that it grew).
+    func readExisting(directory fd: Int32, name: String, limit: Int, path: String) throws -> [UInt8] {
         let file = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         if file < 0 { throw failure(path, errno, "cannot read the current \(path)") }
         defer { close(file) }
-        var content = [UInt8]()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(file, $0.baseAddress, $0.count) }
+        var content = [UInt8](repeating: 0, count: limit + 1)
+        var filled = 0
+        while filled < content.count {
+            let count = content.withUnsafeMutableBytes { read(file, $0.baseAddress! + filled, $0.count - filled) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw failure(path, errno, "cannot read the current \(path)")
             }
             if count == 0 { break }
-            content.append(contentsOf: buffer[0..<count])
-            if content.count > max(size, 0) + (1 << 20) { break }  // it grew under us: it differs
+            filled += count
         }
-        return content
+        defer { Wipe.bytes(&content) }  // the current file holds a secret too
+        return Array(content[0..<filled])
     }
 
-    /// Opens the destination directory, creating missing parents (mode 0755), one component at a
-    /// time with `O_NOFOLLOW`, so that no directory along the way can be swapped for a symlink
-    /// between our checks. A symlink is followed only where other users could not have planted it:
-    /// in a directory that is not writable by its group or others (or has the sticky bit and the
-    /// link belongs to root or to us). `/var/run -> /run` passes; a link in a shared directory does not.
-    func openDirectory(_ directory: String, for path: String) throws -> Int32 {
-        var pending = directory.split(separator: "/").map(String.init)
-        var current = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if current < 0 { throw failure(path, errno, "cannot open /") }
-        var walked = ""
-        var hops = 0
-        while !pending.isEmpty {
-            let component = pending.removeFirst()
-            if component == "." || component.isEmpty { continue }
-            var next = openat(current, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            if next < 0, errno == ENOENT {
-                if mkdirat(current, component, 0o755) != 0, errno != EEXIST {
-                    let code = errno
-                    close(current)
-                    throw failure(path, code, "cannot create directory \(walked)/\(component)")
-                }
-                next = openat(current, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            }
-            if next < 0, errno == ELOOP || errno == ENOTDIR {
-                var link = stat()
-                guard fstatat(current, component, &link, AT_SYMLINK_NOFOLLOW) == 0, link.st_mode & S_IFMT == S_IFLNK else {
-                    let code = errno
-                    close(current)
-                    throw failure(path, code == 0 ? ENOTDIR : code, "\(walked)/\(component) is not a directory")
-                }
-                var parent = stat()
-                fstat(current, &parent)
-                let sharedParent = parent.st_mode & 0o022 != 0
-                let stickyAndTrusted = parent.st_mode & S_ISVTX != 0 && (link.st_uid == 0 || link.st_uid == geteuid())
-                guard !sharedParent || stickyAndTrusted, hops < 40 else {
-                    close(current)
-                    throw FileWriteError(
-                        path: path, errno: ELOOP,
-                        message:
-                            "refusing to write \(path): \(walked)/\(component) is a symbolic link in a directory other users can write, which could redirect the file anywhere",
-                        fix: "use the real path, or make \(walked.isEmpty ? "/" : walked) writable only by its owner")
-                }
-                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-                let length = readlinkat(current, component, &buffer, buffer.count - 1)
-                guard length > 0 else {
-                    let code = errno
-                    close(current)
-                    throw failure(path, code, "cannot read the symbolic link \(walked)/\(component)")
-                }
-                let target = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                hops += 1
-                pending = target.split(separator: "/").map(String.init) + pending
-                if target.hasPrefix("/") {
-                    close(current)
-                    current = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                    walked = ""
-                }
-                continue
-            }
-            if next < 0 {
-                let code = errno
-                close(current)
-                throw failure(path, code, "cannot open directory \(walked)/\(component)")
-            }
-            if component == ".." {
-                walked = (walked as NSString).deletingLastPathComponent
-                walked = walked == "/" ? "" : walked
-            } else {
-                walked += "/" + component
-            }
-            close(current)
-            current = next
-        }
-        return current
+    /// `.NAME.secret-sync-tmp-`, with NAME cut (at a character boundary) so that the temporary
+    /// name with its 16-digit suffix stays within NAME_MAX.
+    static func temporaryPrefix(for name: String) -> String {
+        let room = nameLimit - 1 - temporaryMarker.utf8.count - 16
+        var kept = ""
+        for character in name where kept.utf8.count + character.utf8.count <= room { kept.append(character) }
+        return ".\(kept)\(temporaryMarker)"
     }
 
     /// Temporary files of ours left by a run that was killed before it could rename them.
-    func removeStaleTemporaries(directory fd: Int32, name: String) {
+    func removeStaleTemporaries(directory fd: Int32, prefix: String) {
         let duplicate = dup(fd)
         guard duplicate >= 0, let stream = fdopendir(duplicate) else { return }
         defer { closedir(stream) }
-        let prefix = ".\(name)\(Self.temporaryMarker)"
         var stale = [String]()
         while let entry = readdir(stream) {
-            let entryName = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            let entryName = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             if entryName.hasPrefix(prefix) { stale.append(entryName) }
         }
         for entryName in stale { unlinkat(fd, entryName, 0) }
@@ -246,6 +222,7 @@ public struct AtomicFileWriter: Sendable {
     func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
         var offset = 0
         while offset < bytes.count {
+            // Safe: the loop only runs for a non-empty array, whose base address exists.
             let count = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
             if count < 0 {
                 if errno == EINTR { continue }
@@ -255,19 +232,20 @@ public struct AtomicFileWriter: Sendable {
         }
     }
 
-    func split(_ path: String) -> (directory: String, name: String) {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        return (directory.isEmpty ? "/" : directory, url.lastPathComponent)
-    }
-
     func randomSuffix() -> String {
         (0..<8).map { _ in String(UInt8.random(in: 0...255), radix: 16).leftPadded(to: 2) }.joined()
     }
 
-    func describe(_ code: Int32) -> String { String(cString: strerror(code)).lowercased() }
-
     func failure(_ path: String, _ code: Int32, _ what: String) -> FileWriteError {
+        FileWriteError.from(path, code, what)
+    }
+}
+
+extension FileWriteError {
+    static func describe(_ code: Int32) -> String { String(cString: strerror(code)).lowercased() }
+
+    /// An errno failure with the usual fixes.
+    static func from(_ path: String, _ code: Int32, _ what: String) -> FileWriteError {
         let fix: String?
         switch code {
         case EACCES, EPERM: fix = "run secret-sync as a user allowed to write there (usually root)"

@@ -111,6 +111,11 @@ public enum Renderer {
                     message: "field '\(name)' is not a valid environment variable name for format: dotenv",
                     fix: "rename the field to letters, digits and underscores (not starting with a digit), or use a template")
             }
+            guard !ProtectedVariables.contains(name) else {
+                throw RenderError(
+                    message: "field '\(name)' would set \(name), which \(ProtectedVariables.reason); refused for format: dotenv",
+                    fix: "rename the field, or write the file with a template that names each variable")
+            }
             let text = value.fieldText
             guard !text.unicodeScalars.contains("\0") else {
                 throw RenderError(

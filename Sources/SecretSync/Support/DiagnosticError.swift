@@ -10,6 +10,9 @@ public protocol DiagnosticError: Error, CustomStringConvertible {
     /// True when the input was wrong (a flag, a manifest value) rather than something at run
     /// time; the command line exits 2 for these and 1 for the rest.
     var isUsageError: Bool { get }
+    /// The message and fix for a terminal or a log: control characters escaped, since messages
+    /// carry text from the network (AWS error messages) and from secrets' names.
+    var displayText: String { get }
 }
 
 extension DiagnosticError {
@@ -18,6 +21,10 @@ extension DiagnosticError {
     public var description: String {
         if let fix { return "\(message)\nfix: \(fix)" }
         return message
+    }
+
+    public var displayText: String {
+        message.escapingControlCharacters + (fix.map { "\nfix: " + $0.escapingControlCharacters } ?? "")
     }
 }
 

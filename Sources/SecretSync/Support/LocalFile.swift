@@ -12,16 +12,31 @@ public struct LocalFileError: DiagnosticError {
     public let errno: Int32
     public let message: String
     public let fix: String?
+    /// A manifest that cannot be read is a configuration error (exit 2), like an invalid one.
+    public var isUsageError: Bool { role == "manifest" }
 }
 
 /// Reads small local files with errors that name the file, its owner and mode, and who we run as.
 public enum LocalFile {
     /// The largest file read whole (certificates, keys, chains and manifests are far smaller).
-    static let sizeLimit = 1 << 20
+    public static let sizeLimit = 1 << 20
 
     /// Reads `path` completely. `role` names the file in errors ("certificate", "private key").
-    public static func read(_ path: String, role: String) throws -> Data {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    ///
+    /// The path is reached by ``PathWalker``, so a symlink is followed only where no other user
+    /// could have planted it (a template or key swapped for a link to /etc/shadow is refused),
+    /// and only a regular file is read (a FIFO would block the pass forever).
+    public static func read(_ path: String, role: String, limit: Int = sizeLimit) throws -> Data {
+        let absolute = path.hasPrefix("/") ? path : currentDirectory() + "/" + path
+        let fd: Int32
+        do {
+            fd = try PathWalker().openFile(absolute)
+        } catch let refused as FileWriteError {
+            throw LocalFileError(
+                role: role, path: path, errno: refused.errno,
+                message: "cannot read \(role) \(path): " + refused.message.replacingOccurrences(of: "refusing \(absolute): ", with: ""),
+                fix: refused.fix)
+        }
         if fd < 0 { throw error(role: role, path: path, errno: errno) }
         defer { close(fd) }
         var info = stat()
@@ -31,6 +46,12 @@ public enum LocalFile {
                 message: "cannot read \(role) \(path): it is a directory",
                 fix: "give the path of the \(role) file itself")
         }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw LocalFileError(
+                role: role, path: path, errno: EINVAL,
+                message: "cannot read \(role) \(path): it is not a regular file", fix: "give the path of the \(role) file itself")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 16384)
         // Keys, PINs and auth values pass through here: leave no copy behind in the scratch buffer.
@@ -43,14 +64,20 @@ public enum LocalFile {
             }
             if count == 0 { break }
             data.append(contentsOf: buffer[0..<count])
-            if data.count > sizeLimit {
+            if data.count > limit {
                 throw LocalFileError(
                     role: role, path: path, errno: EFBIG,
-                    message: "cannot read \(role) \(path): larger than \(sizeLimit) bytes",
+                    message: "cannot read \(role) \(path): larger than \(limit) bytes",
                     fix: "check that the path names the \(role) and not some other file")
             }
         }
         return data
+    }
+
+    static func currentDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "." }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func error(role: String, path: String, errno code: Int32) -> LocalFileError {

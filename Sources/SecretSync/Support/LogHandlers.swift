@@ -41,7 +41,7 @@ public struct StderrLogHandler: LogHandler {
             let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.quoteIfNeeded("\($0.value)"))" }
             text =
                 (format == .journal ? "<\(Self.syslogPriority(level))>" : "")
-                + ([Self.levelWord(level) + ":", message.description] + fields).joined(separator: " ")
+                + ([Self.levelWord(level) + ":", message.description.escapingControlCharacters] + fields).joined(separator: " ")
         case .json:
             var members = [
                 "\"time\":\(JSONText.quote(UTCTime.rfc3339(Date())))",
@@ -53,7 +53,7 @@ public struct StderrLogHandler: LogHandler {
             }
             text = "{" + members.joined(separator: ",") + "}"
         }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        Console.error(text + "\n")
     }
 
     static func levelWord(_ level: Logger.Level) -> String {
@@ -80,7 +80,10 @@ public struct StderrLogHandler: LogHandler {
         }
     }
 
+    /// A value with spaces, quotes, `=` or control characters is written as a JSON string, so one
+    /// event stays one line whatever the value (an AWS error message is network input).
     static func quoteIfNeeded(_ value: String) -> String {
-        value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) ? JSONText.quote(value) : value
+        value.unicodeScalars.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.value < 0x20 || $0.value == 0x7f })
+            ? JSONText.quote(value) : value
     }
 }

@@ -15,47 +15,70 @@ enum UTCTime {
         return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", t.year, t.month, t.day, t.hour, t.minute, t.second)
     }
 
-    /// Parses RFC 3339 / ISO 8601 UTC timestamps such as `2026-01-02T03:04:05Z`, with optional
-    /// fractional seconds and a numeric offset.
-    static func parseRFC3339(_ text: String) -> Date? {
+    /// Parses RFC 3339 timestamps such as `2026-01-02T03:04:05Z`, with optional fractional
+    /// seconds and a numeric offset: what AWS services send.
+    static func parseRFC3339(_ text: String) -> Date? { parse(text, lenient: false) }
+
+    /// Parses the timestamp forms the AWS SDKs accept from a `credential_process`: RFC 3339 and
+    /// ISO 8601 with `T`, `t` or a space between date and time, `Z`, `±HH:MM`, `±HHMM` or `±HH`,
+    /// and no zone at all (read as UTC, as botocore does).
+    static func parseAWSTimestamp(_ text: String) -> Date? {
+        parse(text.trimmingCharacters(in: .whitespaces), lenient: true)
+    }
+
+    private static func parse(_ text: String, lenient: Bool) -> Date? {
         let scalars = Array(text.utf8)
-        func number(_ from: Int, _ count: Int) -> Int? {
-            guard from + count <= scalars.count else { return nil }
+        func number(_ from: Int, _ count: Int, _ range: ClosedRange<Int>) -> Int? {
+            guard from >= 0, from + count <= scalars.count else { return nil }
             var value = 0
             for byte in scalars[from..<from + count] {
                 guard byte >= 48, byte <= 57 else { return nil }
                 value = value * 10 + Int(byte - 48)
             }
-            return value
+            return range.contains(value) ? value : nil
         }
-        guard scalars.count >= 20,
-            let year = number(0, 4), scalars[4] == 45, let month = number(5, 2), scalars[7] == 45,
-            let day = number(8, 2), scalars[10] == 84 || scalars[10] == 116,
-            let hour = number(11, 2), scalars[13] == 58, let minute = number(14, 2), scalars[16] == 58,
-            let second = number(17, 2)
+        let separators: [UInt8] = lenient ? [84, 116, 32] : [84, 116]  // T, t (and a space)
+        guard scalars.count >= 19,
+            let year = number(0, 4, 1...9999), scalars[4] == 45, let month = number(5, 2, 1...12), scalars[7] == 45,
+            let day = number(8, 2, 1...31), separators.contains(scalars[10]),
+            let hour = number(11, 2, 0...23), scalars[13] == 58, let minute = number(14, 2, 0...59), scalars[16] == 58,
+            let second = number(17, 2, 0...60)
         else { return nil }
         var index = 19
         var fraction = 0.0
         if index < scalars.count, scalars[index] == 46 {
             index += 1
             var scale = 0.1
+            let start = index
             while index < scalars.count, scalars[index] >= 48, scalars[index] <= 57 {
                 fraction += Double(scalars[index] - 48) * scale
                 scale /= 10
                 index += 1
             }
+            guard index > start else { return nil }
         }
         var offset = 0
-        guard index < scalars.count else { return nil }
-        switch scalars[index] {
-        case 90, 122: index += 1  // Z
-        case 43, 45:  // + or -
-            guard let oh = number(index + 1, 2), scalars.count > index + 5, scalars[index + 3] == 58,
-                let om = number(index + 4, 2)
-            else { return nil }
-            offset = (oh * 3600 + om * 60) * (scalars[index] == 43 ? 1 : -1)
-            index += 6
-        default: return nil
+        if index == scalars.count {
+            guard lenient else { return nil }  // no zone: UTC, for the lenient form only
+        } else {
+            switch scalars[index] {
+            case 90, 122: index += 1  // Z or z
+            case 43, 45:  // + or -
+                let sign = scalars[index] == 43 ? 1 : -1
+                guard let hours = number(index + 1, 2, 0...23) else { return nil }
+                index += 3
+                var minutes = 0
+                if index < scalars.count {
+                    if scalars[index] == 58 { index += 1 } else if !lenient { return nil }
+                    guard let value = number(index, 2, 0...59) else { return nil }
+                    minutes = value
+                    index += 2
+                } else if !lenient {
+                    return nil
+                }
+                offset = (hours * 3600 + minutes * 60) * sign
+            default: return nil
+            }
         }
         guard index == scalars.count else { return nil }
         var parts = tm()
@@ -70,21 +93,25 @@ enum UTCTime {
     }
 
     /// Parses an HTTP `Date` header in IMF-fixdate form, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+    /// Every field is range-checked: the header is network input.
     static func parseHTTPDate(_ text: String) -> Date? {
         let fields = text.split(separator: " ")
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        guard fields.count == 6, fields[5] == "GMT", let day = Int32(fields[1]),
-            let month = months.firstIndex(of: String(fields[2])), let year = Int32(fields[3])
+        guard fields.count == 6, fields[5] == "GMT", fields[1].count <= 2, fields[3].count == 4,
+            let day = Int(fields[1]), (1...31).contains(day),
+            let month = months.firstIndex(of: String(fields[2])), let year = Int(fields[3]), (1970...9999).contains(year)
         else { return nil }
-        let clock = fields[4].split(separator: ":").compactMap { Int32($0) }
-        guard clock.count == 3 else { return nil }
+        let clock = fields[4].split(separator: ":").compactMap { $0.count == 2 ? Int($0) : nil }
+        guard clock.count == 3, (0...23).contains(clock[0]), (0...59).contains(clock[1]), (0...60).contains(clock[2]) else {
+            return nil
+        }
         var parts = tm()
-        parts.tm_year = year - 1900
+        parts.tm_year = Int32(year - 1900)
         parts.tm_mon = Int32(month)
-        parts.tm_mday = day
-        parts.tm_hour = clock[0]
-        parts.tm_min = clock[1]
-        parts.tm_sec = clock[2]
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(clock[0])
+        parts.tm_min = Int32(clock[1])
+        parts.tm_sec = Int32(clock[2])
         return Date(timeIntervalSince1970: Double(timegm(&parts)))
     }
 
@@ -102,22 +129,50 @@ enum UTCTime {
 
 /// Durations as the manifest and flags write them: `30s`, `5m`, `1h`, `1h30m`, `2d`.
 public enum DurationParser {
+    /// A duration as written, and whether it can be used.
+    public enum Parsed: Equatable, Sendable {
+        case valid(TimeInterval)
+        /// Not a duration at all (a bare number, an unknown unit).
+        case malformed
+        /// A duration outside the range that the setting allows.
+        case outOfRange
+    }
+
+    /// The largest duration anything here accepts (every setting has its own, smaller range).
+    static let ceiling: TimeInterval = 366 * 86400
+
     /// nil for anything else, including a bare number (its unit would be a guess). `ms` is allowed.
     public static func parse(_ text: String) -> TimeInterval? {
-        let units: [String: Double] = ["ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400]
+        if case .valid(let seconds) = parse(text, within: 0.001...ceiling) { return seconds }
+        return nil
+    }
+
+    /// `text` read and range-checked before any conversion, so no number written in a manifest
+    /// or a flag can overflow what uses it. `ms` only where `milliseconds` allows it.
+    public static func parse(_ text: String, within range: ClosedRange<TimeInterval>, milliseconds: Bool = true) -> Parsed {
+        var units: [String: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        if milliseconds { units["ms"] = 0.001 }
         var total = 0.0
         var rest = Substring(text)
-        guard !rest.isEmpty else { return nil }
+        guard !rest.isEmpty else { return .malformed }
         while !rest.isEmpty {
             let digits = rest.prefix { $0.isASCII && $0.isNumber }
-            guard !digits.isEmpty, let amount = Double(digits) else { return nil }
+            guard !digits.isEmpty else { return .malformed }
             rest = rest.dropFirst(digits.count)
             let unit = rest.prefix { $0.isASCII && $0.isLetter }
-            guard let scale = units[String(unit)] else { return nil }
-            total += amount * scale
+            guard let scale = units[String(unit)] else { return .malformed }
             rest = rest.dropFirst(unit.count)
+            // Long digit strings are out of range, not converted (Double would round them).
+            guard digits.count <= 12, let amount = Double(digits) else { return .outOfRange }
+            total += amount * scale
         }
-        return total > 0 ? total : nil
+        guard total > 0 else { return .malformed }
+        return range.contains(total) ? .valid(total) : .outOfRange
+    }
+
+    /// `1s to 1d`, for messages.
+    public static func describe(_ range: ClosedRange<TimeInterval>) -> String {
+        "\(DurationText.describe(range.lowerBound)) to \(DurationText.describe(range.upperBound))"
     }
 }
 

@@ -22,9 +22,11 @@ public final class DaemonSignals: @unchecked Sendable {
         case reload
     }
 
-    private let condition = NSCondition()
+    private let lock = NSLock()
     private var stopSignal: Int32?
     private var reloadRequested = false
+    /// Signalled on every event; waits on it are measured on the monotonic clock.
+    private let events = DispatchSemaphore(value: 0)
     private var sources: [any DispatchSourceSignal] = []
     private let queue = DispatchQueue(label: "secret-sync.signals")
 
@@ -39,32 +41,37 @@ public final class DaemonSignals: @unchecked Sendable {
     }
 
     private func received(_ number: Int32) {
-        condition.lock()
+        lock.lock()
         if number == SIGHUP { reloadRequested = true } else { stopSignal = stopSignal ?? number }
-        condition.broadcast()
-        condition.unlock()
+        lock.unlock()
+        events.signal()
     }
 
     /// The stop signal, if one arrived; asked between secrets so a pass ends after the write in progress.
     public var stopRequested: Int32? {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return stopSignal
     }
 
-    /// Waits until `deadline` or a signal; a stop wins over a reload.
-    public func wait(until deadline: Date) -> Event? {
-        condition.lock()
-        defer { condition.unlock() }
-        while stopSignal == nil, !reloadRequested {
-            if !condition.wait(until: deadline) { break }
+    /// Waits until `deadline` (monotonic) or a signal; a stop wins over a reload.
+    public func wait(until deadline: Deadline) -> Event? {
+        while true {
+            lock.lock()
+            if let stopSignal {
+                lock.unlock()
+                return .stop(stopSignal)
+            }
+            if reloadRequested {
+                reloadRequested = false
+                lock.unlock()
+                return .reload
+            }
+            lock.unlock()
+            let remaining = deadline.remaining
+            guard remaining > 0 else { return nil }
+            _ = events.wait(timeout: .now() + .milliseconds(Int(min(remaining, 3600) * 1000)))
         }
-        if let stopSignal { return .stop(stopSignal) }
-        if reloadRequested {
-            reloadRequested = false
-            return .reload
-        }
-        return nil
     }
 }
 
@@ -90,6 +97,16 @@ public struct Daemon {
         self.logger = logger
     }
 
+    /// The STATUS= line for a pass.
+    static func status(_ report: PassReport) -> String {
+        if report.succeeded {
+            return "in sync: \(report.secrets.count) secrets, \(report.filesWritten) files written, \(report.hooks.count) hooks run"
+        }
+        var status = "pass incomplete: \(report.failedSecrets.count) secrets and \(report.failedHooks.count) hooks failed"
+        if report.stateError != nil { status += "; the state cannot be saved (kept in memory; see the log)" }
+        return status + "; retrying with backoff"
+    }
+
     /// Runs until a stop signal; returns normally then. Throws only if the first manifest is invalid.
     public func run(initial manifest: Manifest) throws {
         var manifest = manifest
@@ -106,10 +123,7 @@ public struct Daemon {
                     signals.stopRequested.map { "stopping on signal \($0)" }
                 }
                 failures = report.succeeded ? 0 : failures + 1
-                status =
-                    report.succeeded
-                    ? "in sync: \(report.secrets.count) secrets, \(report.filesWritten) files written, \(report.hooks.count) hooks run"
-                    : "pass incomplete: \(report.failedSecrets.count) secrets and \(report.failedHooks.count) hooks failed; retrying with backoff"
+                status = Self.status(report)
                 if !report.succeeded { logger.warning("\(status)") } else { logger.info("\(status)") }
             } catch {
                 failures += 1
@@ -120,7 +134,7 @@ public struct Daemon {
             first = false
 
             let delay = PassSchedule.delay(interval: manifest.interval, consecutiveFailures: failures)
-            let next = Date().addingTimeInterval(delay)
+            let next = Deadline.after(delay)
             logger.debug("next pass", metadata: ["in": "\(String(format: "%.1f", delay))s"])
             var event = signals.wait(until: next)
             while case .reload = event {

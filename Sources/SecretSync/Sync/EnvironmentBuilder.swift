@@ -9,8 +9,9 @@ public struct EnvironmentBuilder: Sendable {
         "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "INVOCATION_ID", "JOURNAL_STREAM",
     ]
 
-    /// The wrapper's credentials for `auth: environment`; kept only when asked.
-    public static let awsCredentialVariables: Set<String> = Reconciler.withheldVariables
+    /// The wrapper's credentials for `auth: environment`: never passed to hooks, and to `run`'s
+    /// command only when asked.
+    public static let awsCredentialVariables: Set<String> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
 
     public let parent: [String: String]
     public let pristine: Bool
@@ -82,6 +83,11 @@ public struct EnvironmentBuilder: Sendable {
                         throw failure(
                             "field '\(field)' would make '\(name)', which is not a valid environment variable name",
                             "rename the field to letters, digits and underscores, or map it with name: and key:")
+                    }
+                    guard !ProtectedVariables.contains(name) else {
+                        throw failure(
+                            "field '\(field)' would set \(name) through prefix \(prefix), which \(ProtectedVariables.reason); refused",
+                            "rename the field; if the application needs \(name), set it explicitly with name: \(name) and key: \(field)")
                     }
                     variables.append((name, value.fieldText, false))
                 }

@@ -1,32 +1,6 @@
 import Foundation
 import Logging
 
-/// What one pass did, for the command line and for tests.
-public struct PassReport: Sendable {
-    public struct SecretResult: Sendable {
-        public let name: String
-        public let versionId: String?
-        public let files: [(path: String, outcome: WriteOutcome)]
-        public let error: (any DiagnosticError)?
-    }
-
-    public struct HookRun: Sendable {
-        public let command: HookCommand
-        public let secrets: [String]
-        /// nil in a dry run.
-        public let result: HookResult?
-    }
-
-    public var secrets: [SecretResult] = []
-    public var hooks: [HookRun] = []
-    public var apiCalls = 0
-
-    public var failedSecrets: [SecretResult] { secrets.filter { $0.error != nil } }
-    public var failedHooks: [HookRun] { hooks.filter { $0.result.map { !$0.succeeded } ?? false } }
-    public var succeeded: Bool { failedSecrets.isEmpty && failedHooks.isEmpty }
-    public var filesWritten: Int { secrets.reduce(0) { $0 + $1.files.filter { $0.outcome.wrote }.count } }
-}
-
 /// One reconcile pass: fetch every secret that has files, render, write what differs, run the
 /// hooks of what changed, and record it all in the state. One failing secret never stops the others.
 public struct Reconciler: Sendable {
@@ -43,13 +17,17 @@ public struct Reconciler: Sendable {
     let environment: [String: String]
     let logger: Logger
     let clock: @Sendable () -> Date
+    /// The state of a pass that could not be saved, for the next pass of the same process.
+    let memory: StateMemory
+    /// No hook runs past this (`once --timeout`).
+    let deadline: Deadline?
 
     public init(
         manifest: Manifest, credentials: any CredentialProvider, secretsManager: SecretsManagerClient,
         writer: AtomicFileWriter = AtomicFileWriter(),
         hooks: any CommandRunner = ProcessHookRunner(), environment: [String: String], logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() }, fetcher: SecretFetcher? = nil, apiCalls: AtomicCounter? = nil,
-        warmUpConnections: Bool = false
+        warmUpConnections: Bool = false, memory: StateMemory = StateMemory(), deadline: Deadline? = nil
     ) {
         self.manifest = manifest
         self.credentials = credentials
@@ -62,24 +40,229 @@ public struct Reconciler: Sendable {
         self.environment = environment
         self.logger = logger
         self.clock = clock
-    }
-
-    /// Variables never passed to hooks: the credentials `auth: environment` reads.
-    static let withheldVariables: Set<String> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
-
-    /// Existing parent directories of `paths` that users other than their owner may write to
-    /// (group- or world-writable without the sticky bit).
-    public static func writableByOthers(_ paths: [String]) -> [String] {
-        let directories = Set(paths.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
-        return directories.sorted().filter { directory in
-            var info = stat()
-            guard stat(directory, &info) == 0 else { return false }
-            return info.st_mode & 0o022 != 0 && info.st_mode & S_ISVTX == 0
-        }
+        self.memory = memory
+        self.deadline = deadline
     }
 
     /// How often an idle pass still records itself in the state (and the metrics file).
     public static let stateHeartbeat: TimeInterval = 10 * 60
+
+    /// One pass: the pipeline, each step named below. `shouldStop` is asked while waiting for the
+    /// lock, before each secret and before each hook: when it gives a reason, the secrets not yet
+    /// started are left as they are and reported, and hooks are kept owed for the next pass.
+    /// A secret's files are never left half-written.
+    public func pass(dryRun: Bool, shouldStop: () -> String? = { nil }) throws -> PassReport {
+        let lock = dryRun ? nil : try takeLock(shouldStop: shouldStop)
+        defer { withExtendedLifetime(lock) {} }
+        let loaded = loadState(dryRun: dryRun)
+        var state = loaded
+        let started = clock()
+        let synced = manifest.secrets.filter { !$0.files.isEmpty }
+        warnAboutDestinations(synced)
+
+        let callsBefore = apiCalls.current
+        let fetched = fetchAll(synced, shouldStop: shouldStop)
+        var report = PassReport()
+        var changed = Set<String>()
+        for secret in synced {
+            let (result, wrote) = sync(secret, fetched: fetched, state: &state, started: started, dryRun: dryRun, shouldStop: shouldStop)
+            report.secrets.append(result)
+            if wrote { changed.insert(secret.name) }
+        }
+        report.apiCalls = apiCalls.current - callsBefore
+
+        let succeeded = Set(report.secrets.filter { $0.error == nil }.map(\.name))
+        let owed = state.secrets.mapValues(\.pendingHooks)
+        let runs = HookScheduler.schedule(synced, succeeded: succeeded, changed: changed, owed: owed)
+        report.hooks = runHooks(runs, state: &state, dryRun: dryRun, shouldStop: shouldStop)
+
+        guard !dryRun else { return report }
+        report.stateError = record(&state, loaded: loaded, synced: synced, report: report, started: started)
+        return report
+    }
+
+    // MARK: The steps
+
+    func takeLock(shouldStop: () -> String?) throws -> StateLock {
+        try StateLock(
+            directory: manifest.stateDirectory,
+            waiting: {
+                logger.notice("another secret-sync run holds the lock; waiting", metadata: ["lock": "\(manifest.stateDirectory)/lock"])
+            }, shouldStop: shouldStop)
+    }
+
+    /// The state of the last pass: what this process could not save, else the file.
+    func loadState(dryRun: Bool) -> SyncState {
+        if let unsaved = memory.state { return unsaved }
+        let loaded = StateStore(directory: manifest.stateDirectory).load(keepDamagedAside: !dryRun)
+        if let problem = loaded.problem { logger.error("\(problem)") }
+        return loaded.state
+    }
+
+    func warnAboutDestinations(_ secrets: [SecretSpec]) {
+        for (directory, reason) in PathWalker.untrustedDirectories(secrets.flatMap { $0.files.map(\.path) }) {
+            logger.warning(
+                "destination directory \(directory) is \(reason), who could replace or redirect its files",
+                metadata: ["fix": "chown root \(directory) && chmod go-w \(directory), or choose a directory only root controls"])
+        }
+    }
+
+    /// Credentials, then every secret at once (batched, in parallel). When a CreateSession is due,
+    /// the Secrets Manager connections are opened meanwhile, so their handshakes cost no round trips.
+    func fetchAll(_ secrets: [SecretSpec], shouldStop: () -> String?) -> Result<[String: Result<SecretVersion, any Error>], any Error> {
+        if credentials.needsRefresh, warmUpConnections {
+            for (region, group) in Dictionary(grouping: secrets, by: \.region) {
+                for _ in 0..<min(fetcher.concurrency, fetcher.expectedCalls(group)) {
+                    Thread.detachNewThread { [secretsManager] in secretsManager.warmUp(region: region) }
+                }
+            }
+        }
+        do {
+            if shouldStop() != nil { return .success([:]) }
+            return .success(try fetcher.fetch(secrets, using: credentials))
+        } catch {
+            return .failure((error as? DiagnosticError) ?? UnexpectedError(error))
+        }
+    }
+
+    /// One secret: its fetch result rendered and written (or planned); its state entry updated.
+    /// Returns the result and whether the secret counts as changed for its hooks.
+    func sync(
+        _ secret: SecretSpec, fetched: Result<[String: Result<SecretVersion, any Error>], any Error>, state: inout SyncState,
+        started: Date, dryRun: Bool, shouldStop: () -> String?
+    ) -> (PassReport.SecretResult, Bool) {
+        // Stopping (deadline, SIGTERM) skips the writes still to come, and leaves the secret's
+        // state as it was; a fetch that failed is reported as the failure it was.
+        if let reason = shouldStop(), case .success(let results) = fetched,
+            (try? results[secret.name]?.get()) != nil || results[secret.name] == nil
+        {
+            let notDone = NotDone(secret: secret.name, reason: reason)
+            logger.warning("\(notDone.message)", metadata: ["secret": "\(secret.name)"])
+            return (.init(name: secret.name, versionId: nil, files: [], error: notDone), false)
+        }
+        var entry = state.secrets[secret.name] ?? .init(secretId: secret.id)
+        entry.secretId = secret.id
+        entry.lastAttempt = started
+        defer { state.secrets[secret.name] = entry }
+        let failure = { (error: any DiagnosticError, version: String?, files: [(path: String, outcome: WriteOutcome)]) in
+            entry.lastError = Self.shortened(error.message)
+            self.logger.error("\(error.message)", metadata: Self.metadata(secret: secret.name, fix: error.fix))
+            return (PassReport.SecretResult(name: secret.name, versionId: version, files: files, error: error), false)
+        }
+        let version: SecretVersion
+        do {
+            guard let result = try fetched.get()[secret.name] else { throw NotDone(secret: secret.name, reason: "it was not fetched") }
+            version = try result.get()
+        } catch {
+            return failure((error as? DiagnosticError) ?? UnexpectedError(error), nil, [])
+        }
+        let files = SecretFiles(secret: secret, writer: writer)
+        let outcomes: [(path: String, outcome: WriteOutcome)]
+        do {
+            let targets = try files.targets(version)
+            if dryRun {
+                let plan = files.plan(targets)
+                if let error = plan.error { return failure(error, version.versionId, plan.outcomes) }
+                outcomes = plan.outcomes
+            } else {
+                outcomes = try files.write(targets)
+            }
+        } catch {
+            return failure((error as? DiagnosticError) ?? UnexpectedError(error), version.versionId, [])
+        }
+        for (path, outcome) in outcomes where outcome.wrote && !dryRun {
+            logger.notice(
+                "\(outcome.rawValue) \(path)", metadata: ["secret": "\(secret.name)", "version": "\(version.versionId)"])
+        }
+        let changed = entry.versionId != version.versionId || outcomes.contains { $0.outcome.wrote }
+        entry.arn = version.arn
+        entry.files = secret.files.map(\.path)
+        entry.versionId = version.versionId
+        entry.lastSuccess = started
+        entry.lastError = nil
+        return (.init(name: secret.name, versionId: version.versionId, files: outcomes, error: nil), changed)
+    }
+
+    /// Runs the scheduled hooks, each with the hook timeout (cut to the pass's deadline), and
+    /// records in the state which ones are still owed.
+    func runHooks(_ runs: [HookScheduler.Run], state: inout SyncState, dryRun: Bool, shouldStop: () -> String?) -> [PassReport.HookRun] {
+        var results = [PassReport.HookRun]()
+        var hookEnvironment = environment.filter { !EnvironmentBuilder.awsCredentialVariables.contains($0.key) }
+        for run in runs {
+            guard !dryRun else {
+                results.append(.init(command: run.command, secrets: run.secrets, result: nil))
+                continue
+            }
+            let result: HookResult
+            if let reason = shouldStop() {
+                logger.warning("hook postponed: \(reason)", metadata: ["command": "\(run.command)"])
+                result = HookResult(ending: .couldNotStart("postponed: \(reason)"))
+            } else {
+                hookEnvironment["SECRET_SYNC_CHANGED"] = run.secrets.joined(separator: " ")
+                let timeout = min(manifest.hookTimeout, deadline.map { max(0, $0.remaining) } ?? manifest.hookTimeout)
+                result = hooks.run(run.command, environment: hookEnvironment, timeout: timeout)
+                if result.succeeded {
+                    logger.notice("ran hook", metadata: ["command": "\(run.command)", "secrets": "\(run.secrets.joined(separator: " "))"])
+                } else {
+                    logger.error(
+                        "hook failed: \(result.description); it will run again on the next pass",
+                        metadata: ["command": "\(run.command)", "secrets": "\(run.secrets.joined(separator: " "))"])
+                }
+            }
+            results.append(.init(command: run.command, secrets: run.secrets, result: result))
+            for name in run.secrets {
+                guard var entry = state.secrets[name] else { continue }
+                entry.pendingHooks.removeAll { $0 == run.command }
+                if !result.succeeded {
+                    entry.pendingHooks.append(run.command)
+                    entry.lastHookError = "\(run.command): \(result.description)"
+                } else if entry.pendingHooks.isEmpty {
+                    entry.lastHookError = nil
+                }
+                state.secrets[name] = entry
+            }
+        }
+        return results
+    }
+
+    /// Forgets what left the manifest, records the pass, and saves the state (and metrics) —
+    /// unless the pass was idle and the last record is recent. When the disk refuses the state,
+    /// it is kept in memory for the next pass and the error is returned.
+    func record(_ state: inout SyncState, loaded: SyncState, synced: [SecretSpec], report: PassReport, started: Date)
+        -> (any DiagnosticError)?
+    {
+        let configured = Dictionary(uniqueKeysWithValues: synced.map { ($0.name, Set($0.onChange)) })
+        state.secrets = state.secrets.filter { configured[$0.key] != nil }
+        for (name, hooks) in configured { state.secrets[name]?.pendingHooks.removeAll { !hooks.contains($0) } }
+        state.lastPass = .init(
+            started: started, finished: clock(), secrets: synced.count, failures: report.failedSecrets.count,
+            filesWritten: report.filesWritten, hooksRun: report.hooks.count, apiCalls: report.apiCalls)
+        logger.info("API calls this pass", metadata: ["calls": "\(report.apiCalls)"])
+        if memory.state == nil, Self.onlyTimesDiffer(loaded, state), let previous = loaded.lastPass,
+            clock().timeIntervalSince(previous.finished) < Self.stateHeartbeat
+        {
+            return nil
+        }
+        do {
+            try StateStore(directory: manifest.stateDirectory).save(state)
+            memory.remember(nil)
+        } catch {
+            memory.remember(state)
+            let notSaved = StateNotSaved(cause: (error as? DiagnosticError) ?? UnexpectedError(error))
+            logger.error("\(notSaved.message)", metadata: notSaved.fix.map { ["fix": "\($0)"] } ?? [:])
+            return notSaved
+        }
+        if let metricsFile = manifest.metricsFile {
+            do {
+                try MetricsFile.write(state, manifest: manifest, to: metricsFile)
+            } catch {
+                logger.warning("cannot write the metrics file", metadata: ["path": "\(metricsFile)", "error": "\(error)"])
+            }
+        }
+        return nil
+    }
+
+    // MARK: Helpers
 
     /// True when two states differ only in pass and attempt times: an idle pass.
     static func onlyTimesDiffer(_ a: SyncState, _ b: SyncState) -> Bool {
@@ -96,221 +279,15 @@ public struct Reconciler: Sendable {
             && normalised(a) == normalised(b)
     }
 
+    /// Error text kept in the state is cut: it can come from the network, and a state file that
+    /// outgrew what is read back would be "damaged" on every pass.
+    static func shortened(_ text: String, limit: Int = 1000) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + "…"
+    }
+
     static func metadata(secret: String, fix: String?) -> Logger.Metadata {
         var metadata: Logger.Metadata = ["secret": "\(secret)"]
         if let fix { metadata["fix"] = "\(fix)" }
         return metadata
-    }
-
-    /// A secret left untouched because the pass had to stop (deadline, SIGTERM).
-    public struct NotDone: DiagnosticError {
-        public let secret: String
-        public let reason: String
-        public var message: String { "secret \(secret) was not synced: \(reason)" }
-        public var fix: String? { "its last good files were kept; the next pass will sync it" }
-    }
-
-    /// One pass. `shouldStop` is asked before each secret and before the hooks: when it gives a
-    /// reason, the secrets not yet started are left as they are and reported, and hooks are kept
-    /// owed for the next pass. A secret's files are never left half-written.
-    public func pass(dryRun: Bool, shouldStop: () -> String? = { nil }) throws -> PassReport {
-        let lock =
-            dryRun
-            ? nil
-            : try StateLock(directory: manifest.stateDirectory) {
-                logger.notice("another secret-sync run holds the lock; waiting", metadata: ["lock": "\(manifest.stateDirectory)/lock"])
-            }
-        defer { withExtendedLifetime(lock) {} }
-
-        let store = StateStore(directory: manifest.stateDirectory)
-        let loaded = store.load { problem in
-            logger.warning(
-                "state file is damaged; starting from an empty state", metadata: ["path": "\(store.path)", "error": "\(problem)"])
-        }
-        var state = loaded
-        let started = clock()
-        var report = PassReport()
-        let synced = manifest.secrets.filter { !$0.files.isEmpty }
-
-        let callsBefore = apiCalls.current
-        for directory in Self.writableByOthers(synced.flatMap { $0.files.map(\.path) }) {
-            logger.warning(
-                "destination directory \(directory) is writable by other users, who could replace or redirect its files",
-                metadata: ["fix": "chmod go-w \(directory) (or give it the sticky bit)"])
-        }
-
-        // Credentials; when a CreateSession is due, the Secrets Manager connections are opened
-        // meanwhile, so their TCP and TLS handshakes cost no extra round trips.
-        if credentials.needsRefresh, warmUpConnections {
-            for (region, secrets) in Dictionary(grouping: synced, by: \.region) {
-                let connections = min(fetcher.concurrency, fetcher.expectedCalls(secrets))
-                for _ in 0..<connections {
-                    Thread.detachNewThread { [secretsManager] in secretsManager.warmUp(region: region) }
-                }
-            }
-        }
-        let credentialResult: Result<AWSCredentials, any Error>
-        do {
-            credentialResult = .success(try credentials.credentials())
-        } catch {
-            credentialResult = .failure((error as? DiagnosticError) ?? UnexpectedError(error))
-        }
-
-        // Every secret is fetched first, in parallel and batched; then written secret by secret.
-        var fetched = [String: Result<SecretVersion, any Error>]()
-        if case .success(let current) = credentialResult, shouldStop() == nil {
-            fetched = fetcher.fetch(synced, credentials: current)
-        }
-
-        var changed = [String: Bool]()
-        for secret in synced {
-            // Stopping (deadline, SIGTERM) skips the writes still to come; a fetch that failed is
-            // reported as the failure it was.
-            let fetchFailed: Bool
-            if case .failure = fetched[secret.name] { fetchFailed = true } else { fetchFailed = false }
-            if let reason = shouldStop(), !fetchFailed, case .success = credentialResult {
-                let notDone = NotDone(secret: secret.name, reason: reason)
-                logger.warning("\(notDone.message)", metadata: ["secret": "\(secret.name)"])
-                report.secrets.append(.init(name: secret.name, versionId: nil, files: [], error: notDone))
-                continue
-            }
-            var previous = state.secrets[secret.name] ?? .init(secretId: secret.id)
-            previous.secretId = secret.id
-            previous.lastAttempt = started
-            do {
-                if case .failure(let error) = credentialResult { throw error }
-                guard let result = fetched[secret.name] else {
-                    throw NotDone(secret: secret.name, reason: "it was not fetched")
-                }
-                let version = try result.get()
-                let targets = try secret.files.map { file in
-                    do {
-                        return FileTarget(
-                            path: file.path, bytes: try Renderer.render(file.content, version.payload), mode: file.mode,
-                            uid: file.owner?.id,
-                            gid: file.group?.id)
-                    } catch let error as DiagnosticError {
-                        throw RenderError(message: "secret \(secret.name), file \(file.path): \(error.message)", fix: error.fix)
-                    }
-                }
-                var outcomes = [(path: String, outcome: WriteOutcome)]()
-                var writeError: (any DiagnosticError)?
-                for target in targets {
-                    do {
-                        let outcome = dryRun ? try writer.plan(target) : try writer.write(target)
-                        outcomes.append((target.path, outcome))
-                        if outcome.wrote, !dryRun {
-                            logger.notice(
-                                "\(outcome.rawValue) \(target.path)",
-                                metadata: [
-                                    "secret": "\(secret.name)", "version": "\(version.versionId)",
-                                    "mode": "\(String(target.mode, radix: 8))",
-                                ])
-                        }
-                    } catch let error as DiagnosticError {
-                        writeError = writeError ?? error
-                        logger.error("\(error.message)", metadata: Self.metadata(secret: secret.name, fix: error.fix))
-                    }
-                }
-                let versionChanged = previous.versionId != version.versionId
-                changed[secret.name] = versionChanged || outcomes.contains { $0.outcome.wrote }
-                previous.arn = version.arn
-                previous.files = secret.files.map(\.path)
-                if let writeError {
-                    previous.lastError = writeError.message
-                    report.secrets.append(.init(name: secret.name, versionId: version.versionId, files: outcomes, error: writeError))
-                } else {
-                    previous.versionId = version.versionId
-                    previous.lastSuccess = started
-                    previous.lastError = nil
-                    report.secrets.append(.init(name: secret.name, versionId: version.versionId, files: outcomes, error: nil))
-                }
-            } catch {
-                let error = (error as? DiagnosticError) ?? UnexpectedError(error)
-                previous.lastError = error.message
-                logger.error("\(error.message)", metadata: Self.metadata(secret: secret.name, fix: error.fix))
-                report.secrets.append(.init(name: secret.name, versionId: nil, files: [], error: error))
-            }
-            state.secrets[secret.name] = previous
-        }
-
-        report.apiCalls = apiCalls.current - callsBefore
-
-        // Hooks after all writes: once per distinct command, for secrets that changed or still owe it.
-        var order = [HookCommand]()
-        var triggeredBy = [HookCommand: [String]]()
-        for secret in synced {
-            let succeeded = report.secrets.first { $0.name == secret.name }?.error == nil
-            let owed = Set(state.secrets[secret.name]?.pendingHooks ?? [])
-            for hook in secret.onChange where (succeeded && changed[secret.name] == true) || owed.contains(hook) {
-                if triggeredBy[hook] == nil { order.append(hook) }
-                triggeredBy[hook, default: []].append(secret.name)
-            }
-        }
-        var hookEnvironment = environment.filter { !Self.withheldVariables.contains($0.key) }
-        for hook in order {
-            let names = triggeredBy[hook]!  // safe: every hook in `order` was entered in `triggeredBy`
-            guard !dryRun else {
-                report.hooks.append(.init(command: hook, secrets: names, result: nil))
-                continue
-            }
-            if let reason = shouldStop() {
-                // Owed, not lost: it runs on the next pass.
-                logger.warning("hook postponed: \(reason)", metadata: ["command": "\(hook)"])
-                for name in names where state.secrets[name]?.pendingHooks.contains(hook) == false {
-                    state.secrets[name]?.pendingHooks.append(hook)
-                }
-                report.hooks.append(
-                    .init(command: hook, secrets: names, result: HookResult(ending: .couldNotStart("postponed: \(reason)"))))
-                continue
-            }
-            hookEnvironment["SECRET_SYNC_CHANGED"] = names.joined(separator: " ")
-            let result = hooks.run(hook, environment: hookEnvironment, timeout: manifest.hookTimeout)
-            report.hooks.append(.init(command: hook, secrets: names, result: result))
-            if result.succeeded {
-                logger.notice("ran hook", metadata: ["command": "\(hook)", "secrets": "\(names.joined(separator: " "))"])
-            } else {
-                logger.error(
-                    "hook failed: \(result.description); it will run again on the next pass",
-                    metadata: ["command": "\(hook)", "secrets": "\(names.joined(separator: " "))"])
-            }
-            for name in names {
-                var entry = state.secrets[name]!  // safe: the fetch loop made an entry for every synced secret
-                entry.pendingHooks.removeAll { $0 == hook }
-                if !result.succeeded {
-                    entry.pendingHooks.append(hook)
-                    entry.lastHookError = "\(hook): \(result.description)"
-                } else if entry.pendingHooks.isEmpty {
-                    entry.lastHookError = nil
-                }
-                state.secrets[name] = entry
-            }
-        }
-
-        guard !dryRun else { return report }
-        // Forget secrets that left the manifest, and hooks that are no longer configured.
-        let configured = Dictionary(uniqueKeysWithValues: synced.map { ($0.name, Set($0.onChange)) })
-        state.secrets = state.secrets.filter { configured[$0.key] != nil }
-        for (name, hooks) in configured { state.secrets[name]?.pendingHooks.removeAll { !hooks.contains($0) } }
-        state.lastPass = .init(
-            started: started, finished: clock(), secrets: synced.count, failures: report.failedSecrets.count,
-            filesWritten: report.filesWritten, hooksRun: report.hooks.count, apiCalls: report.apiCalls)
-        logger.info("API calls this pass", metadata: ["calls": "\(report.apiCalls)"])
-        // An idle pass (nothing changed, nothing failed) writes nothing to disk, but for a heartbeat
-        // every `stateHeartbeat` so that `status` and the metrics can tell a live sync from a dead one.
-        if Self.onlyTimesDiffer(loaded, state), let previous = loaded.lastPass,
-            clock().timeIntervalSince(previous.finished) < Self.stateHeartbeat
-        {
-            return report
-        }
-        try store.save(state)
-        if let metricsFile = manifest.metricsFile {
-            do {
-                try MetricsFile.write(state, manifest: manifest, to: metricsFile)
-            } catch {
-                logger.warning("cannot write the metrics file", metadata: ["path": "\(metricsFile)", "error": "\(error)"])
-            }
-        }
-        return report
     }
 }

@@ -34,14 +34,12 @@ public struct RunEnvironment: Sendable {
         }
         var variables = [EnvironmentBuilder.Variable]()
         var errors = [any DiagnosticError]()
-        let credentials: AWSCredentials
+        let fetched: [String: Result<SecretVersion, any Error>]
         do {
-            credentials = try self.credentials.credentials()
+            fetched = try SecretFetcher(client: secretsManager, logger: logger).fetch(wanted, using: credentials)
         } catch {
             throw Failure(errors: [(error as? DiagnosticError) ?? UnexpectedError(error)])
         }
-        let fetched = SecretFetcher(client: secretsManager, concurrency: Reconciler.concurrency, logger: logger).fetch(
-            wanted, credentials: credentials)
         for secret in wanted {
             do {
                 guard let result = fetched[secret.name] else { throw UnexpectedError("secret \(secret.name) was not fetched") }

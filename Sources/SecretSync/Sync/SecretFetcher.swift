@@ -20,7 +20,11 @@ public final class SecretFetcher: @unchecked Sendable {
         let region: String
     }
 
-    public init(client: SecretsManagerClient, concurrency: Int = Reconciler.concurrency, useBatch: Bool = true, logger: Logger) {
+    /// Parallel requests (and so kept-alive connections) at most; handles are made only when
+    /// needed, and Secrets Manager allows thousands of requests a second.
+    public static let defaultConcurrency = 16
+
+    public init(client: SecretsManagerClient, concurrency: Int = SecretFetcher.defaultConcurrency, useBatch: Bool = true, logger: Logger) {
         self.client = client
         self.concurrency = concurrency
         self.logger = logger
@@ -47,6 +51,25 @@ public final class SecretFetcher: @unchecked Sendable {
         let current = distinct.filter { $0.version == .stage("AWSCURRENT") }.count
         let batched = batchAllowed && current > 1 ? (current + 19) / 20 : current
         return batched + distinct.count - current
+    }
+
+    /// Credentials from `provider`, then every secret. When AWS refuses the credentials
+    /// themselves (a rotated or deleted key, a session revoked early), the cached ones are dropped
+    /// and the refused secrets fetched once more with fresh credentials. Throws only when no
+    /// credentials can be had.
+    public func fetch(_ secrets: [SecretSpec], using provider: any CredentialProvider) throws -> [String: Result<SecretVersion, any Error>]
+    {
+        var results = fetch(secrets, credentials: try provider.credentials())
+        let refused = secrets.filter { secret in
+            guard case .failure(let error as SecretsManagerError) = results[secret.name] else { return false }
+            return SecretsManagerClient.refusedCredentialCodes.contains(error.awsErrorCode ?? "")
+        }
+        guard !refused.isEmpty else { return results }
+        logger.notice(
+            "AWS refused the credentials in use; getting fresh ones and trying once more", metadata: ["secrets": "\(refused.count)"])
+        provider.invalidate()
+        results.merge(fetch(refused, credentials: try provider.credentials())) { $1 }
+        return results
     }
 
     public func fetch(_ secrets: [SecretSpec], credentials: AWSCredentials) -> [String: Result<SecretVersion, any Error>] {

@@ -11,15 +11,23 @@ public struct StatusReport: Sendable {
         public let lastError: String?
         public let pendingHooks: [String]
         public let lastHookError: String?
-        /// ok, failing, stale, never-synced, hook-failing
-        public let health: String
+        public let health: Health
+    }
+
+    /// How one secret stands, for people and for monitoring.
+    public enum Health: String, Sendable, Codable {
+        case ok
+        case failing
+        case stale
+        case neverSynced = "never-synced"
+        case hookFailing = "hook-failing"
     }
 
     public let entries: [Entry]
     public let lastPass: SyncState.PassRecord?
     public let maxAge: TimeInterval
 
-    public var healthy: Bool { entries.allSatisfy { $0.health == "ok" } }
+    public var healthy: Bool { entries.allSatisfy { $0.health == .ok } }
 
     public init(manifest: Manifest, state: SyncState, now: Date = Date(), maxAge: TimeInterval? = nil) {
         // Idle passes record themselves only every heartbeat, so staleness allows for it.
@@ -28,15 +36,15 @@ public struct StatusReport: Sendable {
         lastPass = state.lastPass
         entries = manifest.secrets.filter { !$0.files.isEmpty }.map { secret in
             let saved = state.secrets[secret.name]
-            let health: String
+            let health: Health
             if saved?.lastError != nil {
-                health = "failing"
+                health = .failing
             } else if !(saved?.pendingHooks.isEmpty ?? true) {
-                health = "hook-failing"
+                health = .hookFailing
             } else if let success = saved?.lastSuccess {
-                health = now.timeIntervalSince(success) > maxAge ? "stale" : "ok"
+                health = now.timeIntervalSince(success) > maxAge ? .stale : .ok
             } else {
-                health = "never-synced"
+                health = .neverSynced
             }
             return Entry(
                 name: secret.name, secretId: secret.id, versionId: saved?.versionId, lastSuccess: saved?.lastSuccess,
@@ -55,7 +63,7 @@ public struct StatusReport: Sendable {
             lines.append("no pass has run yet")
         }
         for entry in entries {
-            lines.append("\(entry.name) [\(entry.health)]: \(entry.secretId)")
+            lines.append("\(entry.name) [\(entry.health.rawValue)]: \(entry.secretId)")
             lines.append("  version: \(entry.versionId ?? "none yet")")
             lines.append(
                 "  last success: \(entry.lastSuccess.map { "\(UTCTime.rfc3339($0)) (\(DurationText.describe(now.timeIntervalSince($0))) ago)" } ?? "never")"

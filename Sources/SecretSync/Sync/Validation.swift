@@ -21,11 +21,11 @@ public struct Validation {
     }
 
     public func findings() -> [Finding] {
-        let directories = Reconciler.writableByOthers(manifest.secrets.flatMap { $0.files.map(\.path) }).map {
+        let directories = PathWalker.untrustedDirectories(manifest.secrets.flatMap { $0.files.map(\.path) }).map {
             Finding(
-                severity: .warning, subject: $0,
-                message: "destination directory \($0) is writable by other users, who could replace or redirect its files",
-                fix: "chmod go-w \($0) (or give it the sticky bit)")
+                severity: .warning, subject: $0.directory,
+                message: "destination directory \($0.directory) is \($0.reason), who could replace or redirect its files",
+                fix: "chown root \($0.directory) && chmod go-w \($0.directory), or choose a directory only root controls")
         }
         return directories + credentialFindings()
     }

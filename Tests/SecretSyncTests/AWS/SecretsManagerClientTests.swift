@@ -19,7 +19,11 @@ struct SecretsManagerClientTests {
     }
 
     @Test func getSecretValueRequestAndBinaryAnswer() throws {
-        let transport = ScriptedTransport([answer(#"{"ARN":"arn:x","Name":"prod/db","VersionId":"v1","SecretBinary":"AAH/"}"#)])
+        let transport = ScriptedTransport([
+            answer(
+                #"{"ARN":"arn:aws-cn:secretsmanager:cn-north-1:111122223333:secret:prod/db-AbCdEf","Name":"prod/db","VersionId":"v1","SecretBinary":"AAH/"}"#
+            )
+        ])
         let version = try client(transport).getSecretValue(
             secretId: "prod/db", version: .id("v1"), region: "cn-north-1", credentials: credentials)
         #expect(version.payload.kind == .binary)
@@ -41,7 +45,8 @@ struct SecretsManagerClientTests {
         let transport = ScriptedTransport([
             answer(#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#, status: 400),
             answer(#"{"__type":"InternalServiceError","message":"oops"}"#, status: 500),
-            answer(#"{"ARN":"a","Name":"n","VersionId":"v","SecretString":"s"}"#),
+            answer(
+                #"{"ARN":"arn:aws:secretsmanager:us-west-2:111122223333:secret:n-AbCdEf","Name":"n","VersionId":"v","SecretString":"s"}"#),
         ])
         let version = try client(transport).getSecretValue(
             secretId: "n", version: .stage("AWSCURRENT"), region: "us-west-2", credentials: credentials)
@@ -75,5 +80,38 @@ struct SecretsManagerClientTests {
         #expect(transport.sent.count == 1)
         #expect(error.message == "Secrets Manager refused GetSecretValue for prod/db: \(code): AWS says no (HTTP 400, request ID r-1)")
         #expect(error.fix?.contains(fix) == true)
+    }
+
+    func version(_ arn: String, name: String, value: String) -> SecretVersion {
+        SecretVersion(arn: arn, name: name, versionId: "v", payload: SecretPayload(kind: .string, bytes: Array(value.utf8)))
+    }
+
+    @Test func batchAnswersAreMatchedByARNAndNeverAmbiguouslyByName() {
+        let own = version("arn:aws:secretsmanager:us-west-2:111122223333:secret:prod/db-AbCdEf", name: "prod/db", value: "own")
+        let other = version("arn:aws:secretsmanager:us-west-2:222222222222:secret:prod/db-GhIjKl", name: "prod/db", value: "other")
+        let elsewhere = version("arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-MnOpQr", name: "prod/db", value: "eu")
+        // An ARN request matches its ARN, complete or partial, and nothing else.
+        #expect(SecretsManagerClient.match(other.arn, among: [own, other], requested: [other.arn], region: "us-west-2")?.arn == other.arn)
+        let partial = "arn:aws:secretsmanager:us-west-2:222222222222:secret:prod/db"
+        #expect(SecretsManagerClient.match(partial, among: [own, other], requested: [partial], region: "us-west-2")?.arn == other.arn)
+        // A name answered twice (two accounts) is ambiguous: asked again singly.
+        #expect(SecretsManagerClient.match("prod/db", among: [own, other], requested: ["prod/db", other.arn], region: "us-west-2") == nil)
+        // A name whose only answer is claimed by an ARN request of the batch is not trusted either.
+        #expect(SecretsManagerClient.match("prod/db", among: [other], requested: ["prod/db", other.arn], region: "us-west-2") == nil)
+        // Another region's secret of that name is not the answer.
+        #expect(SecretsManagerClient.match("prod/db", among: [elsewhere], requested: ["prod/db"], region: "us-west-2") == nil)
+        #expect(SecretsManagerClient.match("prod/db", among: [own], requested: ["prod/db", "x"], region: "us-west-2")?.arn == own.arn)
+    }
+
+    @Test func aSingleAnswerForAnotherSecretIsRefused() throws {
+        let transport = ScriptedTransport([
+            answer(
+                #"{"ARN":"arn:aws:secretsmanager:us-west-2:111122223333:secret:other-AbCdEf","Name":"other","VersionId":"v","SecretString":"s"}"#
+            )
+        ])
+        #expect(throws: SecretsManagerError.self) {
+            try client(transport).getSecretValue(
+                secretId: "prod/db", version: .stage("AWSCURRENT"), region: "us-west-2", credentials: credentials)
+        }
     }
 }

@@ -31,16 +31,16 @@ struct DaemonLogicTests {
         var state = SyncState()
         state.secrets["a"] = .init(secretId: "a", versionId: "v", lastSuccess: now.addingTimeInterval(-60))
         let fresh = StatusReport(manifest: try manifest(), state: state, now: now)
-        #expect(fresh.entries.map(\.health) == ["ok", "never-synced"])
+        #expect(fresh.entries.map(\.health.rawValue) == ["ok", "never-synced"])
         #expect(!fresh.healthy)
         state.secrets["b"] = .init(secretId: "b", versionId: "w", lastSuccess: now.addingTimeInterval(-3600))
-        #expect(StatusReport(manifest: try manifest(), state: state, now: now).entries.map(\.health) == ["ok", "stale"])
+        #expect(StatusReport(manifest: try manifest(), state: state, now: now).entries.map(\.health.rawValue) == ["ok", "stale"])
         state.secrets["b"]?.lastSuccess = now
         state.secrets["b"]?.pendingHooks = [.shell("reload")]
-        #expect(StatusReport(manifest: try manifest(), state: state, now: now).entries.map(\.health) == ["ok", "hook-failing"])
+        #expect(StatusReport(manifest: try manifest(), state: state, now: now).entries.map(\.health.rawValue) == ["ok", "hook-failing"])
         state.secrets["b"]?.pendingHooks = []
         state.secrets["b"]?.lastError = "boom"
-        #expect(StatusReport(manifest: try manifest(), state: state, now: now).entries.map(\.health) == ["ok", "failing"])
+        #expect(StatusReport(manifest: try manifest(), state: state, now: now).entries.map(\.health.rawValue) == ["ok", "failing"])
         state.secrets["b"]?.lastError = nil
         #expect(StatusReport(manifest: try manifest(), state: state, now: now).healthy)
     }

@@ -1,0 +1,90 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Loads and saves ``SyncState`` atomically in `state_dir/state.json`.
+public struct StateStore: Sendable {
+    public let directory: String
+    var path: String { directory + "/state.json" }
+
+    public init(directory: String) { self.directory = directory }
+
+    /// What `load` found.
+    public struct Loaded {
+        public let state: SyncState
+        /// Why the saved state could not be used (unreadable, or damaged and kept aside), if so.
+        public let problem: String?
+    }
+
+    /// The saved state; an empty one when there is none yet. A file that cannot be parsed is kept
+    /// aside as `state.json.damaged-TIME` for inspection and reported, and the pass starts from an
+    /// empty state (every secret's hooks run once) rather than failing forever. An unreadable one
+    /// is reported and left where it is.
+    public func load(keepDamagedAside: Bool = true, now: Date = Date()) -> Loaded {
+        let data: Data
+        do {
+            // Thousands of secrets make a state larger than the 1 MiB other local files are held to.
+            data = try LocalFile.read(path, role: "state file", limit: 64 << 20)
+        } catch let error as LocalFileError where error.errno == ENOENT {
+            return Loaded(state: SyncState(), problem: nil)
+        } catch let error as DiagnosticError {
+            return Loaded(state: SyncState(), problem: "\(error.message); starting from an empty state")
+        } catch {
+            return Loaded(state: SyncState(), problem: "\(error); starting from an empty state")
+        }
+        do {
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return Loaded(state: try decoder.decode(SyncState.self, from: data), problem: nil)
+        } catch {
+            var problem = "state file \(path) is damaged (not the JSON secret-sync writes)"
+            if keepDamagedAside {
+                let aside = "\(path).damaged-\(UTCTime.amzDate(now))"
+                problem += rename(path, aside) == 0 ? "; kept aside as \(aside)" : "; it could not be moved aside"
+            }
+            return Loaded(state: SyncState(), problem: problem + "; starting from an empty state, so every secret's hooks run once")
+        }
+    }
+
+    public func save(_ state: SyncState) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(state) + Data("\n".utf8)
+        try ensureDirectory()
+        try AtomicFileWriter().write(FileTarget(path: path, bytes: Array(data), mode: 0o600))
+    }
+
+    func ensureDirectory() throws {
+        if mkdir(directory, 0o700) != 0, errno != EEXIST {
+            let code = errno
+            throw FileWriteError(
+                path: directory, errno: code, message: "cannot create state directory \(directory): \(String(cString: strerror(code)))",
+                fix: "create it (mode 0700) or set state_dir: to a writable directory")
+        }
+    }
+}
+
+/// The state of the last pass when it could not be saved: a daemon goes on from it, so a disk
+/// that refuses the state file does not make every pass run every hook again.
+public final class StateMemory: @unchecked Sendable {
+    // @unchecked Sendable: `unsaved` is only touched while `lock` is held.
+    private let lock = NSLock()
+    private var unsaved: SyncState?
+
+    public init() {}
+
+    var state: SyncState? {
+        lock.lock()
+        defer { lock.unlock() }
+        return unsaved
+    }
+
+    func remember(_ state: SyncState?) {
+        lock.lock()
+        unsaved = state
+        lock.unlock()
+    }
+}

@@ -1,0 +1,169 @@
+import CLinux
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How a child process ended.
+public enum ProcessEnding: Sendable, Equatable {
+    case exited(Int32)
+    case signalled(Int32)
+    case timedOut
+    case couldNotStart(String)
+
+    public var description: String {
+        switch self {
+        case .exited(let status): return "exit status \(status)"
+        case .signalled(let signal): return "killed by signal \(signal)"
+        case .timedOut: return "timed out (killed with its process group)"
+        case .couldNotStart(let reason): return "could not start: \(reason)"
+        }
+    }
+}
+
+/// The one way secret-sync starts a child process that it waits for (hooks, `credential_process`):
+/// `posix_spawn` in a process group of its own, stdin from /dev/null, an empty signal mask and
+/// default dispositions, the core limit secret-sync inherited, none of secret-sync's own
+/// descriptors; at the deadline the whole group gets SIGTERM, then SIGKILL two seconds later.
+/// Captured output is read from both pipes together (a child that fills one pipe while we wait on
+/// the other would deadlock) and kept up to a limit, the rest drained and dropped.
+public enum ProcessLauncher {
+    public enum Output: Sendable {
+        /// The child's stdout and stderr both go to our stderr (stdout stays clean for plans).
+        case toStandardError
+        /// Captured, at most `limit` bytes of each.
+        case capture(limit: Int)
+    }
+
+    public struct Outcome: Sendable {
+        public let ending: ProcessEnding
+        public let stdout: [UInt8]
+        public let stderr: [UInt8]
+    }
+
+    static let killGrace = 2.0
+
+    public static func run(_ arguments: [String], environment: [String: String], output: Output, deadline: Deadline) -> Outcome {
+        guard let program = arguments.first else {
+            return Outcome(ending: .couldNotStart("no program given"), stdout: [], stderr: [])
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var pipes: [(read: Int32, write: Int32)] = []
+        switch output {
+        case .toStandardError:
+            posix_spawn_file_actions_adddup2(&actions, 2, 1)
+        case .capture:
+            for target in [Int32(1), 2] {
+                var ends: [Int32] = [-1, -1]
+                guard clinux_pipe_cloexec(&ends) == 0 else {
+                    for pipe in pipes {
+                        close(pipe.read)
+                        close(pipe.write)
+                    }
+                    return Outcome(ending: .couldNotStart("cannot create a pipe: \(errnoText())"), stdout: [], stderr: [])
+                }
+                pipes.append((ends[0], ends[1]))
+                posix_spawn_file_actions_adddup2(&actions, ends[1], target)
+            }
+        }
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid = pid_t()
+        ProcessHardening.closeOwnDescriptorsOnExec()  // no HTTPS connection, TPM link or lock for the child
+        let status = ProcessHardening.withInheritedCoreLimit { posix_spawnp(&pid, program, &actions, &attributes, argv, envp) }
+        for pipe in pipes { close(pipe.write) }
+        defer { for pipe in pipes { close(pipe.read) } }
+        guard status == 0 else {
+            return Outcome(ending: .couldNotStart("\(program): \(String(cString: strerror(status)).lowercased())"), stdout: [], stderr: [])
+        }
+        let limit: Int
+        if case .capture(let bytes) = output { limit = bytes } else { limit = 0 }
+        return supervise(pid, pipes: pipes.map(\.read), limit: limit, deadline: deadline)
+    }
+
+    /// Reads the pipes and waits for `pid` until it exits, killing its group at the deadline.
+    private static func supervise(_ pid: pid_t, pipes: [Int32], limit: Int, deadline: Deadline) -> Outcome {
+        var buffers = pipes.map { _ in [UInt8]() }
+        var open = pipes.map { _ in true }
+        var killedAt: Deadline?
+        var waitStatus: Int32 = 0
+        var exited = false
+        while true {
+            if !exited {
+                let result = waitpid(pid, &waitStatus, WNOHANG)
+                if result == pid { exited = true }
+                if result < 0, errno != EINTR {
+                    return Outcome(ending: .couldNotStart("lost track of the process: \(errnoText())"), stdout: [], stderr: [])
+                }
+            }
+            // Done when the child is gone and its pipes are at end of file (or held open by a
+            // background grandchild: then what is there has been read, and we stop waiting).
+            if exited, !open.contains(true) || killedAt != nil { break }
+            if killedAt == nil, deadline.hasPassed {
+                kill(-pid, SIGTERM)
+                killedAt = .now()
+            } else if let killedAt, -killedAt.remaining > killGrace {
+                kill(-pid, SIGKILL)
+            }
+            let drained = readAvailable(pipes, open: &open, into: &buffers, limit: limit, waitMilliseconds: exited ? 0 : 10)
+            if exited, !drained { break }
+        }
+        if killedAt != nil {
+            kill(-pid, SIGKILL)  // anything of the group still running
+            return Outcome(ending: .timedOut, stdout: buffers.first ?? [], stderr: buffers.last ?? [])
+        }
+        let signal = waitStatus & 0x7f
+        let ending: ProcessEnding = signal == 0 ? .exited((waitStatus >> 8) & 0xff) : .signalled(signal)
+        return Outcome(ending: ending, stdout: buffers.first ?? [], stderr: buffers.count > 1 ? buffers[1] : [])
+    }
+
+    /// Waits up to `waitMilliseconds` for data on the open pipes and reads it; beyond `limit`
+    /// bytes a pipe's data is read and dropped. Returns true when something was read.
+    private static func readAvailable(
+        _ pipes: [Int32], open: inout [Bool], into buffers: inout [[UInt8]], limit: Int, waitMilliseconds: Int32
+    ) -> Bool {
+        guard open.contains(true) else {
+            if waitMilliseconds > 0 { usleep(UInt32(waitMilliseconds) * 1000) }
+            return false
+        }
+        var polls = pipes.enumerated().map { index, fd in pollfd(fd: open[index] ? fd : -1, events: Int16(POLLIN), revents: 0) }
+        guard poll(&polls, nfds_t(polls.count), waitMilliseconds) > 0 else { return false }
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        var readSomething = false
+        for (index, entry) in polls.enumerated() where entry.revents != 0 && open[index] {
+            let count = chunk.withUnsafeMutableBytes { read(pipes[index], $0.baseAddress, $0.count) }
+            if count > 0 {
+                readSomething = true
+                let room = max(0, limit - buffers[index].count)
+                buffers[index].append(contentsOf: chunk[0..<min(count, room)])
+            } else if count == 0 || errno != EINTR {
+                open[index] = false
+            }
+        }
+        return readSomething
+    }
+
+    private static func errnoText() -> String { String(cString: strerror(errno)).lowercased() }
+}
