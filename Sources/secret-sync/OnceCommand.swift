@@ -78,7 +78,7 @@ enum Plan {
             for (path, outcome) in result.files {
                 let file = spec?.files.first { $0.path == path }
                 let owner =
-                    "\(file?.owner?.name ?? LocalFile.userName(geteuid())):\(file?.group?.name ?? LocalFile.groupName(getegid())) \(String(file?.mode ?? 0, radix: 8).leftPadded(to: 4))"
+                    "\(file?.owner?.name ?? SystemAccounts.userName(geteuid())):\(file?.group?.name ?? SystemAccounts.groupName(getegid())) \(String(file?.mode ?? 0, radix: 8).leftPadded(to: 4))"
                 let verb: String
                 switch outcome {
                 case .unchanged: verb = "unchanged"

@@ -54,7 +54,7 @@ public struct ProfileCredentialProvider: CredentialProvider {
         if geteuid() == 0, stat(path, &info) == 0, info.st_uid != 0 || info.st_mode & 0o022 != 0 {
             throw CredentialSourceError(
                 message:
-                    "refusing \(role) \(path): it is \(info.st_uid != 0 ? "owned by \(LocalFile.userName(info.st_uid))" : "writable by other users"), and secret-sync runs as root",
+                    "refusing \(role) \(path): it is \(info.st_uid != 0 ? "owned by \(SystemAccounts.userName(info.st_uid))" : "writable by other users"), and secret-sync runs as root",
                 fix:
                     "chown root:root \(path) && chmod 0600 \(path), or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at root's own files"
             )

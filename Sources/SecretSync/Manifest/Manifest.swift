@@ -61,13 +61,6 @@ public struct SecretSpec: Sendable {
     public let location: SourceLocation
 }
 
-/// A user or group, as named in the manifest and as resolved on this host.
-public struct Account: Sendable, Equatable, CustomStringConvertible {
-    public let name: String
-    public let id: UInt32
-    public var description: String { name }
-}
-
 public struct FileSpec: Sendable {
     public let path: String
     public let content: FileContent
@@ -104,43 +97,5 @@ public enum HookCommand: Sendable, Hashable, CustomStringConvertible {
         case .shell(let command): return ["/bin/sh", "-c", command]
         case .argv(let arguments): return arguments
         }
-    }
-}
-
-/// Looks up users and groups by name or number. The real one asks the system (NSS).
-public protocol AccountDirectory: Sendable {
-    func user(_ nameOrID: String) -> Account?
-    func group(_ nameOrID: String) -> Account?
-}
-
-public struct SystemAccounts: AccountDirectory {
-    public init() {}
-
-    public func user(_ nameOrID: String) -> Account? {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 16384)
-        if let id = UInt32(nameOrID) {
-            guard getpwuid_r(id, &entry, &buffer, buffer.count, &result) == 0, result != nil else {
-                return Account(name: nameOrID, id: id)  // a numeric id need not have a name
-            }
-            return Account(name: String(cString: entry.pw_name), id: id)
-        }
-        guard getpwnam_r(nameOrID, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
-        return Account(name: nameOrID, id: entry.pw_uid)
-    }
-
-    public func group(_ nameOrID: String) -> Account? {
-        var entry = Glibc.group()
-        var result: UnsafeMutablePointer<Glibc.group>?
-        var buffer = [CChar](repeating: 0, count: 16384)
-        if let id = UInt32(nameOrID) {
-            guard getgrgid_r(id, &entry, &buffer, buffer.count, &result) == 0, result != nil else {
-                return Account(name: nameOrID, id: id)
-            }
-            return Account(name: String(cString: entry.gr_name), id: id)
-        }
-        guard getgrnam_r(nameOrID, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
-        return Account(name: nameOrID, id: entry.gr_gid)
     }
 }

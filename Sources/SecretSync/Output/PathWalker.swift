@@ -125,11 +125,11 @@ public struct PathWalker: Sendable {
     /// bit and the link belongs to root or to us (`/tmp`).
     static func untrustedReason(_ directory: stat, linkOwner: uid_t? = nil) -> String? {
         let trusted: (uid_t) -> Bool = { $0 == 0 || $0 == geteuid() }
-        if !trusted(directory.st_uid) { return "owned by \(LocalFile.userName(directory.st_uid))" }
+        if !trusted(directory.st_uid) { return "owned by \(SystemAccounts.userName(directory.st_uid))" }
         guard directory.st_mode & 0o022 != 0 else { return nil }
         if directory.st_mode & S_ISVTX != 0 {
             guard let linkOwner else { return nil }
-            return trusted(linkOwner) ? nil : "with the sticky bit, where the link belongs to \(LocalFile.userName(linkOwner))"
+            return trusted(linkOwner) ? nil : "with the sticky bit, where the link belongs to \(SystemAccounts.userName(linkOwner))"
         }
         return "writable by other users"
     }

@@ -117,32 +117,12 @@ public enum LocalFile {
             return "its directory \(parent.isEmpty ? "." : parent) cannot be searched"
         }
         let mode = String(info.st_mode & 0o7777, radix: 8).leftPadded(to: 4)
-        return "file is \(userName(info.st_uid)):\(groupName(info.st_gid)) mode \(mode)"
+        return "file is \(SystemAccounts.userName(info.st_uid)):\(SystemAccounts.groupName(info.st_gid)) mode \(mode)"
     }
 
     static func currentUserDescription() -> String {
         let uid = geteuid()
         let gid = getegid()
-        return "\(userName(uid)) (uid \(uid), gid \(gid))"
-    }
-
-    public static func userName(_ uid: uid_t) -> String {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 4096)
-        if getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, let result {
-            return String(cString: result.pointee.pw_name)
-        }
-        return String(uid)
-    }
-
-    public static func groupName(_ gid: gid_t) -> String {
-        var entry = group()
-        var result: UnsafeMutablePointer<group>?
-        var buffer = [CChar](repeating: 0, count: 4096)
-        if getgrgid_r(gid, &entry, &buffer, buffer.count, &result) == 0, let result {
-            return String(cString: result.pointee.gr_name)
-        }
-        return String(gid)
+        return "\(SystemAccounts.userName(uid)) (uid \(uid), gid \(gid))"
     }
 }

@@ -117,34 +117,3 @@ public enum ProcessHardening {
         return limit.rlim_cur == 0 && clinux_get_dumpable() == 0
     }
 }
-
-/// The environment secret-sync was started with, captured before it sets anything of its own
-/// (the TSS library's log settings): what hooks, `run`'s application and the AWS settings see.
-/// Written once in `main` before any thread starts, read-only afterwards.
-public enum ProcessEnvironment {
-    nonisolated(unsafe) private static var captured: [String: String]?
-
-    /// Takes the snapshot; call in `main` before anything changes the environment.
-    public static func capture() { captured = ProcessInfo.processInfo.environment }
-
-    public static var inherited: [String: String] { captured ?? ProcessInfo.processInfo.environment }
-}
-
-/// Writes to stdout and stderr with write(2): a reader that went away (EPIPE, with SIGPIPE
-/// ignored) or a closed descriptor loses the text, never the process. FileHandle traps instead.
-public enum Console {
-    public static func out(_ text: String) { write(text, to: STDOUT_FILENO) }
-    public static func error(_ text: String) { write(text, to: STDERR_FILENO) }
-
-    public static func write(_ text: String, to fd: Int32) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            // Safe: the loop only runs for a non-empty array, whose base address exists.
-            let count = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if count < 0, errno == EINTR { continue }
-            if count <= 0 { return }  // EPIPE, EBADF, ENOSPC...: dropped
-            offset += count
-        }
-    }
-}

@@ -1,0 +1,25 @@
+import CLinux
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Writes to stdout and stderr with write(2): a reader that went away (EPIPE, with SIGPIPE
+/// ignored) or a closed descriptor loses the text, never the process. FileHandle traps instead.
+public enum Console {
+    public static func out(_ text: String) { write(text, to: STDOUT_FILENO) }
+    public static func error(_ text: String) { write(text, to: STDERR_FILENO) }
+
+    public static func write(_ text: String, to fd: Int32) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            // Safe: the loop only runs for a non-empty array, whose base address exists.
+            let count = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { return }  // EPIPE, EBADF, ENOSPC...: dropped
+            offset += count
+        }
+    }
+}
