@@ -25,14 +25,14 @@ public struct SecretsManagerClient: Sendable {
     let environment: [String: String]
     let logger: Logger
     let clock: @Sendable () -> Date
-    let maxAttempts: Int
-    let sleep: @Sendable (TimeInterval) -> Void
+    /// Throttling, server faults and connection failures are retried under this policy.
+    let retry: RetryPolicy
     /// Every HTTP request made to Secrets Manager, retries included.
     public let calls: AtomicCounter
 
     public init(
         transport: any HTTPTransport, environment: [String: String], logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
-        maxAttempts: Int = 4, sleep: @escaping @Sendable (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) },
+        retry: RetryPolicy = RetryPolicy(maxAttempts: 4),
         calls: AtomicCounter = AtomicCounter()
     ) {
         self.calls = calls
@@ -40,8 +40,7 @@ public struct SecretsManagerClient: Sendable {
         self.environment = environment
         self.logger = logger
         self.clock = clock
-        self.maxAttempts = maxAttempts
-        self.sleep = sleep
+        self.retry = retry
     }
 
     public func endpoint(region: String) throws -> Endpoint {
@@ -51,7 +50,7 @@ public struct SecretsManagerClient: Sendable {
     }
 
     /// `GetSecretValue` for `secretId` at `version`, retrying throttling and server faults with
-    /// jittered exponential backoff, at most `maxAttempts` times.
+    /// jittered exponential backoff (``RetryPolicy``).
     public func getSecretValue(
         secretId: String, version: VersionSelector, region: String, credentials: AWSCredentials
     ) throws -> SecretVersion {
@@ -175,8 +174,17 @@ public struct SecretsManagerClient: Sendable {
     {
         let endpoint = try endpoint(region: region)
         let bodyData = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
-        var attempt = 1
-        while true {
+        return try retry.run(
+            isRetryable: { ($0 as? SecretsManagerError)?.retryable ?? false },
+            beforeRetry: { attempt, delay, error in
+                logger.warning(
+                    "\(operation) failed, retrying",
+                    metadata: [
+                        "secret_id": "\(secretId)", "attempt": "\(attempt)", "delay": "\(String(format: "%.2f", delay))s",
+                        "error": "\((error as? SecretsManagerError)?.awsErrorCode ?? "transport")",
+                    ])
+            }
+        ) {
             calls.add(1)
             var request = SignableRequest(
                 method: "POST", path: endpoint.basePath + "/",
@@ -187,36 +195,21 @@ public struct SecretsManagerClient: Sendable {
                 ],
                 body: Array(bodyData))
             SigV4Signer(credentials: credentials, region: region, service: "secretsmanager").sign(&request, at: clock())
-            let outcome: Result<HTTPResponse, SecretsManagerError>
+            let response: HTTPResponse
             do {
-                let response = try transport.send(
+                response = try transport.send(
                     HTTPRequest(
                         method: "POST", url: endpoint.url(path: "/", encodedQuery: ""), headers: request.headers, body: request.body))
-                outcome =
-                    (200...299).contains(response.status)
-                    ? .success(response)
-                    : .failure(Self.error(response, secretId: secretId, region: region, operation: operation, source: credentials.source))
             } catch let error as HTTPError {
-                outcome = .failure(
-                    SecretsManagerError(
-                        secretId: secretId, awsErrorCode: nil,
-                        message: "cannot reach Secrets Manager at \(endpoint) (from \(endpoint.source)) for \(secretId): \(error.message)",
-                        fix: error.fix, retryable: error.isRetryable))
+                throw SecretsManagerError(
+                    secretId: secretId, awsErrorCode: nil,
+                    message: "cannot reach Secrets Manager at \(endpoint) (from \(endpoint.source)) for \(secretId): \(error.message)",
+                    fix: error.fix, retryable: error.isRetryable)
             }
-            switch outcome {
-            case .success(let response): return response
-            case .failure(let error) where error.retryable && attempt < maxAttempts:
-                let delay = Backoff.delay(attempt: attempt)
-                logger.warning(
-                    "\(operation) failed, retrying",
-                    metadata: [
-                        "secret_id": "\(secretId)", "attempt": "\(attempt)", "delay": "\(String(format: "%.2f", delay))s",
-                        "error": "\(error.awsErrorCode ?? "transport")",
-                    ])
-                sleep(delay)
-                attempt += 1
-            case .failure(let error): throw error
+            guard (200...299).contains(response.status) else {
+                throw Self.error(response, secretId: secretId, region: region, operation: operation, source: credentials.source)
             }
+            return response
         }
     }
 

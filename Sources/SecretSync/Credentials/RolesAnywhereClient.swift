@@ -11,8 +11,8 @@ public struct RolesAnywhereClient: Sendable {
     let environment: [String: String]
     let clock: @Sendable () -> Date
     let logger: Logger
-    /// Attempts for throttling, server faults and connection failures.
-    let maxAttempts: Int
+    /// Throttling, server faults and connection failures are retried under this policy.
+    let retry: RetryPolicy
     /// Every CreateSession request made, retries included.
     let calls: AtomicCounter
 
@@ -21,7 +21,8 @@ public struct RolesAnywhereClient: Sendable {
 
     public init(
         configuration: RolesAnywhereConfiguration, transport: any HTTPTransport, environment: [String: String],
-        logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, maxAttempts: Int = 3, calls: AtomicCounter = AtomicCounter()
+        logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, retry: RetryPolicy = RetryPolicy(maxAttempts: 3),
+        calls: AtomicCounter = AtomicCounter()
     ) {
         self.calls = calls
         self.configuration = configuration
@@ -29,7 +30,7 @@ public struct RolesAnywhereClient: Sendable {
         self.environment = environment
         self.logger = logger
         self.clock = clock
-        self.maxAttempts = maxAttempts
+        self.retry = retry
     }
 
     /// Loads the certificate, chain and key and checks them against each other and the clock.
@@ -83,22 +84,20 @@ public struct RolesAnywhereClient: Sendable {
             explicit: configuration.endpoint, serviceEnvironmentName: "ROLESANYWHERE", hostPrefix: "rolesanywhere",
             region: resolved.region, environment: environment)
 
-        var attempt = 1
-        while true {
-            do {
-                return try createSessionOnce(resolved: resolved, endpoint: endpoint)
-            } catch let error as RetryableFailure where attempt < maxAttempts {
-                let delay = Backoff.delay(attempt: attempt)
-                logger.warning(
-                    "CreateSession failed, retrying",
-                    metadata: [
-                        "attempt": "\(attempt)", "delay": "\(String(format: "%.2f", delay))s", "error": "\(error.underlying.message)",
-                    ])
-                Thread.sleep(forTimeInterval: delay)
-                attempt += 1
-            } catch let error as RetryableFailure {
-                throw error.underlying
-            }
+        do {
+            return try retry.run(
+                isRetryable: { $0 is RetryableFailure },
+                beforeRetry: { attempt, delay, error in
+                    logger.warning(
+                        "CreateSession failed, retrying",
+                        metadata: [
+                            "attempt": "\(attempt)", "delay": "\(String(format: "%.2f", delay))s",
+                            "error": "\((error as? RetryableFailure)?.underlying.message ?? "\(error)")",
+                        ])
+                }
+            ) { try createSessionOnce(resolved: resolved, endpoint: endpoint) }
+        } catch let error as RetryableFailure {
+            throw error.underlying
         }
     }
 
@@ -230,13 +229,5 @@ public struct RolesAnywhereClient: Sendable {
         return AWSCredentials(
             accessKeyId: accessKeyId, secretAccessKey: SecretValue(secretAccessKey),
             sessionToken: SecretValue(sessionToken), expiration: expiration, expirationText: expirationText)
-    }
-}
-
-/// Exponential backoff with jitter: a random delay between half and all of the current step.
-enum Backoff {
-    static func delay(attempt: Int, base: TimeInterval = 0.2, cap: TimeInterval = 5) -> TimeInterval {
-        let ceiling = min(cap, base * pow(2, Double(attempt - 1)))
-        return Double.random(in: ceiling / 2...ceiling)
     }
 }

@@ -11,7 +11,7 @@ struct SecretsManagerClientTests {
     func client(_ transport: ScriptedTransport, environment: [String: String] = [:]) -> SecretsManagerClient {
         SecretsManagerClient(
             transport: transport, environment: environment, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
-            sleep: { _ in })
+            retry: RetryPolicy(maxAttempts: 4, sleep: { _ in }))
     }
 
     func answer(_ json: String, status: Int = 200) -> Result<HTTPResponse, HTTPError> {

@@ -17,14 +17,22 @@ struct HookRunnerTests {
     }
 
     @Test func aTimeoutKillsTheWholeProcessGroup() throws {
-        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("hook-\(UUID().uuidString)").path
-        let started = Date()
-        // The background child would create the marker after 3 s if it survived the group kill.
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("hook-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
+        let started = ContinuousClock.now
+        // The background child records its PID; it must die with the group at the timeout.
         let result = ProcessHookRunner().run(
-            .shell("(sleep 3; touch \(marker)) & sleep 30"), environment: ["PATH": "/usr/bin:/bin"], timeout: 0.5)
+            .shell("sh -c 'echo $$ > \(pidFile); exec sleep 30' & sleep 30"), environment: ["PATH": "/usr/bin:/bin"], timeout: 0.5)
         #expect(result.ending == .timedOut)
-        #expect(Date().timeIntervalSince(started) < 10)
-        Thread.sleep(forTimeInterval: 3.5)
-        #expect(!FileManager.default.fileExists(atPath: marker))
+        #expect(ContinuousClock.now - started < .seconds(10))
+        let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Dead means gone, or a zombie waiting for init to reap it: wait for that event, bounded.
+        let deadline = ContinuousClock.now + .seconds(5)
+        func alive() -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+            return !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true)
+        }
+        while alive(), ContinuousClock.now < deadline { usleep(10_000) }
+        #expect(!alive(), "the hook's background child survived the group kill")
     }
 }

@@ -69,7 +69,9 @@ struct SecretFetcherTests {
     func fetcher(_ transport: FakeSecretsManager) -> SecretFetcher {
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         return SecretFetcher(
-            client: SecretsManagerClient(transport: transport, environment: [:], logger: logger, sleep: { _ in }), logger: logger)
+            client: SecretsManagerClient(
+                transport: transport, environment: [:], logger: logger, retry: RetryPolicy(maxAttempts: 4, sleep: { _ in })), logger: logger
+        )
     }
 
     @Test func batchesTwentyAtATimeAndReportsMissingOnesAlone() throws {
