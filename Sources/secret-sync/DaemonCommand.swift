@@ -24,8 +24,8 @@ struct DaemonCommand: ParsableCommand {
         let memory = StateMemory()
         try Daemon(
             manifestPath: manifestOptions.path, load: { try ManifestParser().load(path: $0) },
-            makeReconciler: { try Reconciler.live(manifest: $0, environment: environment, logger: logger, memory: memory) },
-            signals: signals,
+            makeRunner: { try Reconciler.live(manifest: $0, environment: environment, logger: logger, memory: memory) },
+            events: signals,
             notifier: ServiceNotifier(environment: environment), logger: logger
         ).run(initial: manifest)
     }

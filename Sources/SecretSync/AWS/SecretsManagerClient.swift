@@ -183,34 +183,34 @@ public struct SecretsManagerClient: Sendable {
                         "secret_id": "\(secretId)", "attempt": "\(attempt)", "delay": "\(String(format: "%.2f", delay))s",
                         "error": "\((error as? SecretsManagerError)?.awsErrorCode ?? "transport")",
                     ])
-            }
-        ) {
-            calls.add(1)
-            var request = SignableRequest(
-                method: "POST", path: endpoint.basePath + "/",
-                headers: [
-                    ("Content-Type", "application/x-amz-json-1.1"),
-                    ("Host", endpoint.hostHeader),
-                    ("X-Amz-Target", "secretsmanager.\(operation)"),
-                ],
-                body: Array(bodyData))
-            SigV4Signer(credentials: credentials, region: region, service: "secretsmanager").sign(&request, at: clock())
-            let response: HTTPResponse
-            do {
-                response = try transport.send(
-                    HTTPRequest(
-                        method: "POST", url: endpoint.url(path: "/", encodedQuery: ""), headers: request.headers, body: request.body))
-            } catch let error as HTTPError {
-                throw SecretsManagerError(
-                    secretId: secretId, awsErrorCode: nil,
-                    message: "cannot reach Secrets Manager at \(endpoint) (from \(endpoint.source)) for \(secretId): \(error.message)",
-                    fix: error.fix, retryable: error.isRetryable)
-            }
-            guard (200...299).contains(response.status) else {
-                throw Self.error(response, secretId: secretId, region: region, operation: operation, source: credentials.source)
-            }
-            return response
-        }
+            },
+            operation: {
+                calls.add(1)
+                var request = SignableRequest(
+                    method: "POST", path: endpoint.basePath + "/",
+                    headers: [
+                        ("Content-Type", "application/x-amz-json-1.1"),
+                        ("Host", endpoint.hostHeader),
+                        ("X-Amz-Target", "secretsmanager.\(operation)"),
+                    ],
+                    body: Array(bodyData))
+                SigV4Signer(credentials: credentials, region: region, service: "secretsmanager").sign(&request, at: clock())
+                let response: HTTPResponse
+                do {
+                    response = try transport.send(
+                        HTTPRequest(
+                            method: "POST", url: endpoint.url(path: "/", encodedQuery: ""), headers: request.headers, body: request.body))
+                } catch let error as HTTPError {
+                    throw SecretsManagerError(
+                        secretId: secretId, awsErrorCode: nil,
+                        message: "cannot reach Secrets Manager at \(endpoint) (from \(endpoint.source)) for \(secretId): \(error.message)",
+                        fix: error.fix, retryable: error.isRetryable)
+                }
+                guard (200...299).contains(response.status) else {
+                    throw Self.error(response, secretId: secretId, region: region, operation: operation, source: credentials.source)
+                }
+                return response
+            })
     }
 
     static func error(

@@ -94,8 +94,7 @@ public struct RolesAnywhereClient: Sendable {
                             "attempt": "\(attempt)", "delay": "\(String(format: "%.2f", delay))s",
                             "error": "\((error as? RetryableFailure)?.underlying.message ?? "\(error)")",
                         ])
-                }
-            ) { try createSessionOnce(resolved: resolved, endpoint: endpoint) }
+                }, operation: { try createSessionOnce(resolved: resolved, endpoint: endpoint) })
         } catch let error as RetryableFailure {
             throw error.underlying
         }

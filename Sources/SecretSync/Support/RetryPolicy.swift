@@ -32,7 +32,7 @@ public struct RetryPolicy: Sendable {
     /// are spent; the last error is thrown as it was. `beforeRetry` is told each pause (for logs).
     public func run<T>(
         isRetryable: (any Error) -> Bool, beforeRetry: (_ attempt: Int, _ delay: TimeInterval, _ error: any Error) -> Void,
-        _ operation: () throws -> T
+        operation: () throws -> T
     ) throws -> T {
         var attempt = 1
         while true {

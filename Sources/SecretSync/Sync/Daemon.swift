@@ -14,13 +14,38 @@ public enum PassSchedule {
     }
 }
 
+/// What the daemon loop waits for: a stop or reload request, or the time of the next pass.
+/// The real source is ``DaemonSignals``; tests script one and step through the schedule.
+public protocol DaemonEvents: AnyObject {
+    /// Waits up to `seconds` (monotonic) for an event; nil when the time passed without one.
+    func wait(seconds: TimeInterval) -> DaemonEvent?
+    /// The stop signal, if one arrived; asked between secrets so a pass ends after the write in progress.
+    var stopRequested: Int32? { get }
+}
+
+public enum DaemonEvent: Sendable, Equatable {
+    case stop(Int32)
+    case reload
+}
+
+/// Where the daemon reports its state (systemd's sd_notify, or a test's record).
+public protocol StatusNotifier {
+    func notify(_ state: String)
+}
+
+extension ServiceNotifier: StatusNotifier {}
+
+/// One reconcile pass, as the daemon runs it (``Reconciler`` in production).
+public protocol PassRunner {
+    func pass(dryRun: Bool, shouldStop: () -> String?) throws -> PassReport
+}
+
+extension Reconciler: PassRunner {}
+
 /// SIGTERM, SIGINT and SIGHUP turned into events the daemon loop can wait for.
-public final class DaemonSignals: @unchecked Sendable {
-    // @unchecked Sendable: the flags are only touched while `condition` is locked.
-    public enum Event: Sendable {
-        case stop(Int32)
-        case reload
-    }
+public final class DaemonSignals: DaemonEvents, @unchecked Sendable {
+    // @unchecked Sendable: the flags are only touched while `lock` is held.
+    public typealias Event = DaemonEvent
 
     private let lock = NSLock()
     private var stopSignal: Int32?
@@ -54,6 +79,8 @@ public final class DaemonSignals: @unchecked Sendable {
         return stopSignal
     }
 
+    public func wait(seconds: TimeInterval) -> Event? { wait(until: .after(seconds)) }
+
     /// Waits until `deadline` (monotonic) or a signal; a stop wins over a reload.
     public func wait(until deadline: Deadline) -> Event? {
         while true {
@@ -77,24 +104,30 @@ public final class DaemonSignals: @unchecked Sendable {
 
 /// `secret-sync daemon`: a pass every `interval`; SIGHUP reloads the manifest (an invalid one is
 /// reported and the old one kept); SIGTERM/SIGINT stop after the secret being written.
+///
+/// Time and signals come through ``DaemonEvents`` and passes through ``PassRunner``, so the
+/// schedule, backoff, reload and stop are unit-tested by stepping a scripted event source.
 public struct Daemon {
     let manifestPath: String
     let load: (String) throws -> Manifest
-    let makeReconciler: (Manifest) throws -> Reconciler
-    let signals: DaemonSignals
-    let notifier: ServiceNotifier
+    let makeRunner: (Manifest) throws -> any PassRunner
+    let events: any DaemonEvents
+    let notifier: any StatusNotifier
     let logger: Logger
+    let random: (ClosedRange<Double>) -> Double
 
     public init(
-        manifestPath: String, load: @escaping (String) throws -> Manifest, makeReconciler: @escaping (Manifest) throws -> Reconciler,
-        signals: DaemonSignals, notifier: ServiceNotifier, logger: Logger
+        manifestPath: String, load: @escaping (String) throws -> Manifest, makeRunner: @escaping (Manifest) throws -> any PassRunner,
+        events: any DaemonEvents, notifier: any StatusNotifier, logger: Logger,
+        random: @escaping (ClosedRange<Double>) -> Double = Double.random(in:)
     ) {
         self.manifestPath = manifestPath
         self.load = load
-        self.makeReconciler = makeReconciler
-        self.signals = signals
+        self.makeRunner = makeRunner
+        self.events = events
         self.notifier = notifier
         self.logger = logger
+        self.random = random
     }
 
     /// The STATUS= line for a pass.
@@ -110,50 +143,26 @@ public struct Daemon {
     /// Runs until a stop signal; returns normally then. Throws only if the first manifest is invalid.
     public func run(initial manifest: Manifest) throws {
         var manifest = manifest
-        var reconciler = try makeReconciler(manifest)
+        var runner = try makeRunner(manifest)
         var failures = 0
         var first = true
         logger.notice(
             "daemon started",
             metadata: ["manifest": "\(manifestPath)", "interval": "\(Int(manifest.interval))s", "secrets": "\(manifest.secrets.count)"])
         while true {
-            let status: String
-            do {
-                let report = try reconciler.pass(dryRun: false) {
-                    signals.stopRequested.map { "stopping on signal \($0)" }
-                }
-                failures = report.succeeded ? 0 : failures + 1
-                status = Self.status(report)
-                if !report.succeeded { logger.warning("\(status)") } else { logger.info("\(status)") }
-            } catch {
-                failures += 1
-                status = "pass failed: \((error as? DiagnosticError)?.message ?? "\(error)")"
-                logger.error("\(status)")
-            }
-            notifier.notify((first ? "READY=1\n" : "") + "STATUS=\(status)")
+            let succeeded = runPass(runner, first: first)
+            failures = succeeded ? 0 : failures + 1
             first = false
-
-            let delay = PassSchedule.delay(interval: manifest.interval, consecutiveFailures: failures)
-            let next = Deadline.after(delay)
+            let delay = PassSchedule.delay(interval: manifest.interval, consecutiveFailures: failures, random: random)
             logger.debug("next pass", metadata: ["in": "\(String(format: "%.1f", delay))s"])
-            var event = signals.wait(until: next)
-            while case .reload = event {
-                notifier.notify("RELOADING=1")
-                do {
-                    let reloaded = try load(manifestPath)
-                    reconciler = try makeReconciler(reloaded)
-                    manifest = reloaded
-                    // The operator says the settings are fixed: a refused PIN may be tried again.
-                    AuthorizationFailures.forget()
-                    logger.notice("manifest reloaded", metadata: ["manifest": "\(manifestPath)", "secrets": "\(manifest.secrets.count)"])
-                    notifier.notify("READY=1\nSTATUS=manifest reloaded")
+            let next = Deadline.after(delay)
+            var event = events.wait(seconds: delay)
+            while event == .reload {
+                if let reloaded = reload() {
+                    (manifest, runner) = reloaded
                     event = nil  // a reload runs a pass right away
-                    break
-                } catch {
-                    let message = (error as? DiagnosticError)?.message ?? "\(error)"
-                    logger.error("manifest reload failed; keeping the previous manifest: \(message)")
-                    notifier.notify("READY=1\nSTATUS=manifest reload failed; running the previous one")
-                    event = signals.wait(until: next)
+                } else {
+                    event = events.wait(seconds: max(0, next.remaining))
                 }
             }
             if case .stop(let number) = event {
@@ -161,10 +170,46 @@ public struct Daemon {
                 logger.notice("stopping", metadata: ["signal": "\(number)"])
                 return
             }
-            if signals.stopRequested != nil {
+            if events.stopRequested != nil {
                 notifier.notify("STOPPING=1")
                 return
             }
+        }
+    }
+
+    /// One pass, its STATUS= line and log; true when it succeeded.
+    func runPass(_ runner: any PassRunner, first: Bool) -> Bool {
+        let status: String
+        var succeeded = false
+        do {
+            let report = try runner.pass(dryRun: false) { events.stopRequested.map { "stopping on signal \($0)" } }
+            succeeded = report.succeeded
+            status = Self.status(report)
+            if !report.succeeded { logger.warning("\(status)") } else { logger.info("\(status)") }
+        } catch {
+            status = "pass failed: \((error as? DiagnosticError)?.message ?? "\(error)")"
+            logger.error("\(status)")
+        }
+        notifier.notify((first ? "READY=1\n" : "") + "STATUS=\(status)")
+        return succeeded
+    }
+
+    /// The manifest read again and its runner, or nil (reported) when it is invalid.
+    func reload() -> (Manifest, any PassRunner)? {
+        notifier.notify("RELOADING=1")
+        do {
+            let reloaded = try load(manifestPath)
+            let runner = try makeRunner(reloaded)
+            // The operator says the settings are fixed: a refused PIN may be tried again.
+            AuthorizationFailures.forget()
+            logger.notice("manifest reloaded", metadata: ["manifest": "\(manifestPath)", "secrets": "\(reloaded.secrets.count)"])
+            notifier.notify("READY=1\nSTATUS=manifest reloaded")
+            return (reloaded, runner)
+        } catch {
+            let message = (error as? DiagnosticError)?.message ?? "\(error)"
+            logger.error("manifest reload failed; keeping the previous manifest: \(message)")
+            notifier.notify("READY=1\nSTATUS=manifest reload failed; running the previous one")
+            return nil
         }
     }
 }

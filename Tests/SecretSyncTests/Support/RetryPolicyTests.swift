@@ -24,10 +24,12 @@ struct RetryPolicyTests {
         let recorder = Recorder()
         let policy = RetryPolicy(maxAttempts: 3, sleep: { recorder.pauses.append($0) }, random: { $0.upperBound })
         #expect(throws: Flaky.self) {
-            try policy.run(isRetryable: { ($0 as? Flaky)?.retryable ?? false }, beforeRetry: { _, _, _ in }) { () throws -> Int in
-                recorder.attempts += 1
-                throw Flaky(retryable: true)
-            }
+            try policy.run(
+                isRetryable: { ($0 as? Flaky)?.retryable ?? false }, beforeRetry: { _, _, _ in },
+                operation: { () throws -> Int in
+                    recorder.attempts += 1
+                    throw Flaky(retryable: true)
+                })
         }
         #expect(recorder.attempts == 3)
         #expect(recorder.pauses == [0.2, 0.4])
@@ -37,17 +39,21 @@ struct RetryPolicyTests {
         let recorder = Recorder()
         let policy = RetryPolicy(maxAttempts: 5, sleep: { recorder.pauses.append($0) })
         #expect(throws: Flaky.self) {
-            try policy.run(isRetryable: { ($0 as? Flaky)?.retryable ?? false }, beforeRetry: { _, _, _ in }) { () throws -> Int in
-                recorder.attempts += 1
-                throw Flaky(retryable: false)
-            }
+            try policy.run(
+                isRetryable: { ($0 as? Flaky)?.retryable ?? false }, beforeRetry: { _, _, _ in },
+                operation: { () throws -> Int in
+                    recorder.attempts += 1
+                    throw Flaky(retryable: false)
+                })
         }
         #expect(recorder.attempts == 1)
-        let value = try policy.run(isRetryable: { _ in true }, beforeRetry: { _, _, _ in }) { () throws -> Int in
-            recorder.attempts += 1
-            if recorder.attempts < 3 { throw Flaky(retryable: true) }
-            return 42
-        }
+        let value = try policy.run(
+            isRetryable: { _ in true }, beforeRetry: { _, _, _ in },
+            operation: { () throws -> Int in
+                recorder.attempts += 1
+                if recorder.attempts < 3 { throw Flaky(retryable: true) }
+                return 42
+            })
         #expect(value == 42 && recorder.pauses.count == 1)
     }
 }
