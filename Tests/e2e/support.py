@@ -96,6 +96,34 @@ class Notifications:
             pass
         return message
 
+    def passes(self, count: int) -> list[str]:
+        """Waits for `count` more passes to end (their STATUS= lines) and returns those lines."""
+        statuses = []
+        while len(statuses) < count:
+            message = self.next()
+            status = message.split("STATUS=", 1)[-1] if "STATUS=" in message else ""
+            if status.startswith(("in sync", "pass incomplete", "pass failed")):
+                statuses.append(status)
+        return statuses
+
+
+def read_until(stream, text: str, timeout: float) -> str:
+    """Reads lines of a subprocess's text stream until one contains `text`; fails after `timeout`."""
+    import select
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        line = stream.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    raise AssertionError(f"{text!r} did not appear within {timeout}s; got: {''.join(seen)!r}")
+
 
 def start_daemon(sync: Sync, notify: Notifications | None = None, *args: str) -> subprocess.Popen:
     env = dict(sync.env)

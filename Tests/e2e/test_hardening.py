@@ -470,9 +470,9 @@ def test_timeout_bounds_the_wait_for_the_lock(sync, admin, names):
     """Row: another process holds the state lock (flock) | `once --timeout` gives up at its deadline with a clear error instead of waiting forever"""
     one_file(sync, admin, names, sync.out / "a")
     sync.state.mkdir()
-    holder = subprocess.Popen(["flock", str(sync.state / "lock"), "sleep", "60"])
+    holder = subprocess.Popen(["flock", str(sync.state / "lock"), "sh", "-c", "echo locked; exec sleep 60"], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.3)  # flock(1) has no readiness signal; the assertion below fails loudly if it lost the race
+        assert holder.stdout.readline() == "locked\n"
         started = time.monotonic()
         result = sync.once("--timeout", "2s")
         elapsed = time.monotonic() - started

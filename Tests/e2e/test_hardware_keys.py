@@ -15,13 +15,12 @@ import signal
 import subprocess
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import credential_process_args, run
-from support import Sync, start_daemon, stop, wait_for
+from support import Notifications, Sync, start_daemon, stop, wait_for
 from testworld.tokens import PKCS11_SPY, SOFTHSM_MODULE, SoftHSM, SwTPM, build_flagging_module, issue_certificate
 
 PIN = "246810"
@@ -233,16 +232,17 @@ def test_the_daemon_does_not_retry_a_refused_pin_until_the_file_changes(binary, 
     sync = token_sync(binary, world, clean_env, shared_dir, {**softhsm.env(), **spy_env(log)})
     write_token_secret(sync, auth_block(world, token_certificate(world, "ec"), token_uri(softhsm, "ec", pin_file=pin, module_path=PKCS11_SPY)),
                        extra="interval: 1s\n")
-    daemon = start_daemon(sync)
+    notify = Notifications(tmp_path)
+    daemon = start_daemon(sync, notify)
     try:
         # The daemon retries failed passes (backoff capped at the interval); count several.
-        time.sleep(6)
+        assert all(status.startswith("pass incomplete") for status in notify.passes(5))
         assert logins(log) == 1
         assert not (sync.out / "token").exists()
         # A reload is the operator saying "try again": one more login, with the same wrong PIN.
         daemon.send_signal(signal.SIGHUP)
         wait_for(lambda: logins(log) == 2, 30, "a login after SIGHUP")
-        time.sleep(3)
+        notify.passes(3)
         assert logins(log) == 2
         pin.write_text(PIN + "\n")
         wait_for(lambda: (sync.out / "token").exists(), 30, "the pass after the PIN file was fixed")
@@ -395,9 +395,10 @@ def test_the_daemon_spends_one_tpm_attempt_on_a_wrong_auth_value(binary, world, 
     auth.write_text("not-the-auth\n")
     sync = token_sync(binary, world, clean_env, shared_dir, {"TPM2OPENSSL_TCTI": tpm.tcti})
     write_token_secret(sync, auth_block(world, key.certificate, key.private_key, auth), extra="interval: 1s\n")
-    daemon = start_daemon(sync)
+    notify = Notifications(sync.root)
+    daemon = start_daemon(sync, notify)
     try:
-        time.sleep(6)
+        assert all(status.startswith("pass incomplete") for status in notify.passes(5))
         # swtpm locks out after 3 failures; a daemon retrying would have locked it by now.
         assert tpm.lockout_counter() == 1
         auth.write_text(TPM_AUTH + "\n")

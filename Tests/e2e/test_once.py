@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from support import DB, DB_TEXT, Sync, ok
+from support import DB, DB_TEXT, Sync, ok, read_until
 
 
 def test_every_format(sync, admin, names):
@@ -400,12 +400,11 @@ def test_concurrent_runs_are_serialised_by_the_lock(sync, admin, names):
         fcntl.flock(lock, fcntl.LOCK_EX)
         process = subprocess.Popen([str(sync.binary), "once", "-c", str(sync.manifest)], env=sync.env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2)
+        waited = read_until(process.stderr, "another secret-sync run holds the lock; waiting", 30)
         assert process.poll() is None  # waiting for the lock
         assert not (sync.out / "token").exists()
-    stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 0, stderr
-    assert "another secret-sync run holds the lock; waiting" in stderr
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, waited + stderr
     assert (sync.out / "token").read_text() == "t"
 
 

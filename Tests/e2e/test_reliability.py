@@ -15,12 +15,11 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from conftest import REPO
-from support import two_secrets
+from support import Notifications, start_daemon, stop, two_secrets, wait_for
 
 sys.path.insert(0, str(REPO))
 
@@ -65,7 +64,7 @@ def test_throttling_is_retried(sync, admin, names, faults):
 
 def test_persistent_server_errors_give_up_and_keep_files(sync, admin, names, faults):
     """Row: Secrets Manager keeps answering 503 | gives up after 4 attempts; last good files kept; exit 1"""
-    result = rotate_and_fail(sync, admin, names, faults, ["status:503"] * 4, "ServiceUnavailable: injected (HTTP 503")
+    rotate_and_fail(sync, admin, names, faults, ["status:503"] * 4, "ServiceUnavailable: injected (HTTP 503")
     assert faults.requests == ["status:503"] * 4
 
 
@@ -230,24 +229,19 @@ def test_the_daemon_keeps_going_through_faults(sync, admin, names, faults):
     """Row: Secrets Manager failing while the daemon runs | each pass fails and is logged, the daemon keeps running and backs off, then catches up when the service recovers"""
     admin.create_secret(Name=names("a"), SecretString="v1")
     sync.write(f"- id: {names('a')}\n  files:\n    - path: {sync.out}/a\n", extra="interval: 1s\n")
-    daemon = subprocess.Popen([str(sync.binary), "daemon", "-c", str(sync.manifest), "--log-level", "info"], env=sync.env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    notify = Notifications(sync.root)
+    daemon = start_daemon(sync, notify)
     try:
-        deadline = time.monotonic() + 20
-        while not (sync.out / "a").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert notify.passes(1)[0].startswith("in sync")
         admin.put_secret_value(SecretId=names("a"), SecretString="v2")
         faults.inject(["status:503"] * 12)
-        time.sleep(4)
+        # 12 faults are 3 passes of 4 attempts each: all fail, and the daemon keeps going.
+        assert all(status.startswith("pass incomplete") for status in notify.passes(3))
         assert daemon.poll() is None
         assert (sync.out / "a").read_text() == "v1"
-        deadline = time.monotonic() + 20
-        while (sync.out / "a").read_text() != "v2" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert (sync.out / "a").read_text() == "v2"
+        wait_for(lambda: (sync.out / "a").read_text() == "v2", 20, "the catch-up after the service recovered")
     finally:
-        daemon.terminate()
-        _, stderr = daemon.communicate(timeout=20)
+        stderr = stop(daemon)
     assert daemon.returncode == 0
     assert "pass incomplete" in stderr and "ServiceUnavailable" in stderr
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 
-import pytest
 
 from support import Sync
 from conftest import run
@@ -100,12 +98,15 @@ def test_status_reports_health_for_monitoring(sync, admin, names):
     assert document["lastPass"]["apiCalls"] == 2  # CreateSession + GetSecretValue
 
     metrics = (sync.root / "metrics" / "secret_sync.prom").read_text()
-    assert f'secret_sync_secret_failing{{secret="good"}} 0' in metrics
+    assert 'secret_sync_secret_failing{secret="good"} 0' in metrics
     assert "secret_sync_last_pass_api_calls 2" in metrics
     assert oct((sync.root / "metrics" / "secret_sync.prom").stat().st_mode & 0o777) == "0o644"
 
-    time.sleep(2.1)
-    stale = status(sync, "--max-age", "2s")
+    # An hour passes: the state says the last success was then (no test waits for real time).
+    saved = json.loads((sync.state / "state.json").read_text())
+    saved["secrets"]["good"]["lastSuccess"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    (sync.state / "state.json").write_text(json.dumps(saved))
+    stale = status(sync, "--max-age", "30m")
     assert stale.returncode == 1 and "good [stale]" in stale.stdout
 
     sync.write(f"""\
