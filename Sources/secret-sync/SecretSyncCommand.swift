@@ -15,8 +15,20 @@ struct SecretSyncCommand: ParsableCommand {
     )
 
     /// The one funnel from errors to text and exit codes: 0 success, 1 run-time failure,
-    /// 2 usage or configuration error. Nothing else in the program calls exit().
+    /// 2 usage or configuration error. Nothing else in the program ends the process.
     static func main() {
+        finish(with: runCommand())
+    }
+
+    /// Ends the process with `_exit`: all output went out with write(2) already, and `exit`'s
+    /// handlers (OpenSSL's cleanup among them) must not run while a thread still holds a
+    /// connection — a warm-up connection of a pass that failed early, say — which crashed it.
+    static func finish(with status: Int32) -> Never {
+        _exit(status)
+    }
+
+    /// Runs the command line; returns the exit status.
+    static func runCommand() -> Int32 {
         // Before anything opens a file or starts a thread: stdio open, signals sane, no core
         // dumps (no core file may ever hold a secret or key).
         ProcessHardening.prepare()
@@ -28,25 +40,26 @@ struct SecretSyncCommand: ParsableCommand {
             if command is SecretSyncCommand {
                 // No subcommand: a usage error, like a wrong one.
                 Console.error(helpMessage() + "\n")
-                Foundation.exit(ExitStatus.usage)
+                return ExitStatus.usage
             }
             try command.run()
+            return 0
         } catch let error as CommandLocator.Failure {
             // The shell's conventions for a command that cannot be started: 127 not found, 126 not executable.
             Console.error("secret-sync: error: \(error.displayText)\n")
-            Foundation.exit(error.exitStatus)
+            return error.exitStatus
         } catch let error as DiagnosticError {
             Console.error("secret-sync: error: \(error.displayText)\n")
-            Foundation.exit(error.isUsageError ? ExitStatus.usage : ExitStatus.runtimeFailure)
+            return error.isUsageError ? ExitStatus.usage : ExitStatus.runtimeFailure
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 // --help and --version.
                 Console.out(fullMessage(for: error) + "\n")
-                Foundation.exit(0)
+                return 0
             }
             Console.error(fullMessage(for: error) + "\n")
-            Foundation.exit(code == .validationFailure ? ExitStatus.usage : code.rawValue)
+            return code == .validationFailure ? ExitStatus.usage : code.rawValue
         }
     }
 }

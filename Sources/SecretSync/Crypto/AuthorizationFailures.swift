@@ -10,6 +10,7 @@ public enum AuthorizationFailures {
         let error: HardwareKeyError
     }
 
+    // nonisolated(unsafe) is safe: `entries` is only read or written while `lock` is held.
     nonisolated(unsafe) private static var entries: [String: Entry] = [:]
     private static let lock = NSLock()
 

@@ -15,6 +15,7 @@ final class PKCS11Module: @unchecked Sendable {
     /// SoftHSM2 and OpenSC, for example), as RFC 7512 consumers do when no module is named.
     static let defaultModule = "p11-kit-proxy.so"
 
+    // nonisolated(unsafe) is safe: `loaded` is only read or written while `lock` is held.
     nonisolated(unsafe) private static var loaded: [String: PKCS11Module] = [:]
     private static let lock = NSLock()
 

@@ -1,0 +1,62 @@
+import Foundation
+import Yams
+
+extension ManifestReader {
+    // MARK: The manifest
+
+    static let topKeys = ["version", "auth", "region", "state_dir", "interval", "hook_timeout", "metrics_file", "defaults", "secrets"]
+
+    mutating func manifest(_ root: Node) -> Manifest? {
+        guard let top = entries(root, "", allowed: Self.topKeys) else { return nil }
+        if let version = required(top, "version", "", parent: root, fix: "add `version: 1` at the top") {
+            if let value = string(version, "version"), value != "1" {
+                report(version, "version", "version '\(value)' is not supported by this secret-sync", fix: "use version: 1")
+            }
+        }
+        let auth = required(top, "auth", "", parent: root, fix: "add an auth: section (roles_anywhere, environment or profile)")
+            .flatMap { self.auth($0) }
+        let region = top["region"].flatMap { string($0.value, "region") }
+        if let region, let node = top["region"]?.value { checkRegion(region, node, "region") }
+        var stateDirectory = Manifest.defaultStateDirectory
+        if let node = top["state_dir"]?.value, let value = absolutePath(node, "state_dir") { stateDirectory = value }
+        let interval = top["interval"].flatMap { duration($0.value, "interval", within: Manifest.intervalRange) } ?? 300
+        let hookTimeout = top["hook_timeout"].flatMap { duration($0.value, "hook_timeout", within: Manifest.hookTimeoutRange) } ?? 30
+        let metricsFile = top["metrics_file"].flatMap { absolutePath($0.value, "metrics_file") }
+
+        var defaults = FileDefaults(mode: 0o600, owner: nil, group: nil)
+        if let node = top["defaults"]?.value, let fields = entries(node, "defaults", allowed: ["mode", "owner", "group"]) {
+            if let value = fields["mode"] { defaults.mode = mode(value.value, "defaults.mode") ?? defaults.mode }
+            if let value = fields["owner"] { defaults.owner = account(value.value, "defaults.owner", group: false) }
+            if let value = fields["group"] { defaults.group = account(value.value, "defaults.group", group: true) }
+        }
+
+        var secrets = [SecretSpec]()
+        if let node = required(top, "secrets", "", parent: root, fix: "list the secrets to sync under secrets:") {
+            if case .sequence(let sequence) = node {
+                if sequence.isEmpty { report(node, "secrets", "the list is empty", fix: "list at least one secret") }
+                for (index, item) in sequence.enumerated() {
+                    if let secret = secret(item, "secrets[\(index)]", defaults: defaults, manifestRegion: region, auth: auth) {
+                        secrets.append(secret)
+                    }
+                }
+            } else {
+                report(node, "secrets", "expected a list of secrets, found \(kind(node))")
+            }
+        }
+        checkUniqueness(secrets)
+        guard problems.isEmpty, let auth else { return nil }
+        return Manifest(
+            path: path, auth: auth, region: region, stateDirectory: stateDirectory, interval: interval, hookTimeout: hookTimeout,
+            metricsFile: metricsFile, secrets: secrets)
+    }
+
+    struct FileDefaults {
+        var mode: UInt32
+        var owner: Account?
+        var group: Account?
+    }
+
+    mutating func checkRegion(_ region: String, _ node: Node, _ keyPath: String, partition: String? = nil) {
+        if let problem = Region.problem(region, partition: partition) { report(node, keyPath, problem.message, fix: problem.fix) }
+    }
+}

@@ -1,0 +1,273 @@
+import Foundation
+import Yams
+
+extension ManifestReader {
+    // MARK: secrets
+
+    static let secretKeys = ["id", "name", "version_stage", "version_id", "region", "files", "env", "on_change"]
+
+    mutating func secret(_ node: Node, _ keyPath: String, defaults: FileDefaults, manifestRegion: String?, auth: Manifest.Auth?)
+        -> SecretSpec?
+    {
+        guard let fields = entries(node, keyPath, allowed: Self.secretKeys) else { return nil }
+        guard let idNode = required(fields, "id", keyPath, parent: node, fix: "give the secret's name or ARN as id:"),
+            let id = string(idNode, join(keyPath, "id"))
+        else { return nil }
+        var name = id
+        if let value = fields["name"]?.value, let given = string(value, join(keyPath, "name")) {
+            if given.contains(where: { $0.isWhitespace || $0.isNewline }) {
+                report(value, join(keyPath, "name"), "'\(given)' contains white space", fix: "use letters, digits and - _ / .")
+            }
+            name = given
+        }
+        var version = VersionSelector.stage("AWSCURRENT")
+        switch (fields["version_stage"], fields["version_id"]) {
+        case (.some(let stage), .some):
+            report(stage.key, join(keyPath, "version_stage"), "version_stage and version_id are both given", fix: "keep one of them")
+        case (.some(let stage), nil):
+            if let value = string(stage.value, join(keyPath, "version_stage")) { version = .stage(value) }
+        case (nil, .some(let versionID)):
+            if let value = string(versionID.value, join(keyPath, "version_id")) {
+                if !(32...64).contains(value.count) {
+                    report(versionID.value, join(keyPath, "version_id"), "'\(value)' is not a version ID (32 to 64 characters)")
+                }
+                version = .id(value)
+            }
+        case (nil, nil): break
+        }
+
+        // Region: the ARN's, else the secret's, else the manifest's, else the trust anchor's.
+        var region: String?
+        if id.hasPrefix("arn:") {
+            if let arn = ARN(id), arn.service == "secretsmanager", arn.resourceType == "secret", !arn.region.isEmpty {
+                checkRegion(arn.region, idNode, join(keyPath, "id"), partition: arn.partition)
+                region = arn.region
+            } else {
+                report(
+                    idNode, join(keyPath, "id"), "'\(id)' is not a Secrets Manager secret ARN",
+                    fix: "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME")
+            }
+        }
+        if region == nil, let value = fields["region"]?.value, let given = string(value, join(keyPath, "region")) {
+            checkRegion(given, value, join(keyPath, "region"))
+            region = given
+        }
+        region = region ?? manifestRegion
+        region = region ?? rolesAnywhereRegion
+        if region == nil, auth != nil {
+            report(
+                idNode, join(keyPath, "id"), "no region for this secret",
+                fix: "set region: at the top of the manifest (or on the secret); the instance's own region is never assumed")
+        }
+
+        var files = [FileSpec]()
+        if let node = fields["files"]?.value {
+            if case .sequence(let sequence) = node {
+                for (index, item) in sequence.enumerated() {
+                    if let file = file(item, join(keyPath, "files[\(index)]"), defaults: defaults) { files.append(file) }
+                }
+            } else {
+                report(node, join(keyPath, "files"), "expected a list of files, found \(kind(node))")
+            }
+        }
+        var env = [EnvSpec]()
+        if let node = fields["env"]?.value {
+            if case .sequence(let sequence) = node {
+                for (index, item) in sequence.enumerated() {
+                    if let entry = envEntry(item, join(keyPath, "env[\(index)]")) { env.append(entry) }
+                }
+            } else {
+                report(node, join(keyPath, "env"), "expected a list, found \(kind(node))")
+            }
+        }
+        if fields["files"] == nil, fields["env"] == nil {
+            report(node, keyPath, "secret '\(name)' has neither files: nor env:", fix: "say where the secret goes")
+        }
+        var hooks = [HookCommand]()
+        if let node = fields["on_change"]?.value {
+            if case .sequence(let sequence) = node {
+                for (index, item) in sequence.enumerated() {
+                    if let hook = hook(item, join(keyPath, "on_change[\(index)]")) { hooks.append(hook) }
+                }
+            } else {
+                report(node, join(keyPath, "on_change"), "expected a list of commands, found \(kind(node))")
+            }
+            if fields["files"] == nil {
+                report(
+                    node, join(keyPath, "on_change"), "hooks run when files change, and this secret writes no file",
+                    fix: "remove on_change:")
+            }
+        }
+        return SecretSpec(
+            id: id, name: name, version: version, region: region ?? "", files: files, env: env, onChange: hooks, location: location(node))
+    }
+
+    mutating func file(_ node: Node, _ keyPath: String, defaults: FileDefaults) -> FileSpec? {
+        let keys = ["path", "key", "format", "template", "template_file", "mode", "owner", "group"]
+        guard let fields = entries(node, keyPath, allowed: keys) else { return nil }
+        let filePath = required(fields, "path", keyPath, parent: node).flatMap { absolutePath($0, join(keyPath, "path")) }
+        let key = fields["key"].flatMap { string($0.value, join(keyPath, "key")) }
+        var format = "raw"
+        if let value = fields["format"]?.value, let given = string(value, join(keyPath, "format")) {
+            if ["raw", "json", "dotenv"].contains(given) {
+                format = given
+            } else {
+                report(value, join(keyPath, "format"), "unknown format '\(given)'", fix: "use raw, json or dotenv (or template:)")
+            }
+        }
+        var content: FileContent?
+        let templateKeys = ["template", "template_file"].filter { fields[$0] != nil }
+        if templateKeys.count == 2 {
+            // Safe: two template keys means both are present.
+            report(
+                fields["template_file"]!.key, join(keyPath, "template_file"), "template and template_file are both given", fix: "keep one")
+        } else if let templateKey = templateKeys.first {
+            for conflicting in ["key", "format"] where fields[conflicting] != nil {
+                // Safe: the loop only visits keys that are present.
+                report(
+                    fields[conflicting]!.key, join(keyPath, conflicting), "\(conflicting) cannot be combined with \(templateKey)",
+                    fix: "a template names its fields itself: {{field}}")
+            }
+            if templateKey == "template", let value = fields["template"]?.value, let source = string(value, join(keyPath, "template")) {
+                do {
+                    content = .template(.inline(try Template(parsing: source)))
+                } catch {
+                    report(value, join(keyPath, "template"), error.message, fix: "write placeholders as {{field}}")
+                }
+            } else if let value = fields["template_file"]?.value, let templatePath = absolutePath(value, join(keyPath, "template_file")) {
+                if checkLocalFiles, !FileManager.default.fileExists(atPath: templatePath) {
+                    report(value, join(keyPath, "template_file"), "template file \(templatePath) does not exist")
+                }
+                content = .template(.file(templatePath))
+            }
+        } else if let key {
+            if format != "raw" {
+                // Safe: format is only other than raw when the format key was given.
+                report(
+                    fields["format"]!.key, join(keyPath, "format"), "key: writes one field, which cannot also be format: \(format)",
+                    fix: "drop format:, or drop key:")
+            }
+            content = .raw(key: key)
+        } else {
+            content = format == "json" ? .json : format == "dotenv" ? .dotenv : .raw(key: nil)
+        }
+        let fileMode = fields["mode"].flatMap { self.mode($0.value, join(keyPath, "mode")) } ?? defaults.mode
+        let owner = fields["owner"].map { account($0.value, join(keyPath, "owner"), group: false) } ?? defaults.owner
+        let group = fields["group"].map { account($0.value, join(keyPath, "group"), group: true) } ?? defaults.group
+        guard let filePath, let content else { return nil }
+        return FileSpec(
+            path: filePath, content: content, mode: fileMode, owner: owner, group: group, location: location(fields["path"]?.value))
+    }
+
+    mutating func envEntry(_ node: Node, _ keyPath: String) -> EnvSpec? {
+        guard let fields = entries(node, keyPath, allowed: ["name", "key", "prefix", "encoding"]) else { return nil }
+        var base64 = false
+        if let encoding = fields["encoding"], let value = string(encoding.value, join(keyPath, "encoding")) {
+            if value == "base64" {
+                base64 = true
+            } else {
+                report(
+                    encoding.value, join(keyPath, "encoding"), "unknown encoding '\(value)'",
+                    fix: "the only encoding is base64 (for binary secrets)")
+            }
+        }
+        switch (fields["name"], fields["prefix"]) {
+        case (.some(let name), nil):
+            guard let value = string(name.value, join(keyPath, "name")) else { return nil }
+            guard Renderer.isValidEnvironmentName(value) else {
+                report(
+                    name.value, join(keyPath, "name"), "'\(value)' is not a valid environment variable name",
+                    fix: "use letters, digits and _, not starting with a digit")
+                return nil
+            }
+            return .variable(name: value, key: fields["key"].flatMap { string($0.value, join(keyPath, "key")) }, base64: base64)
+        case (nil, .some(let prefix)):
+            if let key = fields["key"] {
+                report(key.key, join(keyPath, "key"), "prefix: takes every field; key: does not apply", fix: "drop key:")
+            }
+            if let encoding = fields["encoding"] {
+                report(encoding.key, join(keyPath, "encoding"), "prefix: takes the fields of a JSON secret as text", fix: "drop encoding:")
+            }
+            guard let value = string(prefix.value, join(keyPath, "prefix"), allowEmpty: true) else { return nil }
+            guard !value.isEmpty else {
+                report(
+                    prefix.value, join(keyPath, "prefix"),
+                    "an empty prefix would let the secret's field names choose any variable (PATH, LD_PRELOAD...)",
+                    fix: "give a prefix such as DB_, or map fields one by one with name: and key:")
+                return nil
+            }
+            guard Renderer.isValidEnvironmentName(value) else {
+                report(
+                    prefix.value, join(keyPath, "prefix"), "'\(value)' cannot start an environment variable name",
+                    fix: "use letters, digits and _, e.g. DB_")
+                return nil
+            }
+            return .prefix(value)
+        case (.some, .some):
+            report(node, keyPath, "name and prefix are both given", fix: "one variable (name:) or every field (prefix:)")
+        case (nil, nil):
+            report(node, keyPath, "needs name: (one variable) or prefix: (every field)")
+        }
+        return nil
+    }
+
+    mutating func hook(_ node: Node, _ keyPath: String) -> HookCommand? {
+        switch node {
+        case .scalar:
+            guard let command = string(node, keyPath) else { return nil }
+            return .shell(command)
+        case .sequence(let sequence):
+            var arguments = [String]()
+            for (index, item) in sequence.enumerated() {
+                if let argument = string(item, "\(keyPath)[\(index)]", allowEmpty: true) { arguments.append(argument) }
+            }
+            guard arguments.count == sequence.count else { return nil }
+            guard let first = arguments.first, !first.isEmpty else {
+                report(node, keyPath, "an empty command", fix: "give the program and its arguments, e.g. [/usr/bin/pkill, -HUP, myworker]")
+                return nil
+            }
+            return .argv(arguments)
+        case .mapping:
+            report(
+                node, keyPath, "expected a command (text, or a list of arguments), found a mapping",
+                fix: "a command containing ': ' must be quoted in YAML, e.g. - 'echo \"note: done\"'")
+            return nil
+        default:
+            report(node, keyPath, "expected a command (text, or a list of arguments), found \(kind(node))")
+            return nil
+        }
+    }
+
+    mutating func checkUniqueness(_ secrets: [SecretSpec]) {
+        var names = [String: SourceLocation]()
+        var paths = [String: SourceLocation]()
+        var variables = [String: SourceLocation]()
+        for secret in secrets {
+            if let earlier = names[secret.name] {
+                problems.append(
+                    .init(
+                        location: secret.location, message: "secret name '\(secret.name)' is used twice (first at line \(earlier.line))",
+                        fix: "give one of them a distinct name:"))
+            }
+            names[secret.name] = names[secret.name] ?? secret.location
+            for file in secret.files {
+                if let earlier = paths[file.path] {
+                    problems.append(
+                        .init(
+                            location: file.location, message: "file \(file.path) is written twice (first at line \(earlier.line))",
+                            fix: "each file has one source; use a template to combine fields"))
+                }
+                paths[file.path] = paths[file.path] ?? file.location
+            }
+            for case .variable(let name, _, _) in secret.env {
+                if let earlier = variables[name] {
+                    problems.append(
+                        .init(
+                            location: secret.location, message: "environment variable \(name) is set twice (first at line \(earlier.line))",
+                            fix: "rename one of them"))
+                }
+                variables[name] = variables[name] ?? secret.location
+            }
+        }
+    }
+}
