@@ -16,34 +16,28 @@ public final class PKCS11Key: SigningKey {
 
     private let module: PKCS11Module
     private let slot: CK_SLOT_ID
-    private let session: CK_SESSION_HANDLE
+    /// The one owner of the session: it logs out and closes it when the key goes.
+    private let owner: PKCS11Session
+    private var session: CK_SESSION_HANDLE { owner.handle }
     private let object: CK_OBJECT_HANDLE
     private let mechanism: CK_MECHANISM_TYPE
     private let alwaysAuthenticate: Bool
     private let uri: PKCS11URI
-    private let loggedIn: Bool
     private let lock = NSLock()
 
     private init(
-        module: PKCS11Module, slot: CK_SLOT_ID, session: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE, kind: KeyKind, label: String,
-        mechanism: CK_MECHANISM_TYPE, alwaysAuthenticate: Bool, uri: PKCS11URI, loggedIn: Bool
+        module: PKCS11Module, slot: CK_SLOT_ID, session: PKCS11Session, object: CK_OBJECT_HANDLE, kind: KeyKind, label: String,
+        mechanism: CK_MECHANISM_TYPE, alwaysAuthenticate: Bool, uri: PKCS11URI
     ) {
         self.module = module
         self.slot = slot
-        self.session = session
+        self.owner = session
         self.object = object
         self.kind = kind
         self.label = label
         self.mechanism = mechanism
         self.alwaysAuthenticate = alwaysAuthenticate
         self.uri = uri
-        self.loggedIn = loggedIn
-    }
-
-    // Safe: the session belongs to this object alone.
-    deinit {
-        if loggedIn { _ = module.f.C_Logout!(session) }
-        _ = module.f.C_CloseSession!(session)
     }
 
     /// Finds the token and the key and logs in. `defaultModule` stands in for a missing `module-path`.
@@ -56,17 +50,15 @@ public final class PKCS11Key: SigningKey {
         let tokenName = "token '\(token.label)' (slot \(slot) of \(module.path))"
 
         var session = CK_SESSION_HANDLE(0)
-        let rv = f.C_OpenSession!(slot, CK_FLAGS(CKF_SERIAL_SESSION), nil, nil, &session)
+        let rv = f.C_OpenSession(slot, CK_FLAGS(CKF_SERIAL_SESSION), nil, nil, &session)
         guard rv == CKR_OK else {
             throw PKCS11Error.device(rv, "cannot open a session with \(tokenName)")
         }
-        var keepSession = false
-        defer { if !keepSession { _ = f.C_CloseSession!(session) } }
-
-        let loggedIn = try login(
+        // From here on `owner` closes the session (after a logout) on every path out.
+        let owner = PKCS11Session(module: module, handle: session)
+        owner.loggedIn = try login(
             session: session, token: token, tokenName: tokenName, uri: uri, module: module, memoKey: memoKey,
             userType: CK_USER_TYPE(CKU_USER))
-        defer { if !keepSession, loggedIn { _ = f.C_Logout!(session) } }
 
         let object = try findKey(uri, session: session, module: module, tokenName: tokenName)
         let keyType = try attributeULong(CK_ATTRIBUTE_TYPE(CKA_KEY_TYPE), object: object, session: session, module: module)
@@ -112,11 +104,9 @@ public final class PKCS11Key: SigningKey {
         }
         let always =
             (try? attributeBool(CK_ATTRIBUTE_TYPE(CKA_ALWAYS_AUTHENTICATE), object: object, session: session, module: module)) ?? false
-        keepSession = true
         return PKCS11Key(
-            module: module, slot: slot, session: session, object: object, kind: kind, label: label, mechanism: mechanism,
-            alwaysAuthenticate: always,
-            uri: uri, loggedIn: loggedIn)
+            module: module, slot: slot, session: owner, object: object, kind: kind, label: label, mechanism: mechanism,
+            alwaysAuthenticate: always, uri: uri)
     }
 
     public func signSHA256(_ message: [UInt8]) throws -> [UInt8] {
@@ -130,21 +120,21 @@ public final class PKCS11Key: SigningKey {
             default: input = digest
             }
             var mechanismValue = CK_MECHANISM(mechanism: mechanism, pParameter: nil, ulParameterLen: 0)
-            var rv = f.C_SignInit!(session, &mechanismValue, object)
+            var rv = f.C_SignInit(session, &mechanismValue, object)
             guard rv == CKR_OK else { throw PKCS11Error.device(rv, "the token refused to start signing with \(label)") }
             if alwaysAuthenticate {
                 // The key asks for the PIN again for every signature (CKA_ALWAYS_AUTHENTICATE).
                 var token = CK_TOKEN_INFO()
-                _ = f.C_GetTokenInfo!(slot, &token)
+                _ = f.C_GetTokenInfo(slot, &token)
                 _ = try Self.login(
                     session: session, token: TokenDescription(token), tokenName: label, uri: uri, module: module,
                     memoKey: Self.authorizationKey(uri), userType: CK_USER_TYPE(CKU_CONTEXT_SPECIFIC))
             }
             var length = CK_ULONG(0)
-            rv = f.C_Sign!(session, &input, CK_ULONG(input.count), nil, &length)
+            rv = f.C_Sign(session, &input, CK_ULONG(input.count), nil, &length)
             guard rv == CKR_OK else { throw PKCS11Error.device(rv, "the token could not sign with \(label)") }
             var signature = [UInt8](repeating: 0, count: try Self.size(length, atMost: 1024, of: "a signature"))
-            rv = f.C_Sign!(session, &input, CK_ULONG(input.count), &signature, &length)
+            rv = f.C_Sign(session, &input, CK_ULONG(input.count), &signature, &length)
             guard rv == CKR_OK else { throw PKCS11Error.device(rv, "the token could not sign with \(label)") }
             signature = Array(signature.prefix(try Self.size(length, atMost: signature.count, of: "a signature")))
             if case .ec = kind { return try Self.derECDSA(signature, label: label) }
@@ -202,7 +192,7 @@ public final class PKCS11Key: SigningKey {
     static func findToken(_ uri: PKCS11URI, module: PKCS11Module) throws -> (CK_SLOT_ID, TokenDescription) {
         let f = module.f
         var info = CK_INFO()
-        if f.C_GetInfo!(&info) == CKR_OK {
+        if f.C_GetInfo(&info) == CKR_OK {
             let manufacturer = withUnsafeBytes(of: &info.manufacturerID) { PKCS11Error.padded($0) }
             let description = withUnsafeBytes(of: &info.libraryDescription) { PKCS11Error.padded($0) }
             if let wanted = uri.libraryManufacturer, wanted != manufacturer {
@@ -218,10 +208,10 @@ public final class PKCS11Key: SigningKey {
             }
         }
         var count = CK_ULONG(0)
-        var rv = f.C_GetSlotList!(CK_BBOOL(CK_TRUE), nil, &count)
+        var rv = f.C_GetSlotList(CK_BBOOL(CK_TRUE), nil, &count)
         guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot list the slots of \(module.path)") }
         var slots = [CK_SLOT_ID](repeating: 0, count: try Self.size(count, atMost: 4096, of: "a slot list"))
-        rv = f.C_GetSlotList!(CK_BBOOL(CK_TRUE), &slots, &count)
+        rv = f.C_GetSlotList(CK_BBOOL(CK_TRUE), &slots, &count)
         guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot list the slots of \(module.path)") }
         slots = Array(slots.prefix(try Self.size(count, atMost: slots.count, of: "a slot list")))
 
@@ -229,13 +219,13 @@ public final class PKCS11Key: SigningKey {
         var matching = [(CK_SLOT_ID, TokenDescription)]()
         for slot in slots {
             var tokenInfo = CK_TOKEN_INFO()
-            guard f.C_GetTokenInfo!(slot, &tokenInfo) == CKR_OK else { continue }
+            guard f.C_GetTokenInfo(slot, &tokenInfo) == CKR_OK else { continue }
             let token = TokenDescription(tokenInfo)
             // SoftHSM2 and others show an empty, uninitialised token in a spare slot.
             guard token.flags & CK_FLAGS(CKF_TOKEN_INITIALIZED) != 0 else { continue }
             present.append((slot, token))
             var slotInfo = CK_SLOT_INFO()
-            _ = f.C_GetSlotInfo!(slot, &slotInfo)
+            _ = f.C_GetSlotInfo(slot, &slotInfo)
             let slotDescription = withUnsafeBytes(of: &slotInfo.slotDescription) { PKCS11Error.padded($0) }
             let slotManufacturer = withUnsafeBytes(of: &slotInfo.manufacturerID) { PKCS11Error.padded($0) }
             if let wanted = uri.token, wanted != token.label { continue }
@@ -290,7 +280,7 @@ public final class PKCS11Key: SigningKey {
         let f = module.f
         guard let pinSource = uri.pinSource else {
             if token.flags & CK_FLAGS(CKF_PROTECTED_AUTHENTICATION_PATH) != 0 {
-                let rv = f.C_Login!(session, userType, nil, 0)
+                let rv = f.C_Login(session, userType, nil, 0)
                 guard rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN else {
                     throw PKCS11Error.device(rv, "login through the PIN pad of \(tokenName) failed")
                 }
@@ -303,7 +293,7 @@ public final class PKCS11Key: SigningKey {
         try AuthorizationFailures.check(key: memoKey, authFile: pinSource)
         var pin = try SecretFile.read(pinSource, role: "PIN")
         defer { Wipe.bytes(&pin) }
-        let rv = f.C_Login!(session, userType, &pin, CK_ULONG(pin.count))
+        let rv = f.C_Login(session, userType, &pin, CK_ULONG(pin.count))
         switch rv {
         case CKR_OK, CKR_USER_ALREADY_LOGGED_IN:
             return !contextSpecific && rv == CKR_OK
@@ -376,13 +366,13 @@ public final class PKCS11Key: SigningKey {
                             CK_ATTRIBUTE(
                                 type: CK_ATTRIBUTE_TYPE(CKA_ID), pValue: idBuffer.baseAddress!, ulValueLen: CK_ULONG(idBuffer.count)))
                     }
-                    var rv = f.C_FindObjectsInit!(session, &template, CK_ULONG(template.count))
+                    var rv = f.C_FindObjectsInit(session, &template, CK_ULONG(template.count))
                     guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot search the token for keys") }
-                    defer { _ = f.C_FindObjectsFinal!(session) }
+                    defer { _ = f.C_FindObjectsFinal(session) }
                     var batch = [CK_OBJECT_HANDLE](repeating: 0, count: 16)
                     while true {
                         var count = CK_ULONG(0)
-                        rv = f.C_FindObjects!(session, &batch, CK_ULONG(batch.count), &count)
+                        rv = f.C_FindObjects(session, &batch, CK_ULONG(batch.count), &count)
                         guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot search the token for keys") }
                         if count == 0 { break }
                         found.append(contentsOf: batch.prefix(try size(count, atMost: batch.count, of: "a search result")))
@@ -397,10 +387,10 @@ public final class PKCS11Key: SigningKey {
     static func mechanismList(slot: CK_SLOT_ID, module: PKCS11Module) throws -> Set<CK_MECHANISM_TYPE> {
         let f = module.f
         var count = CK_ULONG(0)
-        var rv = f.C_GetMechanismList!(slot, nil, &count)
+        var rv = f.C_GetMechanismList(slot, nil, &count)
         guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot list the token's mechanisms") }
         var list = [CK_MECHANISM_TYPE](repeating: 0, count: try size(count, atMost: 4096, of: "a mechanism list"))
-        rv = f.C_GetMechanismList!(slot, &list, &count)
+        rv = f.C_GetMechanismList(slot, &list, &count)
         guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot list the token's mechanisms") }
         return Set(list.prefix(try size(count, atMost: list.count, of: "a mechanism list")))
     }
@@ -422,7 +412,7 @@ public final class PKCS11Key: SigningKey {
     ) throws -> [UInt8] {
         let f = module.f
         var attribute = CK_ATTRIBUTE(type: type, pValue: nil, ulValueLen: 0)
-        var rv = f.C_GetAttributeValue!(session, object, &attribute, 1)
+        var rv = f.C_GetAttributeValue(session, object, &attribute, 1)
         guard rv == CKR_OK, attribute.ulValueLen != unavailableInformation else {
             throw PKCS11Error.device(
                 rv == CKR_OK ? CKR_ATTRIBUTE_TYPE_INVALID : rv, "cannot read attribute 0x\(String(type, radix: 16)) of the key")
@@ -430,7 +420,7 @@ public final class PKCS11Key: SigningKey {
         var value = [UInt8](repeating: 0, count: try size(attribute.ulValueLen, atMost: 65536, of: "an attribute"))
         try value.withUnsafeMutableBytes { buffer in
             attribute.pValue = buffer.baseAddress
-            rv = f.C_GetAttributeValue!(session, object, &attribute, 1)
+            rv = f.C_GetAttributeValue(session, object, &attribute, 1)
             guard rv == CKR_OK else { throw PKCS11Error.device(rv, "cannot read attribute 0x\(String(type, radix: 16)) of the key") }
         }
         return Array(value.prefix(try size(attribute.ulValueLen, atMost: value.count, of: "an attribute")))

@@ -9,7 +9,8 @@ final class PKCS11Module: @unchecked Sendable {
     // @unchecked Sendable: the function list is immutable and the module is initialised with
     // CKF_OS_LOCKING_OK, so its functions may be called from any thread.
     let path: String
-    let functions: UnsafeMutablePointer<CK_FUNCTION_LIST>
+    /// The functions secret-sync calls, unwrapped once at load.
+    let f: PKCS11Functions
 
     /// p11-kit's proxy, which reaches every module registered with p11-kit (Debian registers
     /// SoftHSM2 and OpenSC, for example), as RFC 7512 consumers do when no module is named.
@@ -19,9 +20,9 @@ final class PKCS11Module: @unchecked Sendable {
     nonisolated(unsafe) private static var loaded: [String: PKCS11Module] = [:]
     private static let lock = NSLock()
 
-    private init(path: String, functions: UnsafeMutablePointer<CK_FUNCTION_LIST>) {
+    private init(path: String, functions: PKCS11Functions) {
         self.path = path
-        self.functions = functions
+        self.f = functions
     }
 
     static func load(_ path: String?) throws -> PKCS11Module {
@@ -69,9 +70,14 @@ final class PKCS11Module: @unchecked Sendable {
             throw HardwareKeyError(
                 .moduleUnavailable, "PKCS#11 module \(path) failed C_GetFunctionList: \(PKCS11Error.name(rv))", fix: nil)
         }
+        guard let initialize = list.pointee.C_Initialize, let functions = PKCS11Functions(list.pointee) else {
+            throw HardwareKeyError(
+                .moduleUnavailable, "PKCS#11 module \(path) lacks functions a signing client needs (its function list is incomplete)",
+                fix: "use the token vendor's full PKCS#11 module")
+        }
         var arguments = CK_C_INITIALIZE_ARGS()
         arguments.flags = CK_FLAGS(CKF_OS_LOCKING_OK)
-        rv = withUnsafeMutablePointer(to: &arguments) { list.pointee.C_Initialize!(UnsafeMutableRawPointer($0)) }
+        rv = withUnsafeMutablePointer(to: &arguments) { initialize(UnsafeMutableRawPointer($0)) }
         guard rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED else {
             throw HardwareKeyError(
                 .moduleUnavailable, "PKCS#11 module \(path) failed to initialise: \(PKCS11Error.name(rv))",
@@ -79,7 +85,7 @@ final class PKCS11Module: @unchecked Sendable {
                     ? "check SOFTHSM2_CONF (or /etc/softhsm/softhsm2.conf) and that its tokendir is readable by \(LocalFile.currentUserDescription())"
                     : "check the module's own configuration and that \(LocalFile.currentUserDescription()) may use the device")
         }
-        return PKCS11Module(path: path, functions: list)
+        return PKCS11Module(path: path, functions: functions)
     }
 
     private static func machineArchitecture() -> String {
@@ -87,6 +93,4 @@ final class PKCS11Module: @unchecked Sendable {
         uname(&names)
         return withUnsafeBytes(of: &names.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
-
-    var f: CK_FUNCTION_LIST { functions.pointee }
 }
