@@ -41,7 +41,7 @@ struct OnceCommand: ParsableCommand {
             guard let deadline, deadline.hasPassed, let timeout else { return nil }
             return "the --timeout of \(timeout) was reached"
         }
-        if dryRun { Console.out(Plan.text(report, manifest: manifest)) }
+        if dryRun { Console.out(Plan.pass(report, manifest: manifest)) }
         logger.notice(
             dryRun ? "dry run complete; nothing was changed" : "pass complete",
             metadata: [
@@ -62,39 +62,5 @@ enum DurationOption {
         case .outOfRange:
             throw ValidationError("\(flag) '\(text)' is out of range: write a duration from \(DurationParser.describe(range))")
         }
-    }
-}
-
-/// The `--dry-run` plan: names, paths, versions and commands, never a value.
-enum Plan {
-    static func text(_ report: PassReport, manifest: Manifest) -> String {
-        var lines = [String]()
-        for result in report.secrets {
-            let spec = manifest.secrets.first { $0.name == result.name }
-            lines.append("secret \(result.name) (\(spec?.id ?? result.name)\(result.versionId.map { ", version \($0)" } ?? "")):")
-            if let error = result.error {
-                lines.append("  error: \(error.message.escapingControlCharacters)")
-            }
-            for (path, outcome) in result.files {
-                let file = spec?.files.first { $0.path == path }
-                let owner =
-                    "\(file?.owner?.name ?? SystemAccounts.userName(geteuid())):\(file?.group?.name ?? SystemAccounts.groupName(getegid())) \(String(file?.mode ?? 0, radix: 8).leftPadded(to: 4))"
-                let verb: String
-                switch outcome {
-                case .unchanged: verb = "unchanged"
-                case .created: verb = "would create"
-                case .updated: verb = "would update"
-                case .repaired: verb = "would repair"
-                }
-                lines.append("  \(verb) \(path) (\(owner))")
-            }
-        }
-        for hook in report.hooks {
-            lines.append("would run: \(hook.command)  (for \(hook.secrets.joined(separator: ", ")))")
-        }
-        if report.secrets.allSatisfy({ $0.error == nil && $0.files.allSatisfy { !$0.outcome.wrote } }) && report.hooks.isEmpty {
-            lines.append("everything is in sync")
-        }
-        return lines.joined(separator: "\n") + "\n"
     }
 }

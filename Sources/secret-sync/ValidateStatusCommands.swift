@@ -22,7 +22,7 @@ struct ValidateCommand: ParsableCommand {
             let text = "\(finding.severity.rawValue): \(finding.message)\n" + (finding.fix.map { "  fix: \($0)\n" } ?? "")
             if finding.severity == .ok { Console.out(text) } else { Console.error(text) }
         }
-        Console.out("would fetch:\n" + validation.plan().map { "  \($0)\n" }.joined())
+        Console.out("would fetch:\n" + Plan.manifest(manifest).map { "  \($0)\n" }.joined())
         let problems = findings.filter { $0.severity == .problem }.count
         if problems > 0 { throw ValidationProblems(count: problems) }
     }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import shutil
 import time
 
@@ -44,7 +46,7 @@ def test_validate_checks_key_certificate_and_chain_offline(sync):
     assert "ok: EC P-256 key matches the certificate (subject O=secret-sync test,CN=ec-p256-sec1-chained" in result.stdout
     assert "ok: the chain links up: certificate ← O=secret-sync test,CN=Test Intermediate CA" in result.stdout
     assert "secret db: prod/db (AWSCURRENT, region us-west-2)" in result.stdout
-    assert f"file {sync.out}/db-password (key password, (runner):nogroup 0640)" in result.stdout
+    assert f"file {sync.out}/db-password (key password, {pwd.getpwuid(os.geteuid()).pw_name}:nogroup 0640)" in result.stdout
     assert "env DB_PASSWORD (key password)" in result.stdout
     assert "on change: systemctl try-reload-or-restart myapp" in result.stdout
 

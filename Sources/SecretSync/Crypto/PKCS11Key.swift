@@ -74,15 +74,7 @@ public final class PKCS11Key: SigningKey {
             kind = .other(name: "PKCS#11 key type 0x\(String(keyType, radix: 16))")
         }
         let label = "PKCS#11 key \(uri.objectDescription) in \(tokenName)"
-        switch kind {
-        case .rsa(let bits) where bits >= 2048: break
-        case .ec(let curve) where ["P-256", "P-384", "P-521"].contains(curve): break
-        default:
-            throw CryptoError(
-                .unsupportedKey,
-                "unsupported algorithm: \(label) is \(kind); IAM Roles Anywhere needs RSA (2048 bits or more) or EC (P-256, P-384 or P-521)",
-                fix: "generate an RSA 2048 or EC P-256 key in the token and issue the certificate for it", openSSLDetail: nil)
-        }
+        try kind.checkSupported(label: label, fix: "generate an RSA 2048 or EC P-256 key in the token and issue the certificate for it")
         let mechanisms = try mechanismList(slot: slot, module: module)
         let mechanism: CK_MECHANISM_TYPE
         if case .rsa = kind {

@@ -7,6 +7,19 @@ public enum KeyKind: Equatable, Sendable, CustomStringConvertible {
     case ec(curve: String)
     case other(name: String)
 
+    /// The one check of what IAM Roles Anywhere can use, for key files and token keys alike.
+    func checkSupported(label: String, fix: String) throws {
+        switch self {
+        case .rsa(let bits) where bits >= 2048: return
+        case .ec(let curve) where ["P-256", "P-384", "P-521"].contains(curve): return
+        default:
+            throw CryptoError(
+                .unsupportedKey,
+                "unsupported algorithm: \(label) is \(self); IAM Roles Anywhere needs RSA (2048 bits or more) or EC (P-256, P-384 or P-521)",
+                fix: fix, openSSLDetail: nil)
+        }
+    }
+
     init(_ key: OpaquePointer) {
         let bits = Int(EVP_PKEY_get_bits(key))
         switch EVP_PKEY_get_base_id(key) {
@@ -165,16 +178,9 @@ public final class PrivateKey: SigningKey {
 
     /// Roles Anywhere signs with RSA or ECDSA over SHA-256; anything else is refused up front.
     func checkedSupported() throws -> PrivateKey {
-        switch kind {
-        case .rsa(let bits) where bits >= 2048: return self
-        case .ec(let curve) where ["P-256", "P-384", "P-521"].contains(curve): return self
-        default:
-            throw CryptoError(
-                .unsupportedKey,
-                "unsupported algorithm: \(label) is \(kind); IAM Roles Anywhere needs RSA (2048 bits or more) or EC (P-256, P-384 or P-521)",
-                fix:
-                    "issue the client certificate for a supported key, e.g. `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`",
-                openSSLDetail: nil)
-        }
+        try kind.checkSupported(
+            label: label,
+            fix: "issue the client certificate for a supported key, e.g. `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`")
+        return self
     }
 }

@@ -117,40 +117,4 @@ public struct Validation {
         case .profile(let name): return "AWS profile \(name)"
         }
     }
-
-    /// What a pass and `run` would fetch, and where it goes.
-    public func plan() -> [String] {
-        var lines = [String]()
-        for secret in manifest.secrets {
-            let version: String
-            switch secret.version {
-            case .stage(let stage): version = stage
-            case .id(let id): version = "version \(id)"
-            }
-            lines.append("secret \(secret.name): \(secret.id) (\(version), region \(secret.region))")
-            for file in secret.files {
-                let format: String
-                switch file.content {
-                case .raw(nil): format = "raw"
-                case .raw(let key?): format = "key \(key)"
-                case .json: format = "json"
-                case .dotenv: format = "dotenv"
-                case .template(.inline): format = "template"
-                case .template(.file(let path)): format = "template \(path)"
-                }
-                let owner =
-                    "\(file.owner?.name ?? "(runner)"):\(file.group?.name ?? "(runner)") \(String(file.mode, radix: 8).leftPadded(to: 4))"
-                lines.append("  file \(file.path) (\(format), \(owner))")
-            }
-            for entry in secret.env {
-                switch entry {
-                case .variable(let name, let key, let base64):
-                    lines.append("  env \(name)\(key.map { " (key \($0))" } ?? "")\(base64 ? " base64" : "")")
-                case .prefix(let prefix): lines.append("  env \(prefix)* (every field)")
-                }
-            }
-            for hook in secret.onChange { lines.append("  on change: \(hook)") }
-        }
-        return lines
-    }
 }

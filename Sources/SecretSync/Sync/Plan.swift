@@ -1,0 +1,85 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The plans secret-sync prints — names, paths, owners, modes, versions and commands, never a
+/// value: what the manifest would fetch (`validate`, offline) and what a pass would do
+/// (`once --dry-run`). One description of a file serves both.
+public enum Plan {
+    /// What a pass and `run` would fetch, and where it goes.
+    public static func manifest(_ manifest: Manifest) -> [String] {
+        var lines = [String]()
+        for secret in manifest.secrets {
+            let version: String
+            switch secret.version {
+            case .stage(let stage): version = stage
+            case .id(let id): version = "version \(id)"
+            }
+            lines.append("secret \(secret.name): \(secret.id) (\(version), region \(secret.region))")
+            for file in secret.files {
+                lines.append("  file \(file.path) (\(format(file.content)), \(ownership(file)))")
+            }
+            for entry in secret.env {
+                switch entry {
+                case .variable(let name, let key, let base64):
+                    lines.append("  env \(name)\(key.map { " (key \($0))" } ?? "")\(base64 ? " base64" : "")")
+                case .prefix(let prefix): lines.append("  env \(prefix)* (every field)")
+                }
+            }
+            for hook in secret.onChange { lines.append("  on change: \(hook)") }
+        }
+        return lines
+    }
+
+    /// What a dry-run pass found: per secret its version and each file's verb; the hooks it would run.
+    public static func pass(_ report: PassReport, manifest: Manifest) -> String {
+        var lines = [String]()
+        for result in report.secrets {
+            let spec = manifest.secrets.first { $0.name == result.name }
+            lines.append("secret \(result.name) (\(spec?.id ?? result.name)\(result.versionId.map { ", version \($0)" } ?? "")):")
+            if let error = result.error {
+                lines.append("  error: \(error.message.escapingControlCharacters)")
+            }
+            for (path, outcome) in result.files {
+                let owner = spec?.files.first { $0.path == path }.map(ownership) ?? ""
+                lines.append("  \(verb(outcome)) \(path) (\(owner))")
+            }
+        }
+        for hook in report.hooks {
+            lines.append("would run: \(hook.command)  (for \(hook.secrets.joined(separator: ", ")))")
+        }
+        if report.secrets.allSatisfy({ $0.error == nil && $0.files.allSatisfy { !$0.outcome.wrote } }) && report.hooks.isEmpty {
+            lines.append("everything is in sync")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `myapp:myapp 0640`; an owner or group left to whoever runs secret-sync is named as that user.
+    static func ownership(_ file: FileSpec) -> String {
+        let owner = file.owner?.name ?? SystemAccounts.userName(geteuid())
+        let group = file.group?.name ?? SystemAccounts.groupName(getegid())
+        return "\(owner):\(group) \(String(file.mode, radix: 8).leftPadded(to: 4))"
+    }
+
+    static func format(_ content: FileContent) -> String {
+        switch content {
+        case .raw(nil): return "raw"
+        case .raw(let key?): return "key \(key)"
+        case .json: return "json"
+        case .dotenv: return "dotenv"
+        case .template(.inline): return "template"
+        case .template(.file(let path)): return "template \(path)"
+        }
+    }
+
+    static func verb(_ outcome: WriteOutcome) -> String {
+        switch outcome {
+        case .unchanged: return "unchanged"
+        case .created: return "would create"
+        case .updated: return "would update"
+        case .repaired: return "would repair"
+        }
+    }
+}
