@@ -139,4 +139,18 @@ public struct SigningResult: Sendable {
     public let stringToSign: String
     public let signature: String
     public let authorization: String
+
+    /// Sets `Authorization` on `request` from a signature over `stringToSign`; the one assembly of
+    /// the header for HMAC (SigV4) and X.509 (Roles Anywhere) signing alike.
+    static func authorize(
+        _ request: inout SignableRequest, algorithm: String, credential: String, scope: String,
+        canonical: (text: String, signedHeaders: String),
+        stringToSign: String, signature: String
+    ) -> SigningResult {
+        let authorization =
+            "\(algorithm) Credential=\(credential)/\(scope), SignedHeaders=\(canonical.signedHeaders), Signature=\(signature)"
+        request.setHeader("Authorization", authorization)
+        return SigningResult(
+            canonicalRequest: canonical.text, stringToSign: stringToSign, signature: signature, authorization: authorization)
+    }
 }

@@ -70,12 +70,9 @@ public struct SigV4Signer: Sendable {
             algorithm: Self.algorithm, amzDate: amzDate, scope: scope, canonicalRequest: canonical.text)
         let key = signingKey(date: String(amzDate.prefix(8)))
         let signature = Digest.hmacSHA256(key: key, data: Array(stringToSign.utf8)).lowercaseHex
-        let authorization =
-            "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(scope), SignedHeaders=\(canonical.signedHeaders), Signature=\(signature)"
-        request.setHeader("Authorization", authorization)
-        return SigningResult(
-            canonicalRequest: canonical.text, stringToSign: stringToSign, signature: signature,
-            authorization: authorization)
+        return SigningResult.authorize(
+            &request, algorithm: Self.algorithm, credential: credentials.accessKeyId, scope: scope, canonical: canonical,
+            stringToSign: stringToSign, signature: signature)
     }
 
     func signingKey(date: String) -> [UInt8] {

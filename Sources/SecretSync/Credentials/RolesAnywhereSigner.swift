@@ -59,11 +59,8 @@ public struct RolesAnywhereSigner {
             algorithm: algorithm, amzDate: amzDate, scope: scope, canonicalRequest: canonical.text)
         let signatureBytes = try signProvingPossession(Array(stringToSign.utf8))
         let signature = signatureBytes.lowercaseHex
-        let authorization =
-            "\(algorithm) Credential=\(certificate.serialDecimal)/\(scope), SignedHeaders=\(canonical.signedHeaders), Signature=\(signature)"
-        request.setHeader("Authorization", authorization)
-        return SigningResult(
-            canonicalRequest: canonical.text, stringToSign: stringToSign, signature: signature,
-            authorization: authorization)
+        return SigningResult.authorize(
+            &request, algorithm: algorithm, credential: certificate.serialDecimal, scope: scope, canonical: canonical,
+            stringToSign: stringToSign, signature: signature)
     }
 }

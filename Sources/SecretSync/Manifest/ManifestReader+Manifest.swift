@@ -32,15 +32,11 @@ extension ManifestReader {
 
         var secrets = [SecretSpec]()
         if let node = required(top, "secrets", "", parent: root, fix: "list the secrets to sync under secrets:") {
-            if case .sequence(let sequence) = node {
-                if sequence.isEmpty { report(node, "secrets", "the list is empty", fix: "list at least one secret") }
-                for (index, item) in sequence.enumerated() {
-                    if let secret = secret(item, "secrets[\(index)]", defaults: defaults, manifestRegion: region, auth: auth) {
-                        secrets.append(secret)
-                    }
-                }
-            } else {
-                report(node, "secrets", "expected a list of secrets, found \(kind(node))")
+            if case .sequence(let sequence) = node, sequence.isEmpty {
+                report(node, "secrets", "the list is empty", fix: "list at least one secret")
+            }
+            secrets = list(node, "secrets", of: "secrets") { reader, item, path in
+                reader.secret(item, path, defaults: defaults, manifestRegion: region, auth: auth)
             }
         }
         checkUniqueness(secrets)

@@ -60,38 +60,17 @@ extension ManifestReader {
                 fix: "set region: at the top of the manifest (or on the secret); the instance's own region is never assumed")
         }
 
-        var files = [FileSpec]()
-        if let node = fields["files"]?.value {
-            if case .sequence(let sequence) = node {
-                for (index, item) in sequence.enumerated() {
-                    if let file = file(item, join(keyPath, "files[\(index)]"), defaults: defaults) { files.append(file) }
-                }
-            } else {
-                report(node, join(keyPath, "files"), "expected a list of files, found \(kind(node))")
-            }
-        }
-        var env = [EnvSpec]()
-        if let node = fields["env"]?.value {
-            if case .sequence(let sequence) = node {
-                for (index, item) in sequence.enumerated() {
-                    if let entry = envEntry(item, join(keyPath, "env[\(index)]")) { env.append(entry) }
-                }
-            } else {
-                report(node, join(keyPath, "env"), "expected a list, found \(kind(node))")
-            }
-        }
+        let files =
+            fields["files"].map {
+                list($0.value, join(keyPath, "files"), of: "files") { reader, item, path in reader.file(item, path, defaults: defaults) }
+            } ?? []
+        let env = fields["env"].map { list($0.value, join(keyPath, "env"), of: nil) { $0.envEntry($1, $2) } } ?? []
         if fields["files"] == nil, fields["env"] == nil {
             report(node, keyPath, "secret '\(name)' has neither files: nor env:", fix: "say where the secret goes")
         }
         var hooks = [HookCommand]()
         if let node = fields["on_change"]?.value {
-            if case .sequence(let sequence) = node {
-                for (index, item) in sequence.enumerated() {
-                    if let hook = hook(item, join(keyPath, "on_change[\(index)]")) { hooks.append(hook) }
-                }
-            } else {
-                report(node, join(keyPath, "on_change"), "expected a list of commands, found \(kind(node))")
-            }
+            hooks = list(node, join(keyPath, "on_change"), of: "commands") { $0.hook($1, $2) }
             if fields["files"] == nil {
                 report(
                     node, join(keyPath, "on_change"), "hooks run when files change, and this secret writes no file",

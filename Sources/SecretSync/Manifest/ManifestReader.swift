@@ -76,6 +76,22 @@ struct ManifestReader {
         return result
     }
 
+    /// The items of a list, each read by `read` with its key path (`files[0]`, ...); anything but
+    /// a list is reported as `expected a list of WHAT`.
+    mutating func list<T>(
+        _ node: Node, _ keyPath: String, of what: String?, _ read: (inout ManifestReader, Node, String) -> T?
+    ) -> [T] {
+        guard case .sequence(let sequence) = node else {
+            report(node, keyPath, "expected a list\(what.map { " of \($0)" } ?? ""), found \(kind(node))")
+            return []
+        }
+        var items = [T]()
+        for (index, item) in sequence.enumerated() {
+            if let value = read(&self, item, "\(keyPath)[\(index)]") { items.append(value) }
+        }
+        return items
+    }
+
     func kind(_ node: Node) -> String {
         switch node {
         case .scalar(let scalar): return scalar.string.isEmpty ? "an empty value" : "'\(scalar.string)'"
