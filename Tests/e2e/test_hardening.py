@@ -642,3 +642,13 @@ def test_validate_reports_problems_on_stderr(sync, names, world):
     assert result.returncode == 1
     assert "problem:" in result.stderr and "does not match" in result.stderr, result.stderr
     assert "problem:" not in result.stdout
+
+
+def test_json_logs_carry_the_errors_stable_code(sync, admin, names):
+    sync.write(f"- id: {names('missing')}\n  files:\n    - path: {sync.out}/missing\n")
+    result = sync.once("--log-format", "json")
+    assert result.returncode == 1
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    failed = next(event for event in events if event.get("secret") == names("missing"))
+    assert failed["level"] == "error" and failed["code"] == "ResourceNotFoundException", failed
+    assert "fix" in failed

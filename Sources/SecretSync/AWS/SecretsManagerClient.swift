@@ -17,6 +17,10 @@ public struct SecretsManagerError: DiagnosticError {
     public let message: String
     public let fix: String?
     let retryable: Bool
+    /// The transport failure, when there was no answer.
+    var cause: HTTPError? = nil
+    public var errorCode: String? { awsErrorCode ?? cause?.errorCode }
+    public var underlying: (any Error)? { cause }
 }
 
 /// The Secrets Manager JSON 1.1 API over SigV4, for the calls secret-sync makes.
@@ -204,7 +208,7 @@ public struct SecretsManagerClient: Sendable {
                     throw SecretsManagerError(
                         secretId: secretId, awsErrorCode: nil,
                         message: "cannot reach Secrets Manager at \(endpoint) (from \(endpoint.source)) for \(secretId): \(error.message)",
-                        fix: error.fix, retryable: error.isRetryable)
+                        fix: error.fix, retryable: error.isRetryable, cause: error)
                 }
                 guard (200...299).contains(response.status) else {
                     throw Self.error(response, secretId: secretId, region: region, operation: operation, source: credentials.source)

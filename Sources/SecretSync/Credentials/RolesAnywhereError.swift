@@ -17,6 +17,7 @@ public struct RolesAnywhereError: DiagnosticError {
     public let field: String?
 
     public var isUsageError: Bool { code == .invalidConfiguration }
+    public var errorCode: String? { awsErrorCode ?? "\(code)" }
 
     init(_ code: Code, _ message: String, fix: String? = nil, awsErrorCode: String? = nil, field: String? = nil) {
         self.code = code

@@ -20,6 +20,7 @@ public struct CryptoError: DiagnosticError {
     public let fix: String?
     /// The OpenSSL error queue at the time of failure, if it said anything.
     public let openSSLDetail: String?
+    public var errorCode: String? { "\(code)" }
 
     init(_ code: Code, _ message: String, fix: String? = nil, openSSLDetail: String? = OpenSSLErrorQueue.drain()) {
         self.code = code

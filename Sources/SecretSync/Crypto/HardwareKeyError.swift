@@ -25,6 +25,7 @@ public struct HardwareKeyError: DiagnosticError {
     public let message: String
     public let fix: String?
     public var isUsageError: Bool { code == .misconfigured }
+    public var errorCode: String? { "\(code)" }
 
     init(_ code: Code, _ message: String, fix: String?) {
         self.code = code

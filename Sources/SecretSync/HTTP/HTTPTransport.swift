@@ -56,6 +56,7 @@ public struct HTTPError: DiagnosticError {
     public let curlCode: Int
     public let message: String
     public let fix: String?
+    public var errorCode: String? { curlCode > 0 ? "curl-\(curlCode)" : "\(kind)" }
 
     /// Connection-level failures that a later attempt may not meet.
     public var isRetryable: Bool {

@@ -39,6 +39,7 @@ public struct FileWriteError: DiagnosticError {
     public let errno: Int32
     public let message: String
     public let fix: String?
+    public var errorCode: String? { ErrnoName.of(errno) }
 }
 
 /// Replaces files atomically: readers see the old content or the new, never a mix or an empty file.

@@ -13,10 +13,17 @@ public protocol DiagnosticError: Error, CustomStringConvertible {
     /// The message and fix for a terminal or a log: control characters escaped, since messages
     /// carry text from the network (AWS error messages) and from secrets' names.
     var displayText: String { get }
+    /// A stable, machine-readable code: AWS's error type, an errno name, a curl code, a
+    /// PKCS#11 or TPM condition. Logged as the `code` field (`--log-format json`).
+    var errorCode: String? { get }
+    /// The error this one wraps, kept rather than flattened into text.
+    var underlying: (any Error)? { get }
 }
 
 extension DiagnosticError {
     public var isUsageError: Bool { false }
+    public var errorCode: String? { (underlying as? DiagnosticError)?.errorCode }
+    public var underlying: (any Error)? { nil }
 
     public var description: String {
         if let fix { return "\(message)\nfix: \(fix)" }

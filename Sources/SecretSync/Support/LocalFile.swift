@@ -14,6 +14,7 @@ public struct LocalFileError: DiagnosticError {
     public let fix: String?
     /// A manifest that cannot be read is a configuration error (exit 2), like an invalid one.
     public var isUsageError: Bool { role == "manifest" }
+    public var errorCode: String? { ErrnoName.of(errno) }
 }
 
 /// Reads small local files with errors that name the file, its owner and mode, and who we run as.

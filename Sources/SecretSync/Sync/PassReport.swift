@@ -41,4 +41,5 @@ public struct StateNotSaved: DiagnosticError {
         "cannot save the state: \(cause.message); hooks may run again on the next run (a daemon remembers in memory meanwhile)"
     }
     public var fix: String? { cause.fix ?? "make state_dir writable (free space, a writable file system), or set state_dir:" }
+    public var underlying: (any Error)? { cause }
 }

@@ -146,7 +146,7 @@ public struct Reconciler: Sendable {
         defer { state.secrets[secret.name] = entry }
         let failure = { (error: any DiagnosticError, version: String?, files: [(path: String, outcome: WriteOutcome)]) in
             entry.lastError = Self.shortened(error.message)
-            self.logger.error("\(error.message)", metadata: Self.metadata(secret: secret.name, fix: error.fix))
+            self.logger.error("\(error.message)", metadata: Self.metadata(secret: secret.name, error: error))
             return (PassReport.SecretResult(name: secret.name, versionId: version, files: files, error: error), false)
         }
         let version: SecretVersion
@@ -249,7 +249,9 @@ public struct Reconciler: Sendable {
         } catch {
             memory.remember(state)
             let notSaved = StateNotSaved(cause: (error as? DiagnosticError) ?? UnexpectedError(error))
-            logger.error("\(notSaved.message)", metadata: notSaved.fix.map { ["fix": "\($0)"] } ?? [:])
+            var fields: Logger.Metadata = notSaved.fix.map { ["fix": "\($0)"] } ?? [:]
+            if let code = notSaved.errorCode { fields["code"] = "\(code)" }
+            logger.error("\(notSaved.message)", metadata: fields)
             return notSaved
         }
         if let metricsFile = manifest.metricsFile {
@@ -285,9 +287,11 @@ public struct Reconciler: Sendable {
         text.count <= limit ? text : String(text.prefix(limit)) + "…"
     }
 
-    static func metadata(secret: String, fix: String?) -> Logger.Metadata {
+    /// A failed secret's log fields: its name, the error's stable code and the fix.
+    static func metadata(secret: String, error: any DiagnosticError) -> Logger.Metadata {
         var metadata: Logger.Metadata = ["secret": "\(secret)"]
-        if let fix { metadata["fix"] = "\(fix)" }
+        if let code = error.errorCode { metadata["code"] = "\(code)" }
+        if let fix = error.fix { metadata["fix"] = "\(fix)" }
         return metadata
     }
 }
