@@ -11,7 +11,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -29,6 +28,11 @@ let package = Package(
             name: "CPKCS11",
             providers: [.apt(["libp11-kit-dev"])]
         ),
+        // libyaml's event parser, for the manifest reader; linked statically below.
+        .systemLibrary(
+            name: "CYAML",
+            providers: [.apt(["libyaml-dev"])]
+        ),
         // Linux calls Swift cannot make directly (variadic prctl).
         .systemLibrary(name: "CLinux"),
         .target(
@@ -38,9 +42,11 @@ let package = Package(
                 "CCurl",
                 "CLinux",
                 "CPKCS11",
+                "CYAML",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            // libyaml from its static archive: the release binary's needed libraries stay as they were.
+            linkerSettings: [.linkedLibrary(":libyaml.a")]
         ),
         .executableTarget(
             name: "secret-sync",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing secret-sync needs on Debian 12 / Ubuntu 24.04:
-# the C libraries (OpenSSL 3, libcurl) and the Python packages of the local AWS test world.
+# the C libraries (OpenSSL 3, libcurl, libyaml) and the Python packages of the local AWS test world.
 # The Swift toolchain itself is expected on PATH. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # that wants the PIN at every signature), OpenSC's pkcs11-spy to count logins,
 # p11-kit's proxy module, a swtpm TPM with the tpm2-openssl provider and tpm2-tools to provision it;
 # faketime slows the wall clock for the test that hook timeouts follow the monotonic clock.
-packages=(libssl-dev libcurl4-openssl-dev libp11-kit-dev openssl util-linux
+packages=(libssl-dev libcurl4-openssl-dev libyaml-dev libp11-kit-dev openssl util-linux
   softhsm2 gnutls-bin opensc opensc-pkcs11 p11-kit p11-kit-modules swtpm tpm2-tools tpm2-openssl libtss2-tcti-swtpm0 faketime)
 missing=()
 for p in "${packages[@]}"; do

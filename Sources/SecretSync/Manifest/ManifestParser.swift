@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// Reads and checks a manifest. Every problem found is reported at once, with its location and
 /// a fix; nothing is returned unless the whole manifest is valid.
@@ -33,10 +32,10 @@ public struct ManifestParser {
 
     public func parse(_ text: String, path: String) throws -> Manifest {
         var reader = ManifestReader(path: path, accounts: accounts, checkLocalFiles: checkLocalFiles, resolveAccounts: resolveAccounts)
-        let root: Node?
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: text, .basic)  // scalars are read as text: no regex-based typing (and no ICU)
-        } catch let error as YamlError {
+            root = try YAMLReader.read(text)  // scalars are kept as text: no type is guessed from them
+        } catch let error as YAMLError {
             throw ManifestError(path: path, problems: [reader.problem(for: error)])
         }
         guard let root else {

@@ -1,10 +1,9 @@
 import Foundation
-import Yams
 
 extension ManifestReader {
     // MARK: auth
 
-    mutating func auth(_ node: Node) -> Manifest.Auth? {
+    mutating func auth(_ node: YAMLNode) -> Manifest.Auth? {
         guard let fields = entries(node, "auth", allowed: ["roles_anywhere", "environment", "profile"]) else { return nil }
         guard fields.count == 1, let (key, entry) = fields.first else {
             report(
@@ -26,7 +25,7 @@ extension ManifestReader {
         }
     }
 
-    mutating func rolesAnywhere(_ node: Node) -> Manifest.Auth? {
+    mutating func rolesAnywhere(_ node: YAMLNode) -> Manifest.Auth? {
         let keyPath = "auth.roles_anywhere"
         let keys = [
             "certificate", "private_key", "tpm_auth_file", "intermediates", "trust_anchor_arn", "profile_arn", "role_arn",
@@ -79,7 +78,7 @@ extension ManifestReader {
     }
 
     /// `private_key:`: a key file (or TSS2 PEM TPM key file), `handle:0x…` or a `pkcs11:` URI.
-    mutating func keySource(_ fields: [String: (key: Node, value: Node)], _ keyPath: String, parent: Node) -> KeySource? {
+    mutating func keySource(_ fields: [String: (key: YAMLNode, value: YAMLNode)], _ keyPath: String, parent: YAMLNode) -> KeySource? {
         guard let valueNode = required(fields, "private_key", keyPath, parent: parent),
             let text = string(valueNode, join(keyPath, "private_key"))
         else { return nil }
@@ -112,7 +111,7 @@ extension ManifestReader {
     }
 
     mutating func localFile(
-        _ fields: [String: (key: Node, value: Node)], _ key: String, _ keyPath: String, parent: Node, role: String,
+        _ fields: [String: (key: YAMLNode, value: YAMLNode)], _ key: String, _ keyPath: String, parent: YAMLNode, role: String,
         required isRequired: Bool
     ) -> String? {
         let valueNode = isRequired ? required(fields, key, keyPath, parent: parent) : fields[key]?.value

@@ -1,12 +1,11 @@
 import Foundation
-import Yams
 
 extension ManifestReader {
     // MARK: The manifest
 
     static let topKeys = ["version", "auth", "region", "state_dir", "interval", "hook_timeout", "metrics_file", "defaults", "secrets"]
 
-    mutating func manifest(_ root: Node) -> Manifest? {
+    mutating func manifest(_ root: YAMLNode) -> Manifest? {
         guard let top = entries(root, "", allowed: Self.topKeys) else { return nil }
         if let version = required(top, "version", "", parent: root, fix: "add `version: 1` at the top") {
             if let value = string(version, "version"), value != "1" {
@@ -32,7 +31,7 @@ extension ManifestReader {
 
         var secrets = [SecretSpec]()
         if let node = required(top, "secrets", "", parent: root, fix: "list the secrets to sync under secrets:") {
-            if case .sequence(let sequence) = node, sequence.isEmpty {
+            if case .sequence(let sequence, _) = node, sequence.isEmpty {
                 report(node, "secrets", "the list is empty", fix: "list at least one secret")
             }
             secrets = list(node, "secrets", of: "secrets") { reader, item, path in
@@ -52,7 +51,7 @@ extension ManifestReader {
         var group: Account?
     }
 
-    mutating func checkRegion(_ region: String, _ node: Node, _ keyPath: String, partition: String? = nil) {
+    mutating func checkRegion(_ region: String, _ node: YAMLNode, _ keyPath: String, partition: String? = nil) {
         if let problem = Region.problem(region, partition: partition) { report(node, keyPath, problem.message, fix: problem.fix) }
     }
 }

@@ -1,12 +1,11 @@
 import Foundation
-import Yams
 
 extension ManifestReader {
     // MARK: secrets
 
     static let secretKeys = ["id", "name", "version_stage", "version_id", "region", "files", "env", "on_change"]
 
-    mutating func secret(_ node: Node, _ keyPath: String, defaults: FileDefaults, manifestRegion: String?, auth: Manifest.Auth?)
+    mutating func secret(_ node: YAMLNode, _ keyPath: String, defaults: FileDefaults, manifestRegion: String?, auth: Manifest.Auth?)
         -> SecretSpec?
     {
         guard let fields = entries(node, keyPath, allowed: Self.secretKeys) else { return nil }
@@ -81,7 +80,7 @@ extension ManifestReader {
             id: id, name: name, version: version, region: region ?? "", files: files, env: env, onChange: hooks, location: location(node))
     }
 
-    mutating func file(_ node: Node, _ keyPath: String, defaults: FileDefaults) -> FileSpec? {
+    mutating func file(_ node: YAMLNode, _ keyPath: String, defaults: FileDefaults) -> FileSpec? {
         let keys = ["path", "key", "format", "template", "template_file", "mode", "owner", "group"]
         guard let fields = entries(node, keyPath, allowed: keys) else { return nil }
         let filePath = required(fields, "path", keyPath, parent: node).flatMap { absolutePath($0, join(keyPath, "path")) }
@@ -138,7 +137,7 @@ extension ManifestReader {
             path: filePath, content: content, mode: fileMode, owner: owner, group: group, location: location(fields["path"]?.value))
     }
 
-    mutating func envEntry(_ node: Node, _ keyPath: String) -> EnvSpec? {
+    mutating func envEntry(_ node: YAMLNode, _ keyPath: String) -> EnvSpec? {
         guard let fields = entries(node, keyPath, allowed: ["name", "key", "prefix", "encoding"]) else { return nil }
         var base64 = false
         if let encoding = fields["encoding"], let value = string(encoding.value, join(keyPath, "encoding")) {
@@ -190,12 +189,12 @@ extension ManifestReader {
         return nil
     }
 
-    mutating func hook(_ node: Node, _ keyPath: String) -> HookCommand? {
+    mutating func hook(_ node: YAMLNode, _ keyPath: String) -> HookCommand? {
         switch node {
         case .scalar:
             guard let command = string(node, keyPath) else { return nil }
             return .shell(command)
-        case .sequence(let sequence):
+        case .sequence(let sequence, _):
             var arguments = [String]()
             for (index, item) in sequence.enumerated() {
                 if let argument = string(item, "\(keyPath)[\(index)]", allowEmpty: true) { arguments.append(argument) }
@@ -210,9 +209,6 @@ extension ManifestReader {
             report(
                 node, keyPath, "expected a command (text, or a list of arguments), found a mapping",
                 fix: "a command containing ': ' must be quoted in YAML, e.g. - 'echo \"note: done\"'")
-            return nil
-        default:
-            report(node, keyPath, "expected a command (text, or a list of arguments), found \(kind(node))")
             return nil
         }
     }

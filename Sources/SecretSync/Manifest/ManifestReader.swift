@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// Walks the YAML node tree. Scalars are read from their text as written, never through YAML's
 /// own typing, so `0640`, `yes` or `1e3` cannot change meaning between YAML 1.1 and 1.2.
@@ -22,42 +21,35 @@ struct ManifestReader {
 
     // MARK: Problems
 
-    func location(_ node: Node?) -> SourceLocation {
-        let mark = node?.mark
-        return SourceLocation(file: path, line: mark?.line ?? 1, column: mark?.column ?? 1)
+    func location(_ node: YAMLNode?) -> SourceLocation {
+        SourceLocation(file: path, line: node?.mark.line ?? 1, column: node?.mark.column ?? 1)
     }
 
-    mutating func report(_ node: Node?, _ keyPath: String, _ message: String, fix: String? = nil) {
+    mutating func report(_ node: YAMLNode?, _ keyPath: String, _ message: String, fix: String? = nil) {
         problems.append(.init(location: location(node), message: keyPath.isEmpty ? message : "\(keyPath): \(message)", fix: fix))
     }
 
-    func problem(for error: YamlError) -> ManifestError.Problem {
-        switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            let detail = context.map { "\($0.text) at \($0.mark): " } ?? ""
-            return .init(
-                location: .init(file: path, line: mark.line, column: mark.column), message: "YAML syntax: \(detail)\(problem)",
-                fix: "check indentation and quoting around this place (tabs are not allowed for indentation)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            return .init(
-                location: .init(file: path, line: context.mark.line, column: context.mark.column),
-                message: "duplicate key\(duplicates.count > 1 ? "s" : "") \(duplicates.joined(separator: ", ")) in the same mapping",
-                fix: "keep each key once")
-        default:
-            return .init(location: .init(file: path, line: 1, column: 1), message: "YAML: \(error)", fix: nil)
+    func problem(for error: YAMLError) -> ManifestError.Problem {
+        let fix: String
+        switch error.kind {
+        case .syntax: fix = "check indentation and quoting around this place (tabs are not allowed for indentation)"
+        case .duplicateKeys: fix = "keep each key once"
+        case .alias: fix = "write the value out where it is needed; anchors and aliases are not supported"
+        case .tooDeep, .tooLarge: fix = "a manifest is a few levels of keys and lists; check the file is the manifest"
+        case .multipleDocuments: fix = "keep one document in the manifest file"
         }
+        return .init(location: .init(file: path, line: error.mark.line, column: error.mark.column), message: error.message, fix: fix)
     }
 
     // MARK: Shapes
 
     /// The mapping's entries by key; unknown keys are reported with the closest known one.
-    mutating func entries(_ node: Node, _ keyPath: String, allowed: [String]) -> [String: (key: Node, value: Node)]? {
-        guard case .mapping(let mapping) = node else {
+    mutating func entries(_ node: YAMLNode, _ keyPath: String, allowed: [String]) -> [String: (key: YAMLNode, value: YAMLNode)]? {
+        guard case .mapping(let mapping, _) = node else {
             report(node, keyPath, "expected a mapping of keys (\(allowed.joined(separator: ", "))), found \(kind(node))")
             return nil
         }
-        var result = [String: (key: Node, value: Node)]()
+        var result = [String: (key: YAMLNode, value: YAMLNode)]()
         for (key, value) in mapping {
             guard case .scalar(let scalar) = key else {
                 report(key, keyPath, "keys must be plain words")
@@ -79,9 +71,9 @@ struct ManifestReader {
     /// The items of a list, each read by `read` with its key path (`files[0]`, ...); anything but
     /// a list is reported as `expected a list of WHAT`.
     mutating func list<T>(
-        _ node: Node, _ keyPath: String, of what: String?, _ read: (inout ManifestReader, Node, String) -> T?
+        _ node: YAMLNode, _ keyPath: String, of what: String?, _ read: (inout ManifestReader, YAMLNode, String) -> T?
     ) -> [T] {
-        guard case .sequence(let sequence) = node else {
+        guard case .sequence(let sequence, _) = node else {
             report(node, keyPath, "expected a list\(what.map { " of \($0)" } ?? ""), found \(kind(node))")
             return []
         }
@@ -92,18 +84,17 @@ struct ManifestReader {
         return items
     }
 
-    func kind(_ node: Node) -> String {
+    func kind(_ node: YAMLNode) -> String {
         switch node {
         case .scalar(let scalar): return scalar.string.isEmpty ? "an empty value" : "'\(scalar.string)'"
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        case .alias: return "an alias"
         }
     }
 
     func join(_ keyPath: String, _ key: String) -> String { keyPath.isEmpty ? key : "\(keyPath).\(key)" }
 
-    mutating func string(_ node: Node, _ keyPath: String, allowEmpty: Bool = false) -> String? {
+    mutating func string(_ node: YAMLNode, _ keyPath: String, allowEmpty: Bool = false) -> String? {
         guard case .scalar(let scalar) = node else {
             report(node, keyPath, "expected a text value, found \(kind(node))")
             return nil
@@ -116,8 +107,8 @@ struct ManifestReader {
     }
 
     mutating func required(
-        _ entries: [String: (key: Node, value: Node)], _ key: String, _ keyPath: String, parent: Node, fix: String? = nil
-    ) -> Node? {
+        _ entries: [String: (key: YAMLNode, value: YAMLNode)], _ key: String, _ keyPath: String, parent: YAMLNode, fix: String? = nil
+    ) -> YAMLNode? {
         guard let entry = entries[key] else {
             report(parent, keyPath, "missing required key '\(key)'", fix: fix)
             return nil
@@ -125,7 +116,7 @@ struct ManifestReader {
         return entry.value
     }
 
-    mutating func absolutePath(_ node: Node, _ keyPath: String) -> String? {
+    mutating func absolutePath(_ node: YAMLNode, _ keyPath: String) -> String? {
         guard let value = string(node, keyPath) else { return nil }
         guard value.hasPrefix("/") else {
             report(
@@ -155,7 +146,7 @@ struct ManifestReader {
         return value
     }
 
-    mutating func bool(_ node: Node, _ keyPath: String) -> Bool? {
+    mutating func bool(_ node: YAMLNode, _ keyPath: String) -> Bool? {
         guard let value = string(node, keyPath) else { return nil }
         switch value {
         case "true": return true
@@ -168,7 +159,7 @@ struct ManifestReader {
 
     /// `30s`, `5m`, `1h`, `1h30m`, `2d`, within `range`. A bare number is refused (its unit would
     /// be a guess), and so is `ms`: no manifest setting wants one, and `5ms` for `5m` is a typo.
-    mutating func duration(_ node: Node, _ keyPath: String, within range: ClosedRange<TimeInterval>) -> TimeInterval? {
+    mutating func duration(_ node: YAMLNode, _ keyPath: String, within range: ClosedRange<TimeInterval>) -> TimeInterval? {
         guard let value = string(node, keyPath) else { return nil }
         switch DurationParser.parse(value, within: range, milliseconds: false) {
         case .valid(let seconds):
@@ -185,7 +176,7 @@ struct ManifestReader {
 
     /// File modes are read from the text as written, as octal: `"0640"`, `0640` and `640` all mean
     /// rw-r-----. This sidesteps YAML 1.1 (octal) versus YAML 1.2 (decimal) for a bare `0640`.
-    mutating func mode(_ node: Node, _ keyPath: String) -> UInt32? {
+    mutating func mode(_ node: YAMLNode, _ keyPath: String) -> UInt32? {
         guard let value = string(node, keyPath) else { return nil }
         let fix = "write 3 or 4 octal digits, quoted for clarity: mode: \"0640\""
         guard (3...4).contains(value.count), value.allSatisfy({ ("0"..."7").contains($0) }), let mode = UInt32(value, radix: 8) else {
@@ -205,7 +196,7 @@ struct ManifestReader {
         return mode
     }
 
-    mutating func account(_ node: Node, _ keyPath: String, group: Bool) -> Account? {
+    mutating func account(_ node: YAMLNode, _ keyPath: String, group: Bool) -> Account? {
         guard let value = string(node, keyPath) else { return nil }
         // 4294967295 is (uid_t)-1, which chown(2) reads as "leave unchanged"; larger ones do not fit.
         if !value.isEmpty, value.allSatisfy({ $0.isASCII && $0.isNumber }), UInt64(value).map({ $0 >= UInt64(UInt32.max) }) ?? true {
