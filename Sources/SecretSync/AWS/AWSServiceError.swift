@@ -14,11 +14,11 @@ public struct AWSErrorBody: Sendable, Equatable {
         var code: String?
         var message: String?
         if let header = response.header("x-amzn-errortype") { code = clean(header) }
-        if let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] {
-            if code == nil, let type = (object["__type"] ?? object["code"] ?? object["Code"]) as? String {
+        if let object = JSONDocument.parse(Array(response.body)), case .object = object {
+            if code == nil, let type = (object["__type"] ?? object["code"] ?? object["Code"])?.string {
                 code = clean(type)
             }
-            message = (object["message"] ?? object["Message"]) as? String
+            message = (object["message"] ?? object["Message"])?.string
         } else if let text = String(data: response.body, encoding: .utf8), text.contains("<") {
             if code == nil { code = xmlElement("Code", in: text) }
             message = xmlElement("Message", in: text)

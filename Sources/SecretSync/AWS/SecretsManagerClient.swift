@@ -58,13 +58,13 @@ public struct SecretsManagerClient: Sendable {
     public func getSecretValue(
         secretId: String, version: VersionSelector, region: String, credentials: AWSCredentials
     ) throws -> SecretVersion {
-        var body: [String: Any] = ["SecretId": secretId]
+        var body: [(key: String, value: JSONDocument)] = [("SecretId", .string(secretId))]
         switch version {
-        case .stage(let stage): body["VersionStage"] = stage
-        case .id(let id): body["VersionId"] = id
+        case .stage(let stage): body.append(("VersionStage", .string(stage)))
+        case .id(let id): body.append(("VersionId", .string(id)))
         }
-        let response = try call("GetSecretValue", body: body, secretId: secretId, region: region, credentials: credentials)
-        guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
+        let response = try call("GetSecretValue", body: .object(body), secretId: secretId, region: region, credentials: credentials)
+        guard let object = JSONDocument.parse(Array(response.body)), case .object = object else {
             throw SecretsManagerError(
                 secretId: secretId, awsErrorCode: nil, message: "unexpected GetSecretValue answer for \(secretId): not the documented JSON",
                 fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager", retryable: false)
@@ -90,16 +90,16 @@ public struct SecretsManagerClient: Sendable {
     }
 
     /// One `SecretValues` entry (or a GetSecretValue answer) as a ``SecretVersion``.
-    static func secretVersion(_ object: [String: Any], secretId: String) throws -> SecretVersion {
-        guard let arn = object["ARN"] as? String, let versionId = object["VersionId"] as? String else {
+    static func secretVersion(_ object: JSONDocument, secretId: String) throws -> SecretVersion {
+        guard let arn = object["ARN"]?.string, let versionId = object["VersionId"]?.string else {
             throw SecretsManagerError(
                 secretId: secretId, awsErrorCode: nil, message: "unexpected GetSecretValue answer for \(secretId): not the documented JSON",
                 fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager", retryable: false)
         }
         let payload: SecretPayload
-        if let string = object["SecretString"] as? String {
+        if let string = object["SecretString"]?.string {
             payload = SecretPayload(kind: .string, bytes: Array(string.utf8))
-        } else if let binary = object["SecretBinary"] as? String, let bytes = Data(base64Encoded: binary) {
+        } else if let binary = object["SecretBinary"]?.string, let bytes = Data(base64Encoded: binary) {
             payload = SecretPayload(kind: .binary, bytes: Array(bytes))
         } else {
             throw SecretsManagerError(
@@ -107,7 +107,7 @@ public struct SecretsManagerClient: Sendable {
                 message: "secret \(secretId) version \(versionId) has neither SecretString nor SecretBinary",
                 fix: "put a value in the secret", retryable: false)
         }
-        return SecretVersion(arn: arn, name: object["Name"] as? String ?? secretId, versionId: versionId, payload: payload)
+        return SecretVersion(arn: arn, name: object["Name"]?.string ?? secretId, versionId: versionId, payload: payload)
     }
 
     /// `BatchGetSecretValue` for up to 20 ids (always their `AWSCURRENT` version). Per-secret
@@ -118,20 +118,21 @@ public struct SecretsManagerClient: Sendable {
         precondition((1...20).contains(secretIds.count))
         let label = "\(secretIds.count) secrets"
         let response = try call(
-            "BatchGetSecretValue", body: ["SecretIdList": secretIds], secretId: label, region: region, credentials: credentials)
-        guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
+            "BatchGetSecretValue", body: .object([("SecretIdList", .array(secretIds.map(JSONDocument.string)))]), secretId: label,
+            region: region, credentials: credentials)
+        guard let object = JSONDocument.parse(Array(response.body)), case .object = object else {
             throw SecretsManagerError(
                 secretId: label, awsErrorCode: nil, message: "unexpected BatchGetSecretValue answer: not the documented JSON",
                 fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager", retryable: false)
         }
-        let answered = (object["SecretValues"] as? [[String: Any]] ?? []).compactMap {
-            try? Self.secretVersion($0, secretId: $0["Name"] as? String ?? "")
+        let answered = (object["SecretValues"]?.array ?? []).compactMap {
+            try? Self.secretVersion($0, secretId: $0["Name"]?.string ?? "")
         }
         var errors = [String: SecretsManagerError]()
-        for entry in object["Errors"] as? [[String: Any]] ?? [] {
-            guard let id = entry["SecretId"] as? String else { continue }
-            let code = entry["ErrorCode"] as? String ?? "Error"
-            let message = entry["Message"] as? String ?? "(no message)"
+        for entry in object["Errors"]?.array ?? [] {
+            guard let id = entry["SecretId"]?.string else { continue }
+            let code = entry["ErrorCode"]?.string ?? "Error"
+            let message = entry["Message"]?.string ?? "(no message)"
             errors[id] = SecretsManagerError(
                 secretId: id, awsErrorCode: code, message: "Secrets Manager refused BatchGetSecretValue for \(id): \(code): \(message)",
                 fix: Self.fix(
@@ -173,11 +174,11 @@ public struct SecretsManagerClient: Sendable {
             HTTPRequest(method: "GET", url: endpoint.url(path: "/", encodedQuery: ""), headers: [], body: [], isWarmUp: true))
     }
 
-    func call(_ operation: String, body: [String: Any], secretId: String, region: String, credentials: AWSCredentials) throws
+    func call(_ operation: String, body: JSONDocument, secretId: String, region: String, credentials: AWSCredentials) throws
         -> HTTPResponse
     {
         let endpoint = try endpoint(region: region)
-        let bodyData = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
+        let bodyData = Array(body.text.utf8)
         return try retry.run(
             isRetryable: { ($0 as? SecretsManagerError)?.retryable ?? false },
             beforeRetry: { attempt, delay, error in

@@ -26,17 +26,16 @@ public enum CredentialProcessOutput {
         func failure(_ message: String, _ fix: String) -> CredentialSourceError {
             CredentialSourceError(message: "credential_process of profile '\(profile)': \(message)", fix: fix)
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(output)) as? [String: Any],
-            object["Version"] as? Int == 1, let accessKey = object["AccessKeyId"] as? String,
-            let secretKey = object["SecretAccessKey"] as? String
+        guard let object = JSONDocument.parse(output), object["Version"]?.integer == 1, let accessKey = object["AccessKeyId"]?.string,
+            let secretKey = object["SecretAccessKey"]?.string
         else {
             throw failure("did not print Version 1 JSON with AccessKeyId and SecretAccessKey", "check the command by running it by hand")
         }
         let timestampFix = "print Expiration as an RFC 3339 time, e.g. 2026-01-02T03:04:05Z"
         var expiration: Date?
         var expirationText: String?
-        if let value = object["Expiration"], !(value is NSNull) {
-            guard let text = value as? String else { throw failure("Expiration must be a text timestamp", timestampFix) }
+        if let value = object["Expiration"], value != .null {
+            guard let text = value.string else { throw failure("Expiration must be a text timestamp", timestampFix) }
             guard let parsed = UTCTime.parseAWSTimestamp(text) else {
                 throw failure("Expiration '\(text.prefix(64))' is not a timestamp", timestampFix)
             }
@@ -50,7 +49,7 @@ public enum CredentialProcessOutput {
         }
         return AWSCredentials(
             accessKeyId: accessKey, secretAccessKey: SecretValue(secretKey),
-            sessionToken: (object["SessionToken"] as? String).map(SecretValue.init), expiration: expiration,
+            sessionToken: object["SessionToken"]?.string.map(SecretValue.init), expiration: expiration,
             expirationText: expirationText, source: .profile(profile))
     }
 }

@@ -109,9 +109,9 @@ public struct RolesAnywhereClient: Sendable {
         let now = clock()
         let signer = try loadSigner(at: now)
 
-        var bodyObject: [String: Any] = ["durationSeconds": configuration.sessionDuration]
-        if let name = configuration.roleSessionName { bodyObject["roleSessionName"] = name }
-        let body = try JSONSerialization.data(withJSONObject: bodyObject, options: [.sortedKeys])
+        var members: [(key: String, value: JSONDocument)] = [("durationSeconds", .number("\(configuration.sessionDuration)"))]
+        if let name = configuration.roleSessionName { members.append(("roleSessionName", .string(name))) }
+        let body = Array(JSONDocument.object(members).text.utf8)
 
         var request = SignableRequest(
             method: "POST", path: endpoint.basePath + "/sessions",
@@ -206,21 +206,20 @@ public struct RolesAnywhereClient: Sendable {
                 .malformedResponse, "unexpected CreateSession answer from \(endpoint): \(what)",
                 fix: "check the endpoint setting points at IAM Roles Anywhere")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+        guard let object = JSONDocument.parse(Array(body)), case .object = object else {
             throw malformed("not a JSON object")
         }
-        guard let set = object["credentialSet"] as? [[String: Any]], let first = set.first,
-            let credentials = first["credentials"] as? [String: Any]
+        guard let first = object["credentialSet"]?.array?.first, let credentials = first["credentials"], case .object = credentials
         else {
             throw malformed("unable to obtain temporary security credentials from CreateSession (no credentialSet)")
         }
-        guard let accessKeyId = credentials["accessKeyId"] as? String, !accessKeyId.isEmpty,
-            let secretAccessKey = credentials["secretAccessKey"] as? String, !secretAccessKey.isEmpty,
-            let sessionToken = credentials["sessionToken"] as? String, !sessionToken.isEmpty
+        guard let accessKeyId = credentials["accessKeyId"]?.string, !accessKeyId.isEmpty,
+            let secretAccessKey = credentials["secretAccessKey"]?.string, !secretAccessKey.isEmpty,
+            let sessionToken = credentials["sessionToken"]?.string, !sessionToken.isEmpty
         else {
             throw malformed("the credential set lacks accessKeyId, secretAccessKey or sessionToken")
         }
-        let expirationText = credentials["expiration"] as? String
+        let expirationText = credentials["expiration"]?.string
         let expiration = expirationText.flatMap(UTCTime.parseRFC3339)
         if expirationText != nil, expiration == nil {
             throw malformed("expiration '\(expirationText!)' is not an RFC 3339 time")

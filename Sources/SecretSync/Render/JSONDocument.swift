@@ -12,6 +12,24 @@ public indirect enum JSONDocument: Equatable, Sendable {
         lhs.text == rhs.text
     }
 
+    /// The text of a string value; nil for anything else.
+    public var string: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+
+    /// The elements of an array; nil for anything else.
+    public var array: [JSONDocument]? {
+        if case .array(let elements) = self { return elements }
+        return nil
+    }
+
+    /// A number written as a whole number that fits an Int; nil for anything else.
+    public var integer: Int? {
+        if case .number(let text) = self { return Int(text) }
+        return nil
+    }
+
     /// The first value of `key` in an object.
     public subscript(key: String) -> JSONDocument? {
         guard case .object(let members) = self else { return nil }

@@ -92,8 +92,9 @@ struct FuzzTests {
             let parsed = AWSErrorBody.parse(response)
             #expect(!parsed.code.isEmpty)
             _ = try? RolesAnywhereClient.parseCredentials(Data(input), endpoint: endpoint)
-            if let object = try? JSONSerialization.jsonObject(with: Data(input)) as? [String: Any] {
+            if let object = JSONDocument.parse(input) {
                 _ = try? SecretsManagerClient.secretVersion(object, secretId: "x")
+                _ = try? CredentialProcessOutput.parse(input, profile: "p")
             }
             _ = Renderer.isValidEnvironmentName(String(decoding: input.prefix(20), as: UTF8.self))
         }
