@@ -1,7 +1,11 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Logging
 import SecretSync
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `secret-sync credential-process`: a drop-in for `aws_signing_helper credential-process`.
 struct CredentialProcessCommand: ParsableCommand {

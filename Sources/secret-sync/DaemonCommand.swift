@@ -1,6 +1,10 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import SecretSync
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `secret-sync daemon`: reconcile every `interval` until SIGTERM.
 struct DaemonCommand: ParsableCommand {

@@ -1,6 +1,10 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import SecretSync
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `-c/--config`, else `$SECRET_SYNC_CONFIG`, else /etc/secret-sync/manifest.yaml.
 struct ManifestOptions: ParsableArguments {

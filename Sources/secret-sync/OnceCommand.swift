@@ -1,6 +1,10 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import SecretSync
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `secret-sync once`: one reconcile pass.
 struct OnceCommand: ParsableCommand {

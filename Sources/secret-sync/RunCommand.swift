@@ -1,7 +1,11 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Logging
 import SecretSync
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `secret-sync run -- CMD [ARG...]`: fetch the secrets with `env:` entries, then become CMD.
 struct RunCommand: ParsableCommand {

@@ -1,7 +1,11 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Logging
 import SecretSync
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @main
 struct SecretSyncCommand: ParsableCommand {

@@ -1,6 +1,10 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import SecretSync
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `secret-sync validate`: the manifest and the local files it names, without the network.
 struct ValidateCommand: ParsableCommand {

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// An error answer from an AWS service (or a stand-in): its code, message and HTTP status.
 public struct AWSErrorBody: Sendable, Equatable {
@@ -26,7 +30,7 @@ public struct AWSErrorBody: Sendable, Equatable {
         let requestId = response.header("x-amzn-requestid") ?? response.header("x-amz-request-id")
         if message == nil {
             let text = String(decoding: response.body.prefix(300), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+                .trimmed
             message = text.isEmpty ? nil : text
         }
         return AWSErrorBody(
@@ -39,11 +43,11 @@ public struct AWSErrorBody: Sendable, Equatable {
         var value = Substring(type)
         if let colon = value.firstIndex(of: ":") { value = value[..<colon] }
         if let hash = value.lastIndex(of: "#") { value = value[value.index(after: hash)...] }
-        return value.trimmingCharacters(in: .whitespaces)
+        return value.trimmedSpaces
     }
 
     static func xmlElement(_ name: String, in text: String) -> String? {
-        guard let start = text.range(of: "<\(name)>"), let end = text.range(of: "</\(name)>", range: start.upperBound..<text.endIndex)
+        guard let start = text.firstRange(of: "<\(name)>"), let end = text[start.upperBound...].firstRange(of: "</\(name)>")
         else { return nil }
         return String(text[start.upperBound..<end.lowerBound])
     }

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A request as SigV4 sees it: what will be sent, before the `Authorization` header is added.
 public struct SignableRequest: Sendable {

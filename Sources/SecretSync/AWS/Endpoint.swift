@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Partitions and their DNS suffixes, for building default endpoints.
 public enum Partition {
@@ -79,7 +83,7 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
         self.port = components.port
         var path = components.percentEncodedPath
         while path.hasSuffix("/") { path.removeLast() }
-        self.basePath = path.removingPercentEncoding ?? path
+        self.basePath = PercentEncoding.decode(path) ?? path
         self.source = source
     }
 

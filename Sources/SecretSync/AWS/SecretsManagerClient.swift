@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One version of a secret as `GetSecretValue` returned it.
 public struct SecretVersion: Sendable {
@@ -185,7 +189,7 @@ public struct SecretsManagerClient: Sendable {
                 logger.warning(
                     "\(operation) failed, retrying",
                     metadata: [
-                        "secret_id": "\(secretId)", "attempt": "\(attempt)", "delay": "\(String(format: "%.2f", delay))s",
+                        "secret_id": "\(secretId)", "attempt": "\(attempt)", "delay": "\(NumberText.fixed(delay, 2))s",
                         "error": "\((error as? SecretsManagerError)?.awsErrorCode ?? "transport")",
                     ])
             },

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Access keys for SigV4 (HMAC) signing.
 public struct AWSCredentials: Sendable, CustomStringConvertible {

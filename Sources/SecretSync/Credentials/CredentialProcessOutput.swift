@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The JSON that AWS SDKs and the AWS CLI read from a `credential_process` command.
 public enum CredentialProcessOutput {

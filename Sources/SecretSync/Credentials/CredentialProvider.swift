@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Where AWS credentials come from for Secrets Manager calls.
 public protocol CredentialProvider: Sendable {
@@ -51,7 +55,7 @@ public final class CachingCredentialProvider: CredentialProvider, @unchecked Sen
     // @unchecked Sendable: `cached` and `fetchedAt` are only touched while `lock` is held.
     private let source: @Sendable () throws -> AWSCredentials
     private let clock: @Sendable () -> Date
-    private let lock = NSLock()
+    private let lock = Lock()
     private var cached: AWSCredentials?
     private var fetchedAt = Date.distantPast
     /// Refresh this long before expiry (SDKs use 10–15 minutes; credentials last about an hour).

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The INI dialect of the AWS shared files: `[section]`, `key = value`, `#` and `;` comments.
 struct INIFile {
@@ -8,7 +12,7 @@ struct INIFile {
         var current: String?
         var lastKey: String?
         for raw in text.split(whereSeparator: \.isNewline) {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = raw.trimmedSpaces
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("["), line.hasSuffix("]") {
                 let name = line.dropFirst().dropLast().split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
@@ -24,8 +28,8 @@ struct INIFile {
             }
             let parts = line.split(separator: "=", maxSplits: 1)
             guard parts.count == 2 else { continue }
-            let key = parts[0].trimmingCharacters(in: .whitespaces)
-            sections[current]?[key] = parts[1].trimmingCharacters(in: .whitespaces)
+            let key = parts[0].trimmedSpaces
+            sections[current]?[key] = parts[1].trimmedSpaces
             lastKey = key
         }
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
     import Glibc
@@ -24,7 +24,7 @@ public struct ProfileCredentialProvider: CredentialProvider {
     /// Root's files come from root's home, not from a `$HOME` a `sudo` may have kept from the caller.
     var home: String {
         if geteuid() == 0 { return "/root" }
-        return environment["HOME"] ?? NSHomeDirectory()
+        return environment["HOME"] ?? SystemAccounts.homeDirectory(geteuid()) ?? "/"
     }
     var configPath: String { environment["AWS_CONFIG_FILE"] ?? "\(home)/.aws/config" }
     var credentialsPath: String { environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "\(home)/.aws/credentials" }
@@ -77,7 +77,7 @@ public struct ProfileCredentialProvider: CredentialProvider {
         let allowed = min(Self.processTimeout, max(0, deadline?.remaining ?? Self.processTimeout))
         let outcome = ProcessLauncher.run(
             arguments, environment: environment, output: .capture(limit: Self.outputLimit), deadline: .after(allowed))
-        let stderr = String(decoding: outcome.stderr.prefix(2000), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let stderr = String(decoding: outcome.stderr.prefix(2000), as: UTF8.self).trimmed
         switch outcome.ending {
         case .exited(0): break
         case .timedOut:

@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Gets temporary credentials from IAM Roles Anywhere `CreateSession`.
 ///
@@ -91,7 +95,7 @@ public struct RolesAnywhereClient: Sendable {
                     logger.warning(
                         "CreateSession failed, retrying",
                         metadata: [
-                            "attempt": "\(attempt)", "delay": "\(String(format: "%.2f", delay))s",
+                            "attempt": "\(attempt)", "delay": "\(NumberText.fixed(delay, 2))s",
                             "error": "\((error as? RetryableFailure)?.underlying.message ?? "\(error)")",
                         ])
                 }, operation: { try createSessionOnce(resolved: resolved, endpoint: endpoint) })

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Everything needed to trade a certificate for credentials through IAM Roles Anywhere.
 public struct RolesAnywhereConfiguration: Sendable {

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Signs a Roles Anywhere request with the certificate's private key (`AWS4-X509-*-SHA256`).
 ///

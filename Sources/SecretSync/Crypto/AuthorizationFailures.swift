@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Remembers refused PINs and TPM auth values, so that no retry — by the CreateSession retry loop,
 /// the daemon's next pass or its backoff — spends another of the device's few attempts on a secret
@@ -12,7 +16,7 @@ public enum AuthorizationFailures {
 
     // nonisolated(unsafe) is safe: `entries` is only read or written while `lock` is held.
     nonisolated(unsafe) private static var entries: [String: Entry] = [:]
-    private static let lock = NSLock()
+    private static let lock = Lock()
 
     /// Identifies the file's content without reading it: device, inode, size and change times.
     static func identity(of path: String?) -> String {

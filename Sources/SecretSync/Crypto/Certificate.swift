@@ -1,5 +1,9 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// An X.509 certificate, owned as an OpenSSL `X509` object and freed with it.
 public final class Certificate {

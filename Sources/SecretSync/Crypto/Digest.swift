@@ -1,5 +1,9 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// SHA-256 and HMAC-SHA256 through OpenSSL's EVP interface.
 public enum Digest {

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A failure to reach or use a key held in a TPM or a PKCS#11 token.
 public struct HardwareKeyError: DiagnosticError {

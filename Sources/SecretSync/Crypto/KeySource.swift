@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Where the certificate's private key lives, as written in `private_key:` or `--private-key`.
 ///

@@ -1,6 +1,10 @@
 import CLinux
 import COpenSSL
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// An OpenSSL library context with providers loaded into it, unloaded and freed together.
 ///

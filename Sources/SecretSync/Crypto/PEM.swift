@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One `-----BEGIN LABEL-----` … `-----END LABEL-----` block of a PEM file.
 struct PEMBlock {
@@ -15,7 +19,7 @@ struct PEMBlock {
         var blocks = [PEMBlock]()
         var current: (label: String, lines: [String], raw: [String])?
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let line = rawLine.trimmedSpaces
             if var block = current {
                 block.raw.append(String(rawLine))
                 if line == "-----END \(block.label)-----" {
@@ -44,7 +48,7 @@ struct PEMBlock {
         {
             for header in lines[..<separator] {
                 let parts = header.split(separator: ":", maxSplits: 1)
-                headers[String(parts[0])] = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+                headers[String(parts[0])] = parts.count > 1 ? parts[1].trimmedSpaces : ""
             }
             body = lines[(separator + 1)...]
         }
@@ -58,7 +62,7 @@ struct PEMBlock {
 extension Data {
     /// True when the bytes look like PEM text rather than DER.
     var looksLikePEM: Bool {
-        guard let range = range(of: Data("-----BEGIN ".utf8)) else { return false }
-        return range.lowerBound < 4096
+        let marker = Array("-----BEGIN ".utf8)
+        return Array(prefix(4096 + marker.count)).firstRange(of: marker) != nil
     }
 }

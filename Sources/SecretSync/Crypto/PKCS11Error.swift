@@ -1,6 +1,10 @@
 import COpenSSL
 import CPKCS11
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// PKCS#11 return values in words.
 enum PKCS11Error {
@@ -45,6 +49,7 @@ enum PKCS11Error {
 
     /// CK_*_INFO text fields are blank-padded UTF-8, not NUL-terminated.
     static func padded(_ bytes: UnsafeRawBufferPointer) -> String {
-        String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: " \0"))
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\0" }
+        return String(String(decoding: bytes, as: UTF8.self).drop(while: blank).reversed().drop(while: blank).reversed())
     }
 }

@@ -1,6 +1,10 @@
 import COpenSSL
 import CPKCS11
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A private key in a PKCS#11 token, found by an RFC 7512 URI, with a logged-in session open
 /// while this object lives. The token signs: RSA with `CKM_SHA256_RSA_PKCS` (or `CKM_RSA_PKCS`
@@ -23,7 +27,7 @@ public final class PKCS11Key: SigningKey {
     private let mechanism: CK_MECHANISM_TYPE
     private let alwaysAuthenticate: Bool
     private let uri: PKCS11URI
-    private let lock = NSLock()
+    private let lock = Lock()
 
     private init(
         module: PKCS11Module, slot: CK_SLOT_ID, session: PKCS11Session, object: CK_OBJECT_HANDLE, kind: KeyKind, label: String,
@@ -317,7 +321,7 @@ public final class PKCS11Key: SigningKey {
                 let label = (try? attributeBytes(CK_ATTRIBUTE_TYPE(CKA_LABEL), object: handle, session: session, module: module))
                     .map { String(decoding: $0, as: UTF8.self) }
                 let id = try? attributeBytes(CK_ATTRIBUTE_TYPE(CKA_ID), object: handle, session: session, module: module)
-                return "object=\(label ?? "?");id=\(id.map { $0.map { String(format: "%%%02x", $0) }.joined() } ?? "?")"
+                return "object=\(label ?? "?");id=\(id.map(NumberText.percentEncoded) ?? "?")"
             }
             throw HardwareKeyError(
                 .keyNotFound,

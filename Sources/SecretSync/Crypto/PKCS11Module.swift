@@ -1,6 +1,10 @@
 import COpenSSL
 import CPKCS11
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A loaded PKCS#11 module. Each module is opened and initialised once per process and kept: a
 /// module cannot be safely finalised while another part of the process might use it, and loading
@@ -18,7 +22,7 @@ final class PKCS11Module: @unchecked Sendable {
 
     // nonisolated(unsafe) is safe: `loaded` is only read or written while `lock` is held.
     nonisolated(unsafe) private static var loaded: [String: PKCS11Module] = [:]
-    private static let lock = NSLock()
+    private static let lock = Lock()
 
     private init(path: String, functions: PKCS11Functions) {
         self.path = path

@@ -1,6 +1,10 @@
 import COpenSSL
 import CPKCS11
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A session with a token: its one owner, which logs out (when logged in) and closes it when the
 /// last reference goes — whether the key was built or its lookup failed half-way.

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A PKCS#11 URI (RFC 7512) naming a private key in a token, e.g.
 /// `pkcs11:token=ira;object=client-key;type=private?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/ira/pin`.
@@ -42,7 +46,7 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
     public var objectDescription: String {
         var parts = [String]()
         if let object { parts.append("object=\(object)") }
-        if let id { parts.append("id=\(id.map { String(format: "%%%02x", $0) }.joined())") }
+        if let id { parts.append("id=\(NumberText.percentEncoded(id))") }
         return parts.joined(separator: ";")
     }
 
@@ -172,14 +176,22 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
 
     /// The text with every `pin-value` replaced, so that an error about the URI never repeats a PIN.
     static func redacted(_ text: String) -> String {
-        var result = text
-        var searchFrom = result.startIndex
-        while let range = result.range(of: "pin-value=", options: .caseInsensitive, range: searchFrom..<result.endIndex) {
-            let end = result[range.upperBound...].firstIndex(where: { $0 == "&" || $0 == ";" }) ?? result.endIndex
-            result.replaceSubrange(range.upperBound..<end, with: "REDACTED")
-            searchFrom = result.index(range.upperBound, offsetBy: "REDACTED".count)
+        let bytes = Array(text.utf8)
+        let marker = Array("pin-value=".utf8)
+        var result = [UInt8]()
+        var index = 0
+        while index < bytes.count {
+            let window = bytes[index..<min(bytes.count, index + marker.count)].map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
+            guard window == marker else {
+                result.append(bytes[index])
+                index += 1
+                continue
+            }
+            result += bytes[index..<index + marker.count] + Array("REDACTED".utf8)
+            index += marker.count
+            while index < bytes.count, bytes[index] != UInt8(ascii: "&"), bytes[index] != UInt8(ascii: ";") { index += 1 }
         }
-        return result
+        return String(decoding: result, as: UTF8.self)
     }
 
     static func percentDecode(_ text: Substring, _ invalid: (String, String?) -> KeySourceError) throws -> [UInt8] {

@@ -1,5 +1,9 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The kind of an asymmetric key, for choosing the Roles Anywhere algorithm and for messages.
 public enum KeyKind: Equatable, Sendable, CustomStringConvertible {

@@ -1,6 +1,10 @@
 import CLinux
 import COpenSSL
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Opens TPM 2.0 keys through the tpm2-openssl provider: a TSS2 PEM key file
 /// (`-----BEGIN TSS2 PRIVATE KEY-----`, made by `openssl genpkey -provider tpm2` or

@@ -1,6 +1,10 @@
 import CLinux
 import COpenSSL
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The TSS library's own error log, kept in memory so its details reach our messages.
 ///
@@ -54,7 +58,7 @@ public final class TSSLog: @unchecked Sendable {
         var seen = Set<String>()
         let lines = String(decoding: buffer.prefix(count), as: UTF8.self).split(separator: "\n").compactMap { line -> String? in
             // "ERROR:esys:src/tss2-esys/api/Esys_Load.c:112:Esys_Load() Esys Finish ErrorCode (0x00000902) "
-            let text = line.split(separator: ":", maxSplits: 4).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            let text = line.split(separator: ":", maxSplits: 4).last.map { $0.trimmedSpaces } ?? ""
             guard !text.isEmpty, seen.insert(text).inserted else { return nil }
             return text
         }

@@ -1,5 +1,9 @@
 import CCurl
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Settings for ``CurlHTTPClient``, normally read from the standard AWS environment.
 public struct HTTPClientOptions: Sendable {
@@ -31,7 +35,7 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
     private let handle: UnsafeMutableRawPointer
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let options: HTTPClientOptions
-    private let lock = NSLock()
+    private let lock = Lock()
 
     private static let globalInit: Void = {
         // curl_global_init is not thread-safe on older libcurl; run it exactly once.
@@ -140,15 +144,15 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
                 let length = size * count
                 guard let data else { return length }
                 let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                    .trimmed
                 if line.hasPrefix("HTTP/") {
                     // A new status line (after a proxy's CONNECT answer, or 100 Continue): start over.
                     accumulator.headers.removeAll()
                 } else if let colon = line.firstIndex(of: ":") {
                     accumulator.headers.append(
                         (
-                            String(line[..<colon]).trimmingCharacters(in: .whitespaces),
-                            String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+                            String(line[..<colon]).trimmedSpaces,
+                            String(line[line.index(after: colon)...]).trimmedSpaces
                         ))
                 }
                 return length

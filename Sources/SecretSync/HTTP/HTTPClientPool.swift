@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Several ``CurlHTTPClient``s, so that requests can run in parallel, each over a kept-alive
 /// connection. A request goes to an idle client that last talked to the same host, when there is
@@ -10,7 +14,7 @@ public final class HTTPClientPool: HTTPTransport, @unchecked Sendable {
     private var idle: [Int]
     private var lastHost: [String?]
     private var warming = Set<Int>()
-    private let condition = NSCondition()
+    private let condition = Lock()
 
     public let size: Int
     /// How long a request waits for a connection being warmed before opening its own.
@@ -38,11 +42,11 @@ public final class HTTPClientPool: HTTPTransport, @unchecked Sendable {
         defer { condition.unlock() }
         // Wait for a free handle; a real request also waits for a handle still warming a connection
         // to its host, rather than paying for another TCP and TLS handshake.
-        let patience = Date().addingTimeInterval(Self.warmUpPatience)
+        let patience = Deadline.after(Self.warmUpPatience)
         while idle.isEmpty
-            || (!warmUp && !idle.contains { lastHost[$0] == host } && warming.contains { lastHost[$0] == host } && Date() < patience)
+            || (!warmUp && !idle.contains { lastHost[$0] == host } && warming.contains { lastHost[$0] == host } && !patience.hasPassed)
         {
-            if idle.isEmpty { condition.wait() } else { _ = condition.wait(until: patience) }
+            if idle.isEmpty { condition.wait() } else { condition.wait(seconds: patience.remaining) }
         }
         // Prefer a handle already connected to this host, then one already made, then a new one.
         let position =

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reads and checks a manifest. Every problem found is reported at once, with its location and
 /// a fix; nothing is returned unless the whole manifest is valid.

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Walks the YAML node tree. Scalars are read from their text as written, never through YAML's
 /// own typing, so `0640`, `yes` or `1e3` cannot change meaning between YAML 1.1 and 1.2.
@@ -121,7 +125,7 @@ struct ManifestReader {
         guard value.hasPrefix("/") else {
             report(
                 node, keyPath, "'\(value)' is a relative path",
-                fix: "use an absolute path, e.g. /etc/myapp/\((value as NSString).lastPathComponent)")
+                fix: "use an absolute path, e.g. /etc/myapp/\(PathWalker.split(value).name)")
             return nil
         }
         let components = value.split(separator: "/", omittingEmptySubsequences: false).dropFirst()

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Prometheus text-format metrics for node_exporter's textfile collector: no listening port.
 /// Written atomically (mode 0644) after each pass, from the state, so it never holds a value.
@@ -33,13 +37,13 @@ public enum MetricsFile {
     }
 
     static func label(_ secret: String) -> String {
-        let escaped = secret.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        let escaped = secret.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
+            .replacing("\n", with: "\\n")
         return "{secret=\"\(escaped)\"}"
     }
 
     static func format(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.3f", value)
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : NumberText.fixed(value, 3)
     }
 
     public static func write(_ state: SyncState, manifest: Manifest, to path: String) throws {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
     import Glibc
@@ -71,7 +71,7 @@ public struct StateStore: Sendable {
 /// that refuses the state file does not make every pass run every hook again.
 public final class StateMemory: @unchecked Sendable {
     // @unchecked Sendable: `unsaved` is only touched while `lock` is held.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var unsaved: SyncState?
 
     public init() {}

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What secret-sync remembers between passes, in `state_dir/state.json` (mode 0600).
 ///

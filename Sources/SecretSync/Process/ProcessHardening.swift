@@ -1,5 +1,5 @@
 import CLinux
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
     import Glibc
@@ -68,7 +68,7 @@ public enum ProcessHardening {
         signal(SIGPIPE, SIG_DFL)
     }
 
-    private static let spawnLock = NSLock()
+    private static let spawnLock = Lock()
 
     /// Runs `spawn` with the inherited core limit in force, so the child starts with it;
     /// this process stays undumpable meanwhile (PR_SET_DUMPABLE is what protects it).

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A secret's value as Secrets Manager returned it: `SecretString` (UTF-8) or `SecretBinary`.
 ///

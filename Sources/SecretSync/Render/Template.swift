@@ -18,13 +18,13 @@ public struct Template: Sendable, Equatable {
     public init(parsing source: String) throws(TemplateSyntaxError) {
         var segments = [Segment]()
         var rest = Substring(source)
-        while let open = rest.range(of: "{{") {
+        while let open = rest.firstRange(of: "{{") {
             if open.lowerBound > rest.startIndex { segments.append(.text(String(rest[..<open.lowerBound]))) }
-            guard let close = rest.range(of: "}}", range: open.upperBound..<rest.endIndex) else {
+            guard let close = rest[open.upperBound...].firstRange(of: "}}") else {
                 throw TemplateSyntaxError(
                     message: "'{{' at offset \(source.distance(from: source.startIndex, to: open.lowerBound)) has no closing '}}'")
             }
-            let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+            let name = rest[open.upperBound..<close.lowerBound].trimmedSpaces
             guard !name.isEmpty, !name.contains("{"), !name.contains("\n") else {
                 throw TemplateSyntaxError(message: "'{{\(rest[open.upperBound..<close.lowerBound])}}' is not a field name")
             }

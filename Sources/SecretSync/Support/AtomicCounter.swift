@@ -1,10 +1,14 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A thread-safe counter.
 public final class AtomicCounter: @unchecked Sendable {
     // @unchecked Sendable: `value` is only touched while `lock` is held.
     private var value = 0
-    private let lock = NSLock()
+    private let lock = Lock()
 
     public init() {}
 

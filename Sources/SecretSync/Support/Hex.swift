@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension Sequence where Element == UInt8 {
     /// Lower-case hexadecimal, as AWS signatures and payload hashes are written.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
     import Glibc
@@ -35,7 +35,7 @@ public enum LocalFile {
         } catch let refused as FileWriteError {
             throw LocalFileError(
                 role: role, path: path, errno: refused.errno,
-                message: "cannot read \(role) \(path): " + refused.message.replacingOccurrences(of: "refusing \(absolute): ", with: ""),
+                message: "cannot read \(role) \(path): " + refused.message.replacing("refusing \(absolute): ", with: ""),
                 fix: refused.fix)
         }
         if fd < 0 { throw error(role: role, path: path, errno: errno) }
@@ -114,7 +114,7 @@ public enum LocalFile {
     static func ownerDescription(of path: String) -> String {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            let parent = (path as NSString).deletingLastPathComponent
+            let parent = path.contains("/") ? PathWalker.split(path).directory : ""
             return "its directory \(parent.isEmpty ? "." : parent) cannot be searched"
         }
         let mode = String(info.st_mode & 0o7777, radix: 8).leftPadded(to: 4)

@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Log line formats for stderr: `text` for people and journald, `json` for log shippers.
 public enum LogFormat: String, CaseIterable, Sendable {

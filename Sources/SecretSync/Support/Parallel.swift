@@ -1,4 +1,9 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Runs `count` jobs on up to `width` threads and returns their results in order.
 ///
@@ -12,7 +17,7 @@ enum Parallel {
         let group = DispatchGroup()
         for _ in 0..<min(width, count) {
             group.enter()
-            Thread.detachNewThread {
+            Threads.detach {
                 defer { group.leave() }
                 while true {
                     let index = counter.next()
@@ -33,6 +38,6 @@ enum Parallel {
 final class ParallelResults<T>: @unchecked Sendable {
     // @unchecked Sendable: each slot is written by exactly one job, under the lock.
     var values: [T?]
-    let lock = NSLock()
+    let lock = Lock()
     init(_ count: Int) { values = Array(repeating: nil, count: count) }
 }

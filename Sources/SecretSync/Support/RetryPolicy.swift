@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The one way AWS calls are retried: at most `maxAttempts` attempts, with a jittered exponential
 /// pause between them (a random delay between half and all of `base × 2^(attempt-1)`, capped).
@@ -12,7 +16,7 @@ public struct RetryPolicy: Sendable {
 
     public init(
         maxAttempts: Int, base: TimeInterval = 0.2, cap: TimeInterval = 5,
-        sleep: @escaping @Sendable (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) },
+        sleep: @escaping @Sendable (TimeInterval) -> Void = { Threads.sleep($0) },
         random: @escaping @Sendable (ClosedRange<Double>) -> Double = { Double.random(in: $0) }
     ) {
         self.maxAttempts = max(1, maxAttempts)

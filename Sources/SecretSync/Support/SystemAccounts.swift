@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
     import Glibc
@@ -40,6 +40,15 @@ public struct SystemAccounts: AccountDirectory {
     public static func groupName(_ gid: gid_t) -> String { lookUpGroup(id: gid) ?? String(gid) }
 
     static let bufferSize = 16384
+
+    /// The user's home directory from the user database.
+    static func homeDirectory(_ uid: uid_t) -> String? {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: bufferSize)
+        guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, let result, let home = result.pointee.pw_dir else { return nil }
+        return String(cString: home)
+    }
 
     static func lookUpUser(id: uid_t) -> String? {
         var entry = passwd()

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Finds a command the way a POSIX shell does: a name with a `/` is used as given, anything else
 /// is searched in `PATH`. Errors carry the shell's conventional exit statuses (127, 126).

@@ -1,6 +1,10 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// When the next pass runs: every `interval` with ±10% jitter (so a fleet does not call AWS in
 /// step); after a failed pass, exponential backoff from 5 s with jitter, capped at the interval.
@@ -47,7 +51,7 @@ public final class DaemonSignals: DaemonEvents, @unchecked Sendable {
     // @unchecked Sendable: the flags are only touched while `lock` is held.
     public typealias Event = DaemonEvent
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private var stopSignal: Int32?
     private var reloadRequested = false
     /// Signalled on every event; waits on it are measured on the monotonic clock.
@@ -154,7 +158,7 @@ public struct Daemon {
             failures = succeeded ? 0 : failures + 1
             first = false
             let delay = PassSchedule.delay(interval: manifest.interval, consecutiveFailures: failures, random: random)
-            logger.debug("next pass", metadata: ["in": "\(String(format: "%.1f", delay))s"])
+            logger.debug("next pass", metadata: ["in": "\(NumberText.fixed(delay, 1))s"])
             let next = Deadline.after(delay)
             var event = events.wait(seconds: delay)
             while event == .reload {

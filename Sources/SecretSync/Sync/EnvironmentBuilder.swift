@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Builds the environment `secret-sync run` hands to its command: the parent's (or a minimal
 /// allowlist with `pristine`), without the wrapper's own AWS credentials, plus the secrets.

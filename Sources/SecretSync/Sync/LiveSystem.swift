@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension Manifest {
     /// The credential source the manifest asks for, cached across calls until shortly before expiry.

@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One reconcile pass: fetch every secret that has files, render, write what differs, run the
 /// hooks of what changed, and record it all in the state. One failing secret never stops the others.
@@ -113,7 +117,7 @@ public struct Reconciler: Sendable {
         if credentials.needsRefresh, warmUpConnections {
             for (region, group) in Dictionary(grouping: secrets, by: \.region) {
                 for _ in 0..<min(fetcher.concurrency, fetcher.expectedCalls(group)) {
-                    Thread.detachNewThread { [secretsManager] in secretsManager.warmUp(region: region) }
+                    Threads.detach { [secretsManager] in secretsManager.warmUp(region: region) }
                 }
             }
         }

@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The secrets `secret-sync run` injects: those of the manifest that have `env:` entries, and
 /// only those. Fails closed: any secret that cannot be fetched or turned into variables fails it all.

@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Fetches the secrets a pass needs with as few calls and round trips as the API allows:
 /// `BatchGetSecretValue` for up to 20 `AWSCURRENT` secrets of one region per call, the rest (and
@@ -10,7 +14,7 @@ public final class SecretFetcher: @unchecked Sendable {
     let client: SecretsManagerClient
     let concurrency: Int
     let logger: Logger
-    private let lock = NSLock()
+    private let lock = Lock()
     private var batchDenied: Bool
 
     /// One distinct thing to fetch; several manifest entries may share it.

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `secret-sync status`: each secret's state, judged for monitoring.
 public struct StatusReport: Sendable {

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `secret-sync validate`: what can be checked without the network. The manifest itself is
 /// checked by parsing it; this adds the certificate, key and chain, and describes the plan.

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Durations as the manifest and flags write them: `30s`, `5m`, `1h`, `1h30m`, `2d`.
 public enum DurationParser {

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// UTC time formats used on the wire. Built on `gmtime_r`/`timegm`, which are thread-safe and
 /// independent of the process locale, unlike a shared `DateFormatter`.
@@ -6,13 +10,13 @@ enum UTCTime {
     /// `YYYYMMDDTHHMMSSZ`, the `X-Amz-Date` form.
     static func amzDate(_ date: Date) -> String {
         let t = brokenDown(date)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", t.year, t.month, t.day, t.hour, t.minute, t.second)
+        return "\(pad(t.year, 4))\(pad(t.month))\(pad(t.day))T\(pad(t.hour))\(pad(t.minute))\(pad(t.second))Z"
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, whole seconds).
     static func rfc3339(_ date: Date) -> String {
         let t = brokenDown(date)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", t.year, t.month, t.day, t.hour, t.minute, t.second)
+        return "\(pad(t.year, 4))-\(pad(t.month))-\(pad(t.day))T\(pad(t.hour)):\(pad(t.minute)):\(pad(t.second))Z"
     }
 
     /// Parses RFC 3339 timestamps such as `2026-01-02T03:04:05Z`, with optional fractional
@@ -23,7 +27,7 @@ enum UTCTime {
     /// ISO 8601 with `T`, `t` or a space between date and time, `Z`, `±HH:MM`, `±HHMM` or `±HH`,
     /// and no zone at all (read as UTC, as botocore does).
     static func parseAWSTimestamp(_ text: String) -> Date? {
-        parse(text.trimmingCharacters(in: .whitespaces), lenient: true)
+        parse(text.trimmedSpaces, lenient: true)
     }
 
     private static func parse(_ text: String, lenient: Bool) -> Date? {
@@ -114,6 +118,8 @@ enum UTCTime {
         parts.tm_sec = Int32(clock[2])
         return Date(timeIntervalSince1970: Double(timegm(&parts)))
     }
+
+    private static func pad(_ value: Int32, _ width: Int = 2) -> String { NumberText.padded(Int(value), width) }
 
     private struct Fields { var year, month, day, hour, minute, second: Int32 }
 
