@@ -68,7 +68,7 @@ public struct SecretsManagerClient: Sendable {
         case .id(let id): body.append(("VersionId", .string(id)))
         }
         let response = try call("GetSecretValue", body: .object(body), secretId: secretId, region: region, credentials: credentials)
-        guard let object = JSONDocument.parse(Array(response.body)), case .object = object else {
+        guard let object = Self.parseAnswer(response), case .object = object else {
             throw SecretsManagerError(
                 secretId: secretId, awsErrorCode: nil, message: "unexpected GetSecretValue answer for \(secretId): not the documented JSON",
                 fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager", retryable: false)
@@ -93,6 +93,21 @@ public struct SecretsManagerClient: Sendable {
         return version.name == id && ARN(version.arn)?.region == region
     }
 
+    /// Members that hold a secret's value: parsed straight into zeroing payloads.
+    static let valueMembers: Set<String> = ["SecretString", "SecretBinary"]
+
+    /// The answer's JSON, with the secret values as ``JSONDocument/sensitive(_:)`` payloads; the
+    /// answer's bytes (and the copy parsed) are overwritten once read.
+    static func parseAnswer(_ response: consuming HTTPResponse) -> JSONDocument? {
+        var answer = response
+        var input = Array(answer.body)
+        defer {
+            Wipe.bytes(&input)
+            answer.body.resetBytes(in: 0..<answer.body.count)
+        }
+        return JSONDocument.parse(input, sensitive: valueMembers)
+    }
+
     /// One `SecretValues` entry (or a GetSecretValue answer) as a ``SecretVersion``.
     static func secretVersion(_ object: JSONDocument, secretId: String) throws -> SecretVersion {
         guard let arn = object["ARN"]?.string, let versionId = object["VersionId"]?.string else {
@@ -101,7 +116,12 @@ public struct SecretsManagerClient: Sendable {
                 fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager", retryable: false)
         }
         let payload: SecretPayload
-        if let string = object["SecretString"]?.string {
+        if case .sensitive(let value)? = object["SecretString"] {
+            payload = value
+        } else if case .sensitive(let encoded)? = object["SecretBinary"], var decoded = Data(base64Encoded: Data(encoded.bytes)) {
+            payload = SecretPayload(kind: .binary, bytes: Array(decoded))
+            decoded.resetBytes(in: 0..<decoded.count)
+        } else if let string = object["SecretString"]?.string {
             payload = SecretPayload(kind: .string, bytes: Array(string.utf8))
         } else if let binary = object["SecretBinary"]?.string, let bytes = Data(base64Encoded: binary) {
             payload = SecretPayload(kind: .binary, bytes: Array(bytes))
@@ -124,7 +144,7 @@ public struct SecretsManagerClient: Sendable {
         let response = try call(
             "BatchGetSecretValue", body: .object([("SecretIdList", .array(secretIds.map(JSONDocument.string)))]), secretId: label,
             region: region, credentials: credentials)
-        guard let object = JSONDocument.parse(Array(response.body)), case .object = object else {
+        guard let object = Self.parseAnswer(response), case .object = object else {
             throw SecretsManagerError(
                 secretId: label, awsErrorCode: nil, message: "unexpected BatchGetSecretValue answer: not the documented JSON",
                 fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager", retryable: false)

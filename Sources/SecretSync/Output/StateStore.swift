@@ -57,8 +57,13 @@ public struct StateStore: Sendable {
         try AtomicFileWriter().write(FileTarget(path: path, bytes: Array(data), mode: 0o600))
     }
 
+    /// Creates `state_dir` (0700) and any missing parent (0755), through the same safe walk as
+    /// destination files.
     func ensureDirectory() throws {
-        if mkdir(directory, 0o700) != 0, errno != EEXIST {
+        let (parentPath, name) = PathWalker.split(directory)
+        // Safe to unwrap: with `creating: true` the walk returns a directory or throws.
+        let parent = try PathWalker().open(parentPath, creating: true, for: directory)!
+        if mkdirat(parent.fd, name, 0o700) != 0, errno != EEXIST {
             let code = errno
             throw FileWriteError(
                 path: directory, errno: code, message: "cannot create state directory \(directory): \(String(cString: strerror(code)))",

@@ -7,9 +7,13 @@ public indirect enum JSONDocument: Equatable, Sendable {
     case number(String)
     case bool(Bool)
     case null
+    /// A string member named in `parse(_:sensitive:)`, decoded straight from the input bytes into
+    /// a zeroing payload, never into a Swift `String`. It prints as `"<redacted>"`.
+    case sensitive(SecretPayload)
 
     public static func == (lhs: JSONDocument, rhs: JSONDocument) -> Bool {
-        lhs.text == rhs.text
+        if case .sensitive(let a) = lhs, case .sensitive(let b) = rhs { return a.bytes == b.bytes }
+        return lhs.text == rhs.text
     }
 
     /// The text of a string value; nil for anything else.
@@ -46,6 +50,7 @@ public indirect enum JSONDocument: Equatable, Sendable {
         case .number(let raw): return raw
         case .bool(let value): return value ? "true" : "false"
         case .null: return "null"
+        case .sensitive: return "\"<redacted>\""
         }
     }
 
@@ -56,8 +61,9 @@ public indirect enum JSONDocument: Equatable, Sendable {
     }
 
     /// Parses JSON text (RFC 8259). Returns nil for anything that is not exactly one JSON value.
-    public static func parse(_ bytes: [UInt8]) -> JSONDocument? {
-        var parser = Parser(bytes: bytes)
+    /// String members whose key is in `sensitive` become ``sensitive(_:)`` payloads.
+    public static func parse(_ bytes: [UInt8], sensitive: Set<String> = []) -> JSONDocument? {
+        var parser = Parser(bytes: bytes, sensitive: sensitive)
         guard let value = parser.value(depth: 0) else { return nil }
         parser.skipWhitespace()
         return parser.index == bytes.count ? value : nil
@@ -65,6 +71,7 @@ public indirect enum JSONDocument: Equatable, Sendable {
 
     private struct Parser {
         let bytes: [UInt8]
+        let sensitive: Set<String>
         var index = 0
         static let maxDepth = 64
 
@@ -108,8 +115,14 @@ public indirect enum JSONDocument: Equatable, Sendable {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
                 index += 1
-                guard let value = value(depth: depth + 1) else { return nil }
-                members.append((key, value))
+                skipWhitespace()
+                if sensitive.contains(key), index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+                    guard let decoded = stringBytes() else { return nil }
+                    members.append((key, .sensitive(SecretPayload(kind: .string, bytes: decoded))))
+                } else {
+                    guard let value = value(depth: depth + 1) else { return nil }
+                    members.append((key, value))
+                }
                 skipWhitespace()
                 guard index < bytes.count else { return nil }
                 if bytes[index] == UInt8(ascii: ",") {
@@ -170,37 +183,33 @@ public indirect enum JSONDocument: Equatable, Sendable {
         }
 
         mutating func string() -> String? {
+            stringBytes().map { String(decoding: $0, as: UTF8.self) }
+        }
+
+        /// A JSON string's content as UTF-8 bytes, escapes decoded, without making a `String` on
+        /// the way (so a secret's text can go straight into a zeroing payload). Invalid UTF-8 and
+        /// unescaped control characters are refused, never replaced: a secret must not be altered.
+        mutating func stringBytes() -> [UInt8]? {
             index += 1
-            var scalars = String.UnicodeScalarView()
-            var run = [UInt8]()
-            // Invalid UTF-8 is refused rather than replaced: a secret must never be altered.
-            func flush() -> Bool {
-                guard let text = String(validating: run, as: UTF8.self) else { return false }
-                scalars.append(contentsOf: text.unicodeScalars)
-                run.removeAll(keepingCapacity: true)
-                return true
-            }
+            var out = [UInt8]()
             while index < bytes.count {
                 let byte = bytes[index]
                 switch byte {
                 case UInt8(ascii: "\""):
                     index += 1
-                    return flush() ? String(scalars) : nil
+                    return Self.isUTF8(out) ? out : nil
                 case UInt8(ascii: "\\"):
-                    guard flush() else { return nil }
                     index += 1
                     guard index < bytes.count else { return nil }
                     let escape = bytes[index]
                     index += 1
                     switch escape {
-                    case UInt8(ascii: "\""): scalars.append("\"")
-                    case UInt8(ascii: "\\"): scalars.append("\\")
-                    case UInt8(ascii: "/"): scalars.append("/")
-                    case UInt8(ascii: "b"): scalars.append("\u{08}")
-                    case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                    case UInt8(ascii: "n"): scalars.append("\n")
-                    case UInt8(ascii: "r"): scalars.append("\r")
-                    case UInt8(ascii: "t"): scalars.append("\t")
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
+                    case UInt8(ascii: "b"): out.append(0x08)
+                    case UInt8(ascii: "f"): out.append(0x0C)
+                    case UInt8(ascii: "n"): out.append(0x0A)
+                    case UInt8(ascii: "r"): out.append(0x0D)
+                    case UInt8(ascii: "t"): out.append(0x09)
                     case UInt8(ascii: "u"):
                         guard var code = hex4() else { return nil }
                         if (0xD800...0xDBFF).contains(code) {
@@ -211,16 +220,29 @@ public indirect enum JSONDocument: Equatable, Sendable {
                             code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                         }
                         guard let scalar = Unicode.Scalar(code) else { return nil }
-                        scalars.append(scalar)
+                        UTF8.encode(scalar) { out.append($0) }
                     default: return nil
                     }
                 case 0x00..<0x20: return nil  // control characters must be escaped
                 default:
-                    run.append(byte)
+                    out.append(byte)
                     index += 1
                 }
             }
             return nil
+        }
+
+        /// UTF-8 validity, checked without building a `String`.
+        static func isUTF8(_ bytes: [UInt8]) -> Bool {
+            var iterator = bytes.makeIterator()
+            var parser = Unicode.UTF8.ForwardParser()
+            while true {
+                switch parser.parseScalar(from: &iterator) {
+                case .valid: continue
+                case .emptyInput: return true
+                case .error: return false
+                }
+            }
         }
 
         mutating func hex4() -> UInt32? {

@@ -114,4 +114,19 @@ struct SecretsManagerClientTests {
                 secretId: "prod/db", version: .stage("AWSCURRENT"), region: "us-west-2", credentials: credentials)
         }
     }
+
+    @Test func secretValuesGoStraightFromTheAnswerIntoTheZeroingPayload() throws {
+        let text = #"{"ARN":"a","SecretString":"q\"b\\n\u00e9\ud83d\ude00/x","Name":"n"}"#
+        let parsed = try #require(JSONDocument.parse(Array(text.utf8), sensitive: ["SecretString"]))
+        guard case .sensitive(let payload)? = parsed["SecretString"] else {
+            Issue.record("SecretString was not kept as a payload")
+            return
+        }
+        #expect(payload.bytes == Array("q\"b\\n\u{e9}\u{1F600}/x".utf8))
+        #expect(parsed.text.contains("<redacted>") && !parsed.text.contains("q\\\"b"))
+        #expect(parsed["Name"]?.string == "n")
+        // Invalid UTF-8 and raw control characters are refused, never replaced.
+        #expect(JSONDocument.parse([0x7B, 0x22, 0x53, 0x22, 0x3A, 0x22, 0xFF, 0x22, 0x7D], sensitive: ["S"]) == nil)
+        #expect(JSONDocument.parse(Array(#"{"S":"a"#.utf8) + [0x0A] + Array(#""}"#.utf8), sensitive: ["S"]) == nil)
+    }
 }
