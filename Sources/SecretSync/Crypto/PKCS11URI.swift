@@ -195,17 +195,8 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
     }
 
     static func percentDecode(_ text: Substring, _ invalid: (String, String?) -> KeySourceError) throws -> [UInt8] {
-        var bytes = [UInt8]()
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next(), let low = iterator.next(),
-                let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
-            else { throw invalid("'\(text)' has a % not followed by two hex digits", nil) }
-            bytes.append(value)
+        guard let bytes = PercentEncoding.decodeBytes(text) else {
+            throw invalid("'\(text)' has a % not followed by two hex digits", nil)
         }
         return bytes
     }

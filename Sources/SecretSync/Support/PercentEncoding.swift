@@ -1,8 +1,8 @@
-/// `%XX` decoding of URL paths (Foundation's `removingPercentEncoding`, which FoundationEssentials
-/// does not have).
+/// `%XX` decoding, for URL paths and PKCS#11 URIs (Foundation's `removingPercentEncoding`, which
+/// FoundationEssentials does not have).
 enum PercentEncoding {
-    /// nil when a `%` is not followed by two hex digits or the bytes are not UTF-8.
-    static func decode(_ text: String) -> String? {
+    /// The decoded bytes; nil when a `%` is not followed by two hex digits.
+    static func decodeBytes<S: StringProtocol>(_ text: S) -> [UInt8]? {
         var bytes = [UInt8]()
         var iterator = Array(text.utf8).makeIterator()
         while let byte = iterator.next() {
@@ -15,6 +15,11 @@ enum PercentEncoding {
             else { return nil }
             bytes.append(value)
         }
-        return String(validating: bytes, as: UTF8.self)
+        return bytes
+    }
+
+    /// The decoded text; nil for a malformed escape or bytes that are not UTF-8.
+    static func decode(_ text: String) -> String? {
+        decodeBytes(text).flatMap { String(validating: $0, as: UTF8.self) }
     }
 }
