@@ -93,6 +93,15 @@ public struct SecretsManagerClient: Sendable {
         return version.name == id && ARN(version.arn)?.region == region
     }
 
+    /// A `SecretBinary`'s base64 text decoded; the intermediate copies are overwritten.
+    static func base64Decoded(_ text: [UInt8]) -> [UInt8]? {
+        var encoded = Data(text)
+        defer { encoded.resetBytes(in: 0..<encoded.count) }
+        guard var decoded = Data(base64Encoded: encoded) else { return nil }
+        defer { decoded.resetBytes(in: 0..<decoded.count) }
+        return Array(decoded)
+    }
+
     /// Members that hold a secret's value: parsed straight into zeroing payloads.
     static let valueMembers: Set<String> = ["SecretString", "SecretBinary"]
 
@@ -118,9 +127,8 @@ public struct SecretsManagerClient: Sendable {
         let payload: SecretPayload
         if case .sensitive(let value)? = object["SecretString"] {
             payload = value
-        } else if case .sensitive(let encoded)? = object["SecretBinary"], var decoded = Data(base64Encoded: Data(encoded.bytes)) {
-            payload = SecretPayload(kind: .binary, bytes: Array(decoded))
-            decoded.resetBytes(in: 0..<decoded.count)
+        } else if case .sensitive(let encoded)? = object["SecretBinary"], let decoded = Self.base64Decoded(encoded.bytes) {
+            payload = SecretPayload(kind: .binary, bytes: decoded)
         } else if let string = object["SecretString"]?.string {
             payload = SecretPayload(kind: .string, bytes: Array(string.utf8))
         } else if let binary = object["SecretBinary"]?.string, let bytes = Data(base64Encoded: binary) {

@@ -191,7 +191,7 @@ struct ManifestReader {
             report(node, keyPath, "'\(value)' sets setuid, setgid or sticky bits, which a secret file never needs", fix: fix)
             return nil
         }
-        guard mode & 0o600 != 0 || mode & 0o060 != 0 || mode & 0o006 != 0 else {
+        guard mode & 0o444 != 0 else {
             report(
                 node, keyPath, "'\(value)' lets nobody read the file", fix: "give its owner or group read access, e.g. \"0600\" or \"0640\""
             )

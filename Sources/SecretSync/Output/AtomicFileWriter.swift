@@ -198,19 +198,26 @@ public struct AtomicFileWriter: Sendable {
         return Array(content[0..<filled])
     }
 
-    /// `.NAME.secret-sync-tmp-`, with NAME cut (at a character boundary) so that the temporary
-    /// name with its 16-digit suffix stays within NAME_MAX.
+    /// `.NAME.secret-sync-tmp-`; a NAME too long for the temporary name with its 16-digit suffix
+    /// to stay within NAME_MAX is cut (at a character boundary) and followed by a hash of the whole
+    /// name, so two long names that share a beginning never share a prefix.
     static func temporaryPrefix(for name: String) -> String {
         let room = nameLimit - 1 - temporaryMarker.utf8.count - 16
+        guard name.utf8.count > room else { return ".\(name)\(temporaryMarker)" }
+        let hash = String(Digest.sha256(Array(name.utf8)).lowercaseHex.prefix(16))
         var kept = ""
-        for character in name where kept.utf8.count + character.utf8.count <= room { kept.append(character) }
-        return ".\(kept)\(temporaryMarker)"
+        for character in name where kept.utf8.count + character.utf8.count <= room - 17 { kept.append(character) }
+        return ".\(kept)-\(hash)\(temporaryMarker)"
     }
 
     /// Temporary files of ours left by a run that was killed before it could rename them.
     func removeStaleTemporaries(directory fd: Int32, prefix: String) {
-        let duplicate = dup(fd)
-        guard duplicate >= 0, let stream = fdopendir(duplicate) else { return }
+        let duplicate = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard duplicate >= 0 else { return }
+        guard let stream = fdopendir(duplicate) else {
+            close(duplicate)
+            return
+        }
         defer { closedir(stream) }
         var stale = [String]()
         while let entry = readdir(stream) {

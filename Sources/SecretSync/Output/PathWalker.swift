@@ -85,13 +85,15 @@ public struct PathWalker: Sendable {
 
     /// Creates `component` (0755 whatever the umask) and opens it.
     private func makeDirectory(_ component: String, in parent: DirectoryHandle, for subject: String) throws -> Int32 {
-        if mkdirat(parent.fd, component, Self.createdDirectoryMode) != 0, errno != EEXIST {
+        let made = mkdirat(parent.fd, component, Self.createdDirectoryMode) == 0
+        if !made, errno != EEXIST {
             throw failure(subject, errno, "cannot create directory \(parent.path)/\(component)")
         }
         let fd = openat(parent.fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        // Only a directory we made (still owned by us, from mkdirat) gets its mode corrected.
+        // Only a directory this call made gets its mode corrected (the umask narrowed it); one
+        // that someone else created meanwhile keeps theirs.
         var info = stat()
-        if fd >= 0, fstat(fd, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o7777 != Self.createdDirectoryMode {
+        if made, fd >= 0, fstat(fd, &info) == 0, info.st_mode & 0o7777 != Self.createdDirectoryMode {
             _ = fchmod(fd, Self.createdDirectoryMode)
         }
         return fd

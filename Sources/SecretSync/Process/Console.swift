@@ -18,6 +18,12 @@ public enum Console {
             // Safe: the loop only runs for a non-empty array, whose base address exists.
             let count = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if count < 0, errno == EINTR { continue }
+            if count < 0, errno == EAGAIN {
+                // A non-blocking descriptor that is full: wait until it can take more (bounded).
+                var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                if poll(&ready, 1, 5000) > 0 { continue }
+                return
+            }
             if count <= 0 { return }  // EPIPE, EBADF, ENOSPC...: dropped
             offset += count
         }

@@ -43,6 +43,8 @@ public enum ProcessLauncher {
     }
 
     static let killGrace = 2.0
+    /// How long output is still read after the child exited.
+    static let drainGrace = 0.1
 
     public static func run(_ arguments: [String], environment: [String: String], output: Output, deadline: Deadline) -> Outcome {
         guard let program = arguments.first else {
@@ -109,34 +111,36 @@ public enum ProcessLauncher {
         var open = pipes.map { _ in true }
         var killedAt: Deadline?
         var waitStatus: Int32 = 0
-        var exited = false
+        // Once the child is reaped, what its pipes still hold is read for a moment more; a
+        // background grandchild that keeps them open (or keeps writing) is not waited for.
+        var drainUntil: Deadline?
         while true {
-            if !exited {
+            if drainUntil == nil {
                 let result = waitpid(pid, &waitStatus, WNOHANG)
-                if result == pid { exited = true }
+                if result == pid { drainUntil = .after(drainGrace) }
                 if result < 0, errno != EINTR {
                     return Outcome(ending: .couldNotStart("lost track of the process: \(errnoText())"), stdout: [], stderr: [])
                 }
+            } else if let drainUntil, !open.contains(true) || drainUntil.hasPassed {
+                break
             }
-            // Done when the child is gone and its pipes are at end of file (or held open by a
-            // background grandchild: then what is there has been read, and we stop waiting).
-            if exited, !open.contains(true) || killedAt != nil { break }
-            if killedAt == nil, deadline.hasPassed {
-                kill(-pid, SIGTERM)
-                killedAt = .now()
-            } else if let killedAt, -killedAt.remaining > killGrace {
-                kill(-pid, SIGKILL)
+            if drainUntil == nil {
+                if killedAt == nil, deadline.hasPassed {
+                    kill(-pid, SIGTERM)
+                    killedAt = .now()
+                } else if let killedAt, -killedAt.remaining > killGrace {
+                    kill(-pid, SIGKILL)
+                }
             }
-            let drained = readAvailable(pipes, open: &open, into: &buffers, limit: limit, waitMilliseconds: exited ? 0 : 10)
-            if exited, !drained { break }
+            _ = readAvailable(pipes, open: &open, into: &buffers, limit: limit, waitMilliseconds: 10)
         }
-        if killedAt != nil {
-            kill(-pid, SIGKILL)  // anything of the group still running
-            return Outcome(ending: .timedOut, stdout: buffers.first ?? [], stderr: buffers.last ?? [])
-        }
+        let stdout = buffers.first ?? []
+        let stderr = buffers.count > 1 ? buffers[1] : []
+        // Killed at the deadline: timed out. A child that exited by itself keeps its own status.
+        if killedAt != nil { return Outcome(ending: .timedOut, stdout: stdout, stderr: stderr) }
         let signal = waitStatus & 0x7f
         let ending: ProcessEnding = signal == 0 ? .exited((waitStatus >> 8) & 0xff) : .signalled(signal)
-        return Outcome(ending: ending, stdout: buffers.first ?? [], stderr: buffers.count > 1 ? buffers[1] : [])
+        return Outcome(ending: ending, stdout: stdout, stderr: stderr)
     }
 
     /// Waits up to `waitMilliseconds` for data on the open pipes and reads it; beyond `limit`

@@ -192,6 +192,9 @@ public indirect enum JSONDocument: Equatable, Sendable {
         mutating func stringBytes() -> [UInt8]? {
             index += 1
             var out = [UInt8]()
+            // Room for the rest of the input at once: growing by reallocation would leave partial
+            // copies of a secret behind in freed memory.
+            out.reserveCapacity(bytes.count - index)
             while index < bytes.count {
                 let byte = bytes[index]
                 switch byte {
@@ -246,7 +249,9 @@ public indirect enum JSONDocument: Equatable, Sendable {
         }
 
         mutating func hex4() -> UInt32? {
-            guard index + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
+            let isHex: (UInt8) -> Bool = { (0x30...0x39).contains($0) || (0x41...0x46).contains($0) || (0x61...0x66).contains($0) }
+            guard index + 4 <= bytes.count, bytes[index..<index + 4].allSatisfy(isHex),
+                let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
             else { return nil }
             index += 4
             return value

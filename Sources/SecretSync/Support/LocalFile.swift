@@ -28,6 +28,14 @@ public enum LocalFile {
     /// could have planted it (a template or key swapped for a link to /etc/shadow is refused),
     /// and only a regular file is read (a FIFO would block the pass forever).
     public static func read(_ path: String, role: String, limit: Int = sizeLimit) throws -> Data {
+        try readWithOwner(path, role: role, limit: limit).data
+    }
+
+    /// ``read(_:role:limit:)``, with the owner and mode of the very file that was read (from the
+    /// descriptor, not the name, so a swap between reading and checking cannot fool a caller).
+    public static func readWithOwner(_ path: String, role: String, limit: Int = sizeLimit) throws -> (
+        data: Data, owner: uid_t, mode: mode_t
+    ) {
         let absolute = path.hasPrefix("/") ? path : currentDirectory() + "/" + path
         let fd: Int32
         do {
@@ -72,7 +80,7 @@ public enum LocalFile {
                     fix: "check that the path names the \(role) and not some other file")
             }
         }
-        return data
+        return (data, info.st_uid, info.st_mode)
     }
 
     static func currentDirectory() -> String {

@@ -96,6 +96,8 @@ enum NumberText {
     /// `value` with `digits` decimals: `fixed(1.234, 2)` is `"1.23"`.
     static func fixed(_ value: Double, _ digits: Int) -> String {
         guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "+Inf" : "-Inf") }
+        // Beyond 2^53 a Double has no fraction to show (and Int64 would overflow past 9.2e18).
+        guard abs(value) < 9_007_199_254_740_992 else { return "\(value)" }
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let scaled = (abs(value) * scale).rounded()

@@ -72,7 +72,13 @@ public final class SecretFetcher: @unchecked Sendable {
         logger.notice(
             "AWS refused the credentials in use; getting fresh ones and trying once more", metadata: ["secrets": "\(refused.count)"])
         provider.invalidate()
-        results.merge(fetch(refused, credentials: try provider.credentials())) { $1 }
+        do {
+            results.merge(fetch(refused, credentials: try provider.credentials())) { $1 }
+        } catch {
+            // The refused secrets fail with why fresh credentials could not be had; the rest stand.
+            let failure = (error as? DiagnosticError) ?? UnexpectedError(error)
+            for secret in refused { results[secret.name] = .failure(failure) }
+        }
         return results
     }
 

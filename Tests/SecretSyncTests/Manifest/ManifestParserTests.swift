@@ -150,6 +150,9 @@ struct ManifestParserTests {
             name: "mode with 8", yaml: validHeader + "secrets:\n  - id: a\n    files:\n      - path: /x\n        mode: \"0680\"\n",
             location: "13:15", message: "'0680' is not an octal file mode"),
         Bad(
+            name: "write-only mode", yaml: validHeader + "secrets:\n  - id: a\n    files:\n      - path: /x\n        mode: \"0200\"\n",
+            location: "13:15", message: "'0200' lets nobody read the file"),
+        Bad(
             name: "setuid mode", yaml: validHeader + "secrets:\n  - id: a\n    files:\n      - path: /x\n        mode: \"4755\"\n",
             location: "13:15", message: "sets setuid, setgid or sticky bits"),
         Bad(

@@ -101,4 +101,20 @@ struct InputCheckTests {
             #expect((AtomicFileWriter.temporaryPrefix(for: name) + "0123456789abcdef").utf8.count <= 255)
         }
     }
+
+    @Test func longNamesThatShareABeginningGetDistinctTemporaryPrefixes() {
+        let common = String(repeating: "n", count: 230)
+        let a = AtomicFileWriter.temporaryPrefix(for: common + "-a")
+        let b = AtomicFileWriter.temporaryPrefix(for: common + "-b")
+        #expect(a != b && !a.hasPrefix(b) && !b.hasPrefix(a))
+        #expect(AtomicFileWriter.temporaryPrefix(for: "db") == ".db.secret-sync-tmp-")
+    }
+
+    @Test func numberTextFormatsLikePrintf() {
+        #expect(NumberText.fixed(0.005, 3) == "0.005")
+        #expect(NumberText.fixed(-0.4, 1) == "-0.4")
+        #expect(NumberText.fixed(1.5, 0) == "2")
+        #expect(NumberText.fixed(1e19, 3) == "1e+19")
+        #expect(NumberText.padded(7, 2) == "07")
+    }
 }

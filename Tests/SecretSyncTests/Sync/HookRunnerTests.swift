@@ -35,4 +35,16 @@ struct HookRunnerTests {
         while alive(), ContinuousClock.now < deadline { usleep(10_000) }
         #expect(!alive(), "the hook's background child survived the group kill")
     }
+
+    @Test func aChildThatExitsKeepsItsStatusWhileAGrandchildHoldsItsOutput() {
+        // The grandchild keeps stdout open and writing; the child's own exit status is what counts.
+        let started = ContinuousClock.now
+        let outcome = ProcessLauncher.run(
+            ["/bin/sh", "-c", "(while :; do echo x; sleep 0.01; done) & echo done; exit 3"], environment: ["PATH": "/usr/bin:/bin"],
+            output: .capture(limit: 1024), deadline: .after(20))
+        #expect(outcome.ending == .exited(3))
+        #expect(String(decoding: outcome.stdout, as: UTF8.self).hasPrefix("done"))
+        #expect(ContinuousClock.now - started < .seconds(5))
+        // The loop dies of SIGPIPE on its next write, now that nobody reads the pipe.
+    }
 }
