@@ -222,31 +222,28 @@ extension ManifestReader {
         var paths = [String: SourceLocation]()
         var variables = [String: SourceLocation]()
         for secret in secrets {
-            if let earlier = names[secret.name] {
-                problems.append(
-                    .init(
-                        location: secret.location, message: "secret name '\(secret.name)' is used twice (first at line \(earlier.line))",
-                        fix: "give one of them a distinct name:"))
-            }
-            names[secret.name] = names[secret.name] ?? secret.location
+            once(
+                secret.name, in: &names, at: secret.location, "secret name '\(secret.name)' is used twice",
+                fix: "give one of them a distinct name:")
             for file in secret.files {
-                if let earlier = paths[file.path] {
-                    problems.append(
-                        .init(
-                            location: file.location, message: "file \(file.path) is written twice (first at line \(earlier.line))",
-                            fix: "each file has one source; use a template to combine fields"))
-                }
-                paths[file.path] = paths[file.path] ?? file.location
+                once(
+                    file.path, in: &paths, at: file.location, "file \(file.path) is written twice",
+                    fix: "each file has one source; use a template to combine fields")
             }
             for case .variable(let name, _, _) in secret.env {
-                if let earlier = variables[name] {
-                    problems.append(
-                        .init(
-                            location: secret.location, message: "environment variable \(name) is set twice (first at line \(earlier.line))",
-                            fix: "rename one of them"))
-                }
-                variables[name] = variables[name] ?? secret.location
+                once(name, in: &variables, at: secret.location, "environment variable \(name) is set twice", fix: "rename one of them")
             }
+        }
+    }
+
+    /// Records where `value` first appears; a second appearance is a problem naming the first line.
+    mutating func once(
+        _ value: String, in seen: inout [String: SourceLocation], at location: SourceLocation, _ message: String, fix: String
+    ) {
+        if let earlier = seen[value] {
+            problems.append(.init(location: location, message: "\(message) (first at line \(earlier.line))", fix: fix))
+        } else {
+            seen[value] = location
         }
     }
 }
