@@ -43,7 +43,7 @@ struct HookRunnerTests {
             ["/bin/sh", "-c", "(while :; do echo x; sleep 0.01; done) & echo done; exit 3"], environment: ["PATH": "/usr/bin:/bin"],
             output: .capture(limit: 1024), deadline: .after(20))
         #expect(outcome.ending == .exited(3))
-        #expect(String(decoding: outcome.stdout, as: UTF8.self).hasPrefix("done"))
+        #expect(String(decoding: outcome.stdout, as: UTF8.self).contains("done"))
         #expect(ContinuousClock.now - started < .seconds(5))
         // The loop dies of SIGPIPE on its next write, now that nobody reads the pipe.
     }
