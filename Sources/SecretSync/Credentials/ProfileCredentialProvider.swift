@@ -23,7 +23,7 @@ public struct ProfileCredentialProvider: CredentialProvider {
 
     /// Root's files come from root's home, not from a `$HOME` a `sudo` may have kept from the caller.
     var home: String {
-        if geteuid() == 0 { return "/root" }
+        if geteuid() == 0 { return SystemAccounts.homeDirectory(0) ?? "/root" }
         return environment["HOME"] ?? SystemAccounts.homeDirectory(geteuid()) ?? "/"
     }
     var configPath: String { environment["AWS_CONFIG_FILE"] ?? "\(home)/.aws/config" }

@@ -77,19 +77,20 @@ public struct StateStore: Sendable {
 public final class StateMemory: @unchecked Sendable {
     // @unchecked Sendable: `unsaved` is only touched while `lock` is held.
     private let lock = Lock()
-    private var unsaved: SyncState?
+    private var unsaved: (directory: String, state: SyncState)?
 
     public init() {}
 
-    var state: SyncState? {
+    /// The unsaved state of `directory`; a reload that moved `state_dir` starts from the file.
+    func state(of directory: String) -> SyncState? {
         lock.lock()
         defer { lock.unlock() }
-        return unsaved
+        return unsaved?.directory == directory ? unsaved?.state : nil
     }
 
-    func remember(_ state: SyncState?) {
+    func remember(_ state: SyncState?, of directory: String) {
         lock.lock()
-        unsaved = state
+        unsaved = state.map { (directory, $0) }
         lock.unlock()
     }
 }

@@ -97,7 +97,7 @@ public struct Reconciler: Sendable {
 
     /// The state of the last pass: what this process could not save, else the file.
     func loadState(dryRun: Bool) -> SyncState {
-        if let unsaved = memory.state { return unsaved }
+        if let unsaved = memory.state(of: manifest.stateDirectory) { return unsaved }
         let loaded = StateStore(directory: manifest.stateDirectory).load(keepDamagedAside: !dryRun)
         if let problem = loaded.problem { logger.error("\(problem)") }
         return loaded.state
@@ -242,16 +242,16 @@ public struct Reconciler: Sendable {
             started: started, finished: clock(), secrets: synced.count, failures: report.failedSecrets.count,
             filesWritten: report.filesWritten, hooksRun: report.hooks.count, apiCalls: report.apiCalls)
         logger.info("API calls this pass", metadata: ["calls": "\(report.apiCalls)"])
-        if memory.state == nil, Self.onlyTimesDiffer(loaded, state), let previous = loaded.lastPass,
+        if memory.state(of: manifest.stateDirectory) == nil, Self.onlyTimesDiffer(loaded, state), let previous = loaded.lastPass,
             clock().timeIntervalSince(previous.finished) < Self.stateHeartbeat
         {
             return nil
         }
         do {
             try StateStore(directory: manifest.stateDirectory).save(state)
-            memory.remember(nil)
+            memory.remember(nil, of: manifest.stateDirectory)
         } catch {
-            memory.remember(state)
+            memory.remember(state, of: manifest.stateDirectory)
             let notSaved = StateNotSaved(cause: (error as? DiagnosticError) ?? UnexpectedError(error))
             var fields: Logger.Metadata = notSaved.fix.map { ["fix": "\($0)"] } ?? [:]
             if let code = notSaved.errorCode { fields["code"] = "\(code)" }

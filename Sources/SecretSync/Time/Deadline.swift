@@ -20,12 +20,4 @@ public struct Deadline: Sendable, Comparable {
     public var hasPassed: Bool { remaining <= 0 }
 
     public static func < (a: Deadline, b: Deadline) -> Bool { a.instant < b.instant }
-
-    /// The earlier of two optional deadlines.
-    public static func earliest(_ a: Deadline?, _ b: Deadline?) -> Deadline? {
-        switch (a, b) {
-        case (let a?, let b?): return min(a, b)
-        default: return a ?? b
-        }
-    }
 }
