@@ -18,9 +18,9 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // libcurl's header only: the library is dlopen'ed when the first HTTP client is made.
         .systemLibrary(
             name: "CCurl",
-            pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         // PKCS#11 types and constants (p11-kit's header); modules are dlopen'ed, nothing is linked.

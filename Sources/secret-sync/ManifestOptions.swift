@@ -12,7 +12,7 @@ struct ManifestOptions: ParsableArguments {
     var config: String?
 
     var path: String {
-        config ?? ProcessInfo.processInfo.environment["SECRET_SYNC_CONFIG"].flatMap { $0.isEmpty ? nil : $0 } ?? Manifest.defaultPath
+        config ?? ProcessEnvironment.value("SECRET_SYNC_CONFIG").flatMap { $0.isEmpty ? nil : $0 } ?? Manifest.defaultPath
     }
 
     func load() throws -> Manifest {

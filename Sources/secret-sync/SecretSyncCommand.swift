@@ -83,7 +83,7 @@ struct LoggingOptions: ParsableArguments {
 
     func makeLogger(label: String = "secret-sync", debug: Bool = false) -> Logger {
         // Under systemd, stderr is connected to journald and JOURNAL_STREAM says so.
-        let underJournald = ProcessInfo.processInfo.environment["JOURNAL_STREAM"].map { !$0.isEmpty } ?? false
+        let underJournald = ProcessEnvironment.value("JOURNAL_STREAM").map { !$0.isEmpty } ?? false
         let format = logFormat?.value ?? (underJournald ? .journal : .text)
         let level = debug ? .debug : logLevel.value
         return Logger(label: label) { label in StderrLogHandler(label: label, format: format, level: level) }

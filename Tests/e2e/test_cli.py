@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from conftest import REPO, run
+from support import ok
 
 SUBCOMMANDS = ["once", "daemon", "run", "validate", "status", "credential-process"]
 
@@ -111,3 +112,25 @@ def test_the_readme_documents_every_option(binary, command):
     readme = (REPO / "README.md").read_text()
     missing = [option for option in sorted(help_options(binary, command)) if option not in readme]
     assert missing == [], f"README.md does not mention these options of `{command}`: {missing}"
+
+
+def test_libcurl_is_loaded_only_by_commands_that_use_the_network(sync, admin, names, tmp_path):
+    # libcurl is dlopen'ed on first use: with it unloadable (an empty file mounted over it in a
+    # private mount namespace), validate still works and a fetch fails with what to install.
+    admin.create_secret(Name=names("c"), SecretString="v")
+    sync.write(f"- id: {names('c')}\n  files:\n    - path: {sync.root}/c\n")
+    library = subprocess.run(["sh", "-c", "ldconfig -p | sed -n 's/.*libcurl.so.4 (libc6,x86-64) => //p' | head -1"],
+                             capture_output=True, text=True).stdout.strip()
+    assert library, "ldconfig knows no libcurl.so.4"
+    empty = tmp_path / "empty.so"
+    empty.write_bytes(b"")
+    script = (f"mount --bind {empty} {library} && "
+              f"{sync.binary} validate -c {sync.manifest} >/dev/null && echo VALIDATED && "
+              f"exec {sync.binary} once -c {sync.manifest}")
+    result = subprocess.run(["unshare", "-m", "sh", "-c", script], env=sync.env, capture_output=True, text=True, timeout=60)
+    assert "VALIDATED" in result.stdout, result.stderr
+    assert result.returncode == 1, result.stderr
+    assert "cannot load libcurl" in result.stderr and "apt install libcurl4" in result.stderr, result.stderr
+    assert not (sync.root / "c").exists()
+    ok(sync.once())
+    assert (sync.root / "c").read_text() == "v"

@@ -24,8 +24,7 @@ public final class TSSLog: @unchecked Sendable {
     static let name = "secret-sync-tss2-log"
 
     private init() {
-        let environment = ProcessInfo.processInfo.environment
-        guard environment["TSS2_LOG"] == nil, environment["TSS2_LOGFILE"] == nil else {
+        guard ProcessEnvironment.value("TSS2_LOG") == nil, ProcessEnvironment.value("TSS2_LOGFILE") == nil else {
             descriptor = nil
             return
         }

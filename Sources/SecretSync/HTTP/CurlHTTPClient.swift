@@ -36,21 +36,19 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let options: HTTPClientOptions
     private let lock = Lock()
-
-    private static let globalInit: Void = {
-        // curl_global_init is not thread-safe on older libcurl; run it exactly once.
-        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-    }()
+    private let curl: CurlLibrary
 
     public init(options: HTTPClientOptions) throws {
-        _ = Self.globalInit
-        guard let handle = curl_easy_init() else {
+        // Loading runs curl_global_init, exactly once per process.
+        let curl = try CurlLibrary.shared.get()
+        guard let handle = curl.easyInit() else {
             throw HTTPError(kind: .other, url: "", curlCode: 0, message: "could not start libcurl", fix: nil)
         }
         if let bundle = options.caBundle {
             // Fail early and clearly rather than with curl's generic "problem with the CA cert".
             _ = try LocalFile.read(bundle, role: "CA bundle (AWS_CA_BUNDLE)")
         }
+        self.curl = curl
         self.handle = handle
         self.options = options
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
@@ -59,7 +57,7 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
 
     // Safe: this object is the only owner of the easy handle and the error buffer.
     deinit {
-        curl_easy_cleanup(handle)
+        curl.easyCleanup(handle)
         errorBuffer.deallocate()
     }
 
@@ -88,47 +86,47 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
             totalTimeout = min(totalTimeout, remaining)
             connectTimeout = min(connectTimeout, remaining)
         }
-        curl_easy_reset(handle)
+        curl.easyReset(handle)
         errorBuffer[0] = 0
         let accumulator = ResponseAccumulator(limit: options.maxResponseBytes)
         let context = Unmanaged.passUnretained(accumulator).toOpaque()
 
         var headerList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headerList) }
+        defer { curl.freeList(headerList) }
         for (name, value) in request.headers {
-            headerList = curl_slist_append(headerList, "\(name): \(value)")
+            headerList = curl.append(headerList, "\(name): \(value)")
         }
         // Suppress headers curl would add by itself: `Expect: 100-continue` costs a round trip.
-        headerList = curl_slist_append(headerList, "Expect:")
+        headerList = curl.append(headerList, "Expect:")
 
         let code: CURLcode = request.body.withUnsafeBytes { body in
-            _ = ccurl_setopt_string(handle, CURLOPT_URL, request.url)
-            _ = ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-            _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
-            _ = ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "https,http")
-            _ = ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
-            _ = ccurl_setopt_long(handle, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2)
-            _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
-            _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(totalTimeout * 1000))
-            _ = ccurl_setopt_string(handle, CURLOPT_USERAGENT, options.userAgent)
+            curl.setString(handle, CURLOPT_URL, request.url)
+            curl.setLong(handle, CURLOPT_NOSIGNAL, 1)
+            curl.setPointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+            curl.setString(handle, CURLOPT_PROTOCOLS_STR, "https,http")
+            curl.setLong(handle, CURLOPT_FOLLOWLOCATION, 0)
+            curl.setLong(handle, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2)
+            curl.setLong(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
+            curl.setLong(handle, CURLOPT_TIMEOUT_MS, Int(totalTimeout * 1000))
+            curl.setString(handle, CURLOPT_USERAGENT, options.userAgent)
             if let bundle = options.caBundle {
-                _ = ccurl_setopt_string(handle, CURLOPT_CAINFO, bundle)
-                _ = ccurl_setopt_pointer(handle, CURLOPT_CAPATH, nil)
+                curl.setString(handle, CURLOPT_CAINFO, bundle)
+                curl.setPointer(handle, CURLOPT_CAPATH, nil)
             }
-            _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+            curl.setList(handle, CURLOPT_HTTPHEADER, headerList)
             if request.method == "GET" {
-                _ = ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+                curl.setLong(handle, CURLOPT_HTTPGET, 1)
             } else {
-                _ = ccurl_setopt_long(handle, CURLOPT_POST, 1)
-                _ = ccurl_setopt_pointer(
+                curl.setLong(handle, CURLOPT_POST, 1)
+                curl.setPointer(
                     handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: body.baseAddress ?? UnsafeRawPointer(errorBuffer)))
-                _ = ccurl_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+                curl.setOffset(handle, CURLOPT_POSTFIELDSIZE_LARGE, body.count)
                 if request.method != "POST" {
-                    _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+                    curl.setString(handle, CURLOPT_CUSTOMREQUEST, request.method)
                 }
             }
-            _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
-            _ = ccurl_setopt_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
+            curl.setPointer(handle, CURLOPT_WRITEDATA, context)
+            curl.setCallback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
                 let accumulator = Unmanaged<ResponseAccumulator>.fromOpaque(context!).takeUnretainedValue()
                 let length = size * count
                 if accumulator.body.count + length > accumulator.limit {
@@ -138,8 +136,8 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
                 if let data { accumulator.body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length) }
                 return length
             }
-            _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
-            _ = ccurl_setopt_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
+            curl.setPointer(handle, CURLOPT_HEADERDATA, context)
+            curl.setCallback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
                 let accumulator = Unmanaged<ResponseAccumulator>.fromOpaque(context!).takeUnretainedValue()
                 let length = size * count
                 guard let data else { return length }
@@ -157,10 +155,10 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
                 }
                 return length
             }
-            return curl_easy_perform(handle)
+            return curl.perform(handle)
         }
         // Drop the references to this call's buffers so the reused handle never sees them again.
-        _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, nil)
+        curl.setList(handle, CURLOPT_HTTPHEADER, nil)
 
         if accumulator.overLimit {
             throw HTTPError(
@@ -169,14 +167,13 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
                 fix: "check the endpoint setting points at the AWS service")
         }
         guard code == CURLE_OK else { throw error(for: code, url: request.url) }
-        var status = 0
-        _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        let status = curl.getLong(handle, CURLINFO_RESPONSE_CODE)
         return HTTPResponse(status: status, headers: accumulator.headers, body: accumulator.body)
     }
 
     private func error(for code: CURLcode, url: String) -> HTTPError {
         let detail = String(cString: errorBuffer)
-        let summary = String(cString: curl_easy_strerror(code))
+        let summary = curl.describe(code)
         let text = detail.isEmpty ? summary : detail
         let host = URLComponents(string: url)?.host ?? url
         switch code {

@@ -1,6 +1,3 @@
-import CLinux
-import FoundationEssentials
-
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -12,7 +9,28 @@ public enum ProcessEnvironment {
     nonisolated(unsafe) private static var captured: [String: String]?
 
     /// Takes the snapshot; call in `main` before anything changes the environment.
-    public static func capture() { captured = ProcessInfo.processInfo.environment }
+    public static func capture() { captured = current() }
 
-    public static var inherited: [String: String] { captured ?? ProcessInfo.processInfo.environment }
+    public static var inherited: [String: String] { captured ?? current() }
+
+    /// One variable of the process's environment as it is now (`getenv`).
+    public static func value(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+
+    /// The process's environment as it is now, read from `environ`. An entry without `=` is
+    /// skipped; of a name given twice the first counts, as for `getenv`.
+    public static func current() -> [String: String] {
+        var variables: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if let equals = text.firstIndex(of: "=") {
+                let name = String(text[..<equals])
+                if variables[name] == nil { variables[name] = String(text[text.index(after: equals)...]) }
+            }
+            entry += 1
+        }
+        return variables
+    }
 }
