@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from testworld.moto_world import patch_ssm_authorisation
+
 
 def make_handler(app):
     class Handler(BaseHTTPRequestHandler):
@@ -77,6 +79,7 @@ def main(argv=None) -> int:
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
     args = parser.parse_args(argv)
+    patch_ssm_authorisation()
     server = ThreadingHTTPServer((args.host, args.port), make_handler(DomainDispatcherApplication(create_backend_app)))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(args.cert, args.key)

@@ -9,7 +9,9 @@ moto's traps with authentication on (shared/TESTING-NOTES.md) and how this world
   1. auth starts after N unauthenticated calls: everything is created first, then
      `POST /moto-api/reset-auth 0` turns authentication on for every later call;
   2. Secrets Manager is authorised against Resource "*": the test role's policy grants its
-     actions on "*" (in AWS the policy would name the secrets' ARNs);
+     actions on "*" (in AWS the policy would name the secrets' ARNs); Parameter Store is too in
+     stock moto, so testworld/moto_world.py authorises each parameter by its ARN, as AWS does,
+     and the role may read only the parameters under /t/ and /demo/;
   3. AssumeRole crashes when the trust policy has a Service principal: the role trusts the
      emulator's IAM user instead of rolesanywhere.amazonaws.com, and the emulator calls
      AssumeRole as that user.
@@ -101,7 +103,7 @@ class World:
         logs = self.directory / "logs"
         logs.mkdir(exist_ok=True)
         self.moto_port = free_port()
-        command = ["moto_server", "-H", "127.0.0.1", "-p", str(self.moto_port),
+        command = [sys.executable, "-m", "testworld.moto_world", "-H", "127.0.0.1", "-p", str(self.moto_port),
                    "-c", str(self.pki / "tls" / "server.crt"), "-k", str(self.pki / "tls" / "server.key")]
         if self.keep_alive:
             command = [sys.executable, "-m", "testworld.keepalive_moto", "--port", str(self.moto_port),
@@ -182,6 +184,13 @@ class World:
                            "secretsmanager:BatchGetSecretValue", "sts:GetCallerIdentity"],
                 "Resource": "*"}]}),
         )
+        # Parameter Store by ARN (testworld/moto_world.py): only what is under /t/ (the tests') and /demo/.
+        iam.put_role_policy(
+            RoleName="ira-xpart-test-role", PolicyName="read-parameters",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": ["ssm:GetParameters", "ssm:GetParametersByPath"],
+                "Resource": [f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/t/*", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/demo/*"]}]}),
+        )
         # GetSecretValue but not BatchGetSecretValue: the fallback to single reads is exercised with it.
         iam.put_role_policy(
             RoleName="ira-single-reads-role", PolicyName="read-secrets-singly",
@@ -228,6 +237,7 @@ class World:
         """The standard AWS variables that point a client at this world."""
         return {
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.moto_endpoint,
+            "AWS_ENDPOINT_URL_SSM": self.moto_endpoint,
             "AWS_ENDPOINT_URL_STS": self.moto_endpoint,
             "AWS_ENDPOINT_URL_ROLESANYWHERE": self.emulator_endpoint,
             "AWS_CA_BUNDLE": self.ca_bundle,

@@ -19,7 +19,7 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let manifest = try manifestOptions.load()
-        Console.out("manifest \(manifest.path): valid (\(manifest.secrets.count) secrets)\n")
+        Console.out("manifest \(manifest.path): valid (\(Plan.count(manifest)))\n")
         let validation = Validation(manifest: manifest)
         let findings = validation.findings()
         for finding in findings {

@@ -131,6 +131,13 @@ def admin(world):
 
 
 @pytest.fixture
+def ssm_admin(world):
+    """Parameter Store as the world's administrator (every parameter, every action)."""
+    d = world.description()
+    return world.boto_client("ssm", keys=(d["admin_access_key_id"], d["admin_secret_access_key"]))
+
+
+@pytest.fixture
 def names():
     """Secret names unique to the test, so tests never see each other's rotations."""
     prefix = f"t/{uuid.uuid4().hex[:8]}"

@@ -37,9 +37,14 @@ class Sync:
                 role_arn: {self.role}
             """)
 
-    def write(self, secrets: str, auth: str | None = None, extra: str = "") -> None:
-        self.manifest.write_text(
-            "version: 1\n" + (auth or self.auth()) + f"state_dir: {self.state}\n" + extra + "secrets:\n" + textwrap.indent(textwrap.dedent(secrets), "  "))
+    def write(self, secrets: str, auth: str | None = None, extra: str = "", parameters: str = "") -> None:
+        """A manifest with `secrets` (YAML list items) and, if given, `parameters`."""
+        text = "version: 1\n" + (auth or self.auth()) + f"state_dir: {self.state}\n" + extra
+        if secrets or not parameters:
+            text += "secrets:\n" + textwrap.indent(textwrap.dedent(secrets), "  ")
+        if parameters:
+            text += "parameters:\n" + textwrap.indent(textwrap.dedent(parameters), "  ")
+        self.manifest.write_text(text)
 
     def once(self, *args: str, user: str | None = None) -> subprocess.CompletedProcess:
         return run(self.binary, ["once", "-c", str(self.manifest), *args], self.env, user=user)

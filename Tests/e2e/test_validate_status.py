@@ -42,7 +42,7 @@ def test_validate_checks_key_certificate_and_chain_offline(sync):
     sync.write(SECRETS(sync))
     result = validate(sync)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"manifest {sync.manifest}: valid (1 secrets)" in result.stdout
+    assert f"manifest {sync.manifest}: valid (1 secret)" in result.stdout
     assert "ok: EC P-256 key matches the certificate (subject O=secret-sync test,CN=ec-p256-sec1-chained" in result.stdout
     assert "ok: the chain links up: certificate ← O=secret-sync test,CN=Test Intermediate CA" in result.stdout
     assert "secret db: prod/db (AWSCURRENT, region us-west-2)" in result.stdout

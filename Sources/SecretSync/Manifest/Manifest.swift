@@ -31,7 +31,8 @@ public struct Manifest: Sendable {
     public let hookTimeout: TimeInterval
     /// Prometheus textfile-collector output written after each pass, if set.
     public let metricsFile: String?
-    public let secrets: [SecretSpec]
+    /// The `secrets:` entries, then the `parameters:` entries.
+    public let entries: [SecretSpec]
 }
 
 /// Where in the manifest a thing was written, for messages.
@@ -42,15 +43,45 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(file):\(line):\(column)" }
 }
 
+/// Which version of a secret or parameter an entry reads.
 public enum VersionSelector: Sendable, Hashable {
+    /// A secret's staging label (`version_stage:`, `AWSCURRENT` by default).
     case stage(String)
+    /// A secret's version ID (`version_id:`).
     case id(String)
+    /// A parameter's latest version (no `version:` or `label:`).
+    case latest
+    /// A parameter's version number (`version:`).
+    case number(Int)
+    /// A parameter's label (`label:`).
+    case label(String)
+
+    /// How it reads in plans and messages: `AWSCURRENT`, `version 3`, `label prod`, `latest`.
+    public var description: String {
+        switch self {
+        case .stage(let stage): return stage
+        case .id(let id): return "version \(id)"
+        case .latest: return "latest"
+        case .number(let number): return "version \(number)"
+        case .label(let label): return "label \(label)"
+        }
+    }
 }
 
+/// Where an entry's value is kept.
+public enum EntryKind: String, Sendable, Hashable {
+    /// AWS Secrets Manager (`secrets:`).
+    case secret
+    /// AWS Systems Manager Parameter Store (`parameters:`).
+    case parameter
+}
+
+/// One entry of `secrets:` or `parameters:`: what to read, and where it goes.
 public struct SecretSpec: Sendable {
-    /// Secret name or full ARN, as given to Secrets Manager.
+    public let kind: EntryKind
+    /// Secret or parameter name, or full ARN, as given to the service.
     public let id: String
-    /// Local name: unique, used in state, logs and `SECRET_SYNC_CHANGED`.
+    /// Local name: unique among all entries, used in state, logs and `SECRET_SYNC_CHANGED`.
     public let name: String
     public let version: VersionSelector
     /// The region the secret is read from (ARN, else `region:`, else the manifest's, else the trust anchor's).

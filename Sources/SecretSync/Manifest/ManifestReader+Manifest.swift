@@ -7,7 +7,9 @@ import FoundationEssentials
 extension ManifestReader {
     // MARK: The manifest
 
-    static let topKeys = ["version", "auth", "region", "state_dir", "interval", "hook_timeout", "metrics_file", "defaults", "secrets"]
+    static let topKeys = [
+        "version", "auth", "region", "state_dir", "interval", "hook_timeout", "metrics_file", "defaults", "secrets", "parameters",
+    ]
 
     mutating func manifest(_ root: YAMLNode) -> Manifest? {
         guard let top = entries(root, "", allowed: Self.topKeys) else { return nil }
@@ -33,20 +35,26 @@ extension ManifestReader {
             if let value = fields["group"] { defaults.group = account(value.value, "defaults.group", group: true) }
         }
 
-        var secrets = [SecretSpec]()
-        if let node = required(top, "secrets", "", parent: root, fix: "list the secrets to sync under secrets:") {
+        var entries = [SecretSpec]()
+        if top["secrets"] == nil, top["parameters"] == nil {
+            report(
+                root, "", "missing required key 'secrets'",
+                fix: "list the secrets to sync under secrets: (or Parameter Store parameters under parameters:)")
+        }
+        for (key, kind) in [("secrets", EntryKind.secret), ("parameters", .parameter)] {
+            guard let node = top[key]?.value else { continue }
             if case .sequence(let sequence, _) = node, sequence.isEmpty {
-                report(node, "secrets", "the list is empty", fix: "list at least one secret")
+                report(node, key, "the list is empty", fix: "list at least one \(kind.rawValue), or remove \(key):")
             }
-            secrets = list(node, "secrets", of: "secrets") { reader, item, path in
-                reader.secret(item, path, defaults: defaults, manifestRegion: region, auth: auth)
+            entries += list(node, key, of: key) { reader, item, path in
+                reader.entry(item, path, kind: kind, defaults: defaults, manifestRegion: region, auth: auth)
             }
         }
-        checkUniqueness(secrets)
+        checkUniqueness(entries)
         guard problems.isEmpty, let auth else { return nil }
         return Manifest(
             path: path, auth: auth, region: region, stateDirectory: stateDirectory, interval: interval, hookTimeout: hookTimeout,
-            metricsFile: metricsFile, secrets: secrets)
+            metricsFile: metricsFile, entries: entries)
     }
 
     struct FileDefaults {

@@ -5,15 +5,18 @@ import FoundationEssentials
 #endif
 
 extension ManifestReader {
-    // MARK: secrets
+    // MARK: secrets and parameters
 
     static let secretKeys = ["id", "name", "version_stage", "version_id", "region", "files", "env", "on_change"]
+    static let parameterKeys = ["id", "name", "version", "label", "region", "files", "env", "on_change"]
 
-    mutating func secret(_ node: YAMLNode, _ keyPath: String, defaults: FileDefaults, manifestRegion: String?, auth: Manifest.Auth?)
-        -> SecretSpec?
-    {
-        guard let fields = entries(node, keyPath, allowed: Self.secretKeys) else { return nil }
-        guard let idNode = required(fields, "id", keyPath, parent: node, fix: "give the secret's name or ARN as id:"),
+    /// One entry of `secrets:` (kind `.secret`) or `parameters:` (kind `.parameter`).
+    mutating func entry(
+        _ node: YAMLNode, _ keyPath: String, kind: EntryKind, defaults: FileDefaults, manifestRegion: String?, auth: Manifest.Auth?
+    ) -> SecretSpec? {
+        let noun = kind == .secret ? "secret" : "parameter"
+        guard let fields = entries(node, keyPath, allowed: kind == .secret ? Self.secretKeys : Self.parameterKeys) else { return nil }
+        guard let idNode = required(fields, "id", keyPath, parent: node, fix: "give the \(noun)'s name or ARN as id:"),
             let id = string(idNode, join(keyPath, "id"))
         else { return nil }
         var name = id
@@ -23,6 +26,47 @@ extension ManifestReader {
             }
             name = given
         }
+        let version = kind == .secret ? secretVersion(fields, keyPath) : parameterVersion(fields, keyPath)
+        let arnRegion = kind == .secret ? secretARNRegion(id, idNode, keyPath) : parameterARNRegion(id, idNode, keyPath)
+
+        // Region: the ARN's, else the entry's, else the manifest's, else the trust anchor's.
+        var region = arnRegion
+        if region == nil, let value = fields["region"]?.value, let given = string(value, join(keyPath, "region")) {
+            checkRegion(given, value, join(keyPath, "region"))
+            region = given
+        }
+        region = region ?? manifestRegion
+        region = region ?? rolesAnywhereRegion
+        if region == nil, auth != nil {
+            report(
+                idNode, join(keyPath, "id"), "no region for this \(noun)",
+                fix: "set region: at the top of the manifest (or on the \(noun)); the instance's own region is never assumed")
+        }
+
+        let files =
+            fields["files"].map {
+                list($0.value, join(keyPath, "files"), of: "files") { reader, item, path in reader.file(item, path, defaults: defaults) }
+            } ?? []
+        let env = fields["env"].map { list($0.value, join(keyPath, "env"), of: nil) { $0.envEntry($1, $2) } } ?? []
+        if fields["files"] == nil, fields["env"] == nil {
+            report(node, keyPath, "\(noun) '\(name)' has neither files: nor env:", fix: "say where the \(noun) goes")
+        }
+        var hooks = [HookCommand]()
+        if let node = fields["on_change"]?.value {
+            hooks = list(node, join(keyPath, "on_change"), of: "commands") { $0.hook($1, $2) }
+            if fields["files"] == nil {
+                report(
+                    node, join(keyPath, "on_change"), "hooks run when files change, and this \(noun) writes no file",
+                    fix: "remove on_change:")
+            }
+        }
+        return SecretSpec(
+            kind: kind, id: id, name: name, version: version, region: region ?? "", files: files, env: env, onChange: hooks,
+            location: location(node))
+    }
+
+    /// `version_stage:` or `version_id:` of a secret (`AWSCURRENT` when neither).
+    mutating func secretVersion(_ fields: [String: (key: YAMLNode, value: YAMLNode)], _ keyPath: String) -> VersionSelector {
         var version = VersionSelector.stage("AWSCURRENT")
         switch (fields["version_stage"], fields["version_id"]) {
         case (.some(let stage), .some):
@@ -38,50 +82,20 @@ extension ManifestReader {
             }
         case (nil, nil): break
         }
+        return version
+    }
 
-        // Region: the ARN's, else the secret's, else the manifest's, else the trust anchor's.
-        var region: String?
-        if id.hasPrefix("arn:") {
-            if let arn = ARN(id), arn.service == "secretsmanager", arn.resourceType == "secret", !arn.region.isEmpty {
-                checkRegion(arn.region, idNode, join(keyPath, "id"), partition: arn.partition)
-                region = arn.region
-            } else {
-                report(
-                    idNode, join(keyPath, "id"), "'\(id)' is not a Secrets Manager secret ARN",
-                    fix: "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME")
-            }
-        }
-        if region == nil, let value = fields["region"]?.value, let given = string(value, join(keyPath, "region")) {
-            checkRegion(given, value, join(keyPath, "region"))
-            region = given
-        }
-        region = region ?? manifestRegion
-        region = region ?? rolesAnywhereRegion
-        if region == nil, auth != nil {
+    /// The region of a secret named by ARN (nil for a name); a malformed ARN is reported.
+    mutating func secretARNRegion(_ id: String, _ idNode: YAMLNode, _ keyPath: String) -> String? {
+        guard id.hasPrefix("arn:") else { return nil }
+        guard let arn = ARN(id), arn.service == "secretsmanager", arn.resourceType == "secret", !arn.region.isEmpty else {
             report(
-                idNode, join(keyPath, "id"), "no region for this secret",
-                fix: "set region: at the top of the manifest (or on the secret); the instance's own region is never assumed")
+                idNode, join(keyPath, "id"), "'\(id)' is not a Secrets Manager secret ARN",
+                fix: "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME")
+            return nil
         }
-
-        let files =
-            fields["files"].map {
-                list($0.value, join(keyPath, "files"), of: "files") { reader, item, path in reader.file(item, path, defaults: defaults) }
-            } ?? []
-        let env = fields["env"].map { list($0.value, join(keyPath, "env"), of: nil) { $0.envEntry($1, $2) } } ?? []
-        if fields["files"] == nil, fields["env"] == nil {
-            report(node, keyPath, "secret '\(name)' has neither files: nor env:", fix: "say where the secret goes")
-        }
-        var hooks = [HookCommand]()
-        if let node = fields["on_change"]?.value {
-            hooks = list(node, join(keyPath, "on_change"), of: "commands") { $0.hook($1, $2) }
-            if fields["files"] == nil {
-                report(
-                    node, join(keyPath, "on_change"), "hooks run when files change, and this secret writes no file",
-                    fix: "remove on_change:")
-            }
-        }
-        return SecretSpec(
-            id: id, name: name, version: version, region: region ?? "", files: files, env: env, onChange: hooks, location: location(node))
+        checkRegion(arn.region, idNode, join(keyPath, "id"), partition: arn.partition)
+        return arn.region
     }
 
     mutating func file(_ node: YAMLNode, _ keyPath: String, defaults: FileDefaults) -> FileSpec? {
@@ -223,7 +237,7 @@ extension ManifestReader {
         var variables = [String: SourceLocation]()
         for secret in secrets {
             once(
-                secret.name, in: &names, at: secret.location, "secret name '\(secret.name)' is used twice",
+                secret.name, in: &names, at: secret.location, "\(secret.kind.rawValue) name '\(secret.name)' is used twice",
                 fix: "give one of them a distinct name:")
             for file in secret.files {
                 once(

@@ -152,7 +152,7 @@ public struct Daemon {
         var first = true
         logger.notice(
             "daemon started",
-            metadata: ["manifest": "\(manifestPath)", "interval": "\(Int(manifest.interval))s", "secrets": "\(manifest.secrets.count)"])
+            metadata: ["manifest": "\(manifestPath)", "interval": "\(Int(manifest.interval))s", "secrets": "\(manifest.entries.count)"])
         while true {
             let succeeded = runPass(runner, first: first)
             failures = succeeded ? 0 : failures + 1
@@ -206,7 +206,7 @@ public struct Daemon {
             let runner = try makeRunner(reloaded)
             // The operator says the settings are fixed: a refused PIN may be tried again.
             AuthorizationFailures.forget()
-            logger.notice("manifest reloaded", metadata: ["manifest": "\(manifestPath)", "secrets": "\(reloaded.secrets.count)"])
+            logger.notice("manifest reloaded", metadata: ["manifest": "\(manifestPath)", "secrets": "\(reloaded.entries.count)"])
             notifier.notify("READY=1\nSTATUS=manifest reloaded")
             return (reloaded, runner)
         } catch {

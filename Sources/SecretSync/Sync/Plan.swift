@@ -8,16 +8,21 @@ import FoundationEssentials
 /// value: what the manifest would fetch (`validate`, offline) and what a pass would do
 /// (`once --dry-run`). One description of a file serves both.
 public enum Plan {
+    /// "3 secrets", "3 secrets, 2 parameters", "1 parameter": what a manifest holds.
+    public static func count(_ manifest: Manifest) -> String {
+        let parameters = manifest.entries.filter { $0.kind == .parameter }.count
+        let secrets = manifest.entries.count - parameters
+        var parts = [secrets == 1 ? "1 secret" : "\(secrets) secrets"]
+        if parameters > 0 { parts.append(parameters == 1 ? "1 parameter" : "\(parameters) parameters") }
+        if secrets == 0 { parts.removeFirst() }
+        return parts.joined(separator: ", ")
+    }
+
     /// What a pass and `run` would fetch, and where it goes.
     public static func manifest(_ manifest: Manifest) -> [String] {
         var lines = [String]()
-        for secret in manifest.secrets {
-            let version: String
-            switch secret.version {
-            case .stage(let stage): version = stage
-            case .id(let id): version = "version \(id)"
-            }
-            lines.append("secret \(secret.name): \(secret.id) (\(version), region \(secret.region))")
+        for secret in manifest.entries {
+            lines.append("\(secret.kind.rawValue) \(secret.name): \(secret.id) (\(secret.version.description), region \(secret.region))")
             for file in secret.files {
                 lines.append("  file \(file.path) (\(format(file.content)), \(ownership(file)))")
             }
@@ -37,8 +42,10 @@ public enum Plan {
     public static func pass(_ report: PassReport, manifest: Manifest) -> String {
         var lines = [String]()
         for result in report.secrets {
-            let spec = manifest.secrets.first { $0.name == result.name }
-            lines.append("secret \(result.name) (\(spec?.id ?? result.name)\(result.versionId.map { ", version \($0)" } ?? "")):")
+            let spec = manifest.entries.first { $0.name == result.name }
+            lines.append(
+                "\(spec?.kind.rawValue ?? "secret") \(result.name) (\(spec?.id ?? result.name)\(result.versionId.map { ", version \($0)" } ?? "")):"
+            )
             if let error = result.error {
                 lines.append("  error: \(error.message.escapingControlCharacters)")
             }

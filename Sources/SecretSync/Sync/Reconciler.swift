@@ -61,7 +61,7 @@ public struct Reconciler: Sendable {
         let loaded = loadState(dryRun: dryRun)
         var state = loaded
         let started = clock()
-        let synced = manifest.secrets.filter { !$0.files.isEmpty }
+        let synced = manifest.entries.filter { !$0.files.isEmpty }
         warnAboutDestinations(synced)
 
         let callsBefore = apiCalls.current
@@ -111,14 +111,12 @@ public struct Reconciler: Sendable {
         }
     }
 
-    /// Credentials, then every secret at once (batched, in parallel). When a CreateSession is due,
-    /// the Secrets Manager connections are opened meanwhile, so their handshakes cost no round trips.
+    /// Credentials, then every secret and parameter at once (batched, in parallel). When a
+    /// CreateSession is due, the Secrets Manager and Parameter Store connections are opened meanwhile, so their handshakes cost no round trips.
     func fetchAll(_ secrets: [SecretSpec], shouldStop: () -> String?) -> Result<[String: Result<SecretVersion, any Error>], any Error> {
         if credentials.needsRefresh, warmUpConnections {
-            for (region, group) in Dictionary(grouping: secrets, by: \.region) {
-                for _ in 0..<min(fetcher.concurrency, fetcher.expectedCalls(group)) {
-                    Threads.detach { [secretsManager] in secretsManager.warmUp(region: region) }
-                }
+            for (service, group) in Dictionary(grouping: secrets, by: { [$0.kind.rawValue, $0.region] }) {
+                fetcher.warmUp(group, kind: group[0].kind, region: service[1])
             }
         }
         do {

@@ -29,7 +29,7 @@ public struct RunEnvironment: Sendable {
     }
 
     public func variables() throws -> [(name: String, value: String)] {
-        let wanted = manifest.secrets.filter { !$0.env.isEmpty }
+        let wanted = manifest.entries.filter { !$0.env.isEmpty }
         guard !wanted.isEmpty else {
             throw Failure(errors: [
                 RenderError(

@@ -5,13 +5,15 @@ import Logging
     import Glibc
 #endif
 
-/// Fetches the secrets a pass needs with as few calls and round trips as the API allows:
-/// `BatchGetSecretValue` for up to 20 `AWSCURRENT` secrets of one region per call, the rest (and
-/// everything, once a role turns out not to allow batches) by `GetSecretValue`; all calls run in
-/// parallel with bounded concurrency over kept-alive connections.
+/// Fetches the secrets and parameters a pass needs with as few calls and round trips as the APIs
+/// allow: `BatchGetSecretValue` for up to 20 `AWSCURRENT` secrets of one region per call, the rest
+/// (and everything, once a role turns out not to allow batches) by `GetSecretValue`; parameters by
+/// `GetParameters`, 10 a call; all calls run in parallel with bounded concurrency over kept-alive
+/// connections.
 public final class SecretFetcher: @unchecked Sendable {
     // @unchecked Sendable: `batchDenied` is only touched while `lock` is held.
     let client: SecretsManagerClient
+    let parameters: ParameterStoreClient
     let concurrency: Int
     let logger: Logger
     private let lock = Lock()
@@ -19,6 +21,7 @@ public final class SecretFetcher: @unchecked Sendable {
 
     /// One distinct thing to fetch; several manifest entries may share it.
     struct Key: Hashable {
+        let kind: EntryKind
         let id: String
         let version: VersionSelector
         let region: String
@@ -30,6 +33,7 @@ public final class SecretFetcher: @unchecked Sendable {
 
     public init(client: SecretsManagerClient, concurrency: Int = SecretFetcher.defaultConcurrency, useBatch: Bool = true, logger: Logger) {
         self.client = client
+        self.parameters = ParameterStoreClient(alongside: client)
         self.concurrency = concurrency
         self.logger = logger
         self.batchDenied = !useBatch
@@ -49,12 +53,37 @@ public final class SecretFetcher: @unchecked Sendable {
         if first { logger.notice("BatchGetSecretValue is not allowed for this role; fetching secrets one by one from now on") }
     }
 
-    /// How many calls `fetch` will make for these secrets (of one region), batches permitting.
+    /// How many calls `fetch` will make for these entries (of one kind and region), batches permitting.
     func expectedCalls(_ secrets: [SecretSpec]) -> Int {
-        let distinct = Set(secrets.map { Key(id: $0.id, version: $0.version, region: $0.region) })
-        let current = distinct.filter { $0.version == .stage("AWSCURRENT") }.count
+        let distinct = Set(secrets.map { Key($0) })
+        let parameters = distinct.filter { $0.kind == .parameter }
+        let current = distinct.filter { $0.kind == .secret && $0.version == .stage("AWSCURRENT") }.count
         let batched = batchAllowed && current > 1 ? (current + 19) / 20 : current
-        return batched + distinct.count - current
+        return batched + distinct.count - current - parameters.count + Self.parameterCalls(Array(parameters)).count
+    }
+
+    /// Opens connections to the endpoints these entries (of one kind and region) will use.
+    func warmUp(_ entries: [SecretSpec], kind: EntryKind, region: String) {
+        for _ in 0..<min(concurrency, expectedCalls(entries)) {
+            Threads.detach { [client, parameters] in
+                if kind == .secret { client.warmUp(region: region) } else { parameters.warmUp(region: region) }
+            }
+        }
+    }
+
+    /// Parameter keys of one region, in calls of at most ten with no parameter twice in a call.
+    static func parameterCalls(_ keys: [Key]) -> [[Key]] {
+        var calls = [[Key]]()
+        for key in keys.sorted(by: { ($0.id, $0.version.description) < ($1.id, $1.version.description) }) {
+            if let index = calls.firstIndex(where: { call in
+                call.count < ParameterStoreClient.namesPerCall && !call.contains { $0.id == key.id }
+            }) {
+                calls[index].append(key)
+            } else {
+                calls.append([key])
+            }
+        }
+        return calls
     }
 
     /// Credentials from `provider`, then every secret. When AWS refuses the credentials
@@ -65,8 +94,8 @@ public final class SecretFetcher: @unchecked Sendable {
     {
         var results = fetch(secrets, credentials: try provider.credentials())
         let refused = secrets.filter { secret in
-            guard case .failure(let error as SecretsManagerError) = results[secret.name] else { return false }
-            return SecretsManagerClient.refusedCredentialCodes.contains(error.awsErrorCode ?? "")
+            guard case .failure(let error as AWSServiceError) = results[secret.name] else { return false }
+            return error.refusedCredentials
         }
         guard !refused.isEmpty else { return results }
         logger.notice(
@@ -86,18 +115,24 @@ public final class SecretFetcher: @unchecked Sendable {
         var keys = [Key]()
         var seen = Set<Key>()
         for secret in secrets {
-            let key = Key(id: secret.id, version: secret.version, region: secret.region)
+            let key = Key(secret)
             if seen.insert(key).inserted { keys.append(key) }
         }
         var results = [Key: Result<SecretVersion, any Error>]()
 
-        // Phase 1: batches of AWSCURRENT secrets per region (if allowed), and the rest singly.
+        // Phase 1: batches of AWSCURRENT secrets per region (if allowed), and the rest singly;
+        // parameters ten a call per region.
         enum Job {
             case batch(region: String, keys: [Key])
             case single(Key)
+            case parameters(region: String, keys: [Key])
         }
         var jobs = [Job]()
-        let batchable = batchAllowed ? keys.filter { $0.version == .stage("AWSCURRENT") } : []
+        let parameterKeys = keys.filter { $0.kind == .parameter }
+        for (region, group) in Dictionary(grouping: parameterKeys, by: \.region).sorted(by: { $0.key < $1.key }) {
+            jobs += Self.parameterCalls(group).map { Job.parameters(region: region, keys: $0) }
+        }
+        let batchable = batchAllowed ? keys.filter { $0.kind == .secret && $0.version == .stage("AWSCURRENT") } : []
         for (region, group) in Dictionary(grouping: batchable, by: \.region).sorted(by: { $0.key < $1.key }) {
             if group.count == 1 {
                 jobs.append(.single(group[0]))  // a batch of one costs the same and needs more permissions
@@ -110,7 +145,7 @@ public final class SecretFetcher: @unchecked Sendable {
         let scheduled = Set(
             jobs.flatMap { job -> [Key] in
                 switch job {
-                case .batch(_, let keys): return keys
+                case .batch(_, let keys), .parameters(_, let keys): return keys
                 case .single(let key): return [key]
                 }
             })
@@ -120,12 +155,13 @@ public final class SecretFetcher: @unchecked Sendable {
             switch jobs[index] {
             case .single(let key):
                 return [(key, single(key, credentials: credentials))]
+            case .parameters(let region, let keys):
+                return parameterCall(keys, region: region, credentials: credentials)
             case .batch(let region, let keys):
                 do {
                     let answers = try client.batchGetSecretValue(secretIds: keys.map(\.id), region: region, credentials: credentials)
                     return keys.map { key in (key, answers[key.id].map { $0.mapError { $0 as any Error } }) }
-                } catch let error as SecretsManagerError where ["AccessDeniedException", "AccessDenied"].contains(error.awsErrorCode ?? "")
-                {
+                } catch let error as AWSServiceError where ["AccessDeniedException", "AccessDenied"].contains(error.awsErrorCode ?? "") {
                     denyBatch()
                     return keys.map { ($0, nil) }  // asked again singly below
                 } catch {
@@ -146,9 +182,30 @@ public final class SecretFetcher: @unchecked Sendable {
 
         var byName = [String: Result<SecretVersion, any Error>]()
         for secret in secrets {
-            byName[secret.name] = results[Key(id: secret.id, version: secret.version, region: secret.region)]
+            byName[secret.name] = results[Key(secret)]
         }
         return byName
+    }
+
+    /// One `GetParameters` call; a failure of the whole call fails each of its parameters. AWS
+    /// refuses the whole call when the role may not read one of its parameters: then each is asked
+    /// alone, so only those it may not read fail.
+    func parameterCall(_ keys: [Key], region: String, credentials: AWSCredentials) -> [(Key, Result<SecretVersion, any Error>?)] {
+        let requests = keys.map { ParameterStoreClient.Request(id: $0.id, version: $0.version) }
+        do {
+            let answers = try parameters.getParameters(requests, region: region, credentials: credentials)
+            return zip(keys, requests).map { key, request in (key, answers[request].map { $0.mapError { $0 as any Error } }) }
+        } catch let error as AWSServiceError
+            where keys.count > 1 && ["AccessDeniedException", "AccessDenied"].contains(error.awsErrorCode ?? "")
+        {
+            logger.notice(
+                "the role may not read every parameter of a GetParameters call; asking for each alone",
+                metadata: ["parameters": "\(keys.count)", "region": "\(region)"])
+            return keys.flatMap { parameterCall([$0], region: region, credentials: credentials) }
+        } catch {
+            let failure = (error as? DiagnosticError) ?? UnexpectedError(error)
+            return keys.map { ($0, .failure(failure)) }
+        }
     }
 
     func single(_ key: Key, credentials: AWSCredentials) -> Result<SecretVersion, any Error> {
@@ -157,5 +214,11 @@ public final class SecretFetcher: @unchecked Sendable {
         } catch {
             return .failure((error as? DiagnosticError) ?? UnexpectedError(error))
         }
+    }
+}
+
+extension SecretFetcher.Key {
+    init(_ entry: SecretSpec) {
+        self.init(kind: entry.kind, id: entry.id, version: entry.version, region: entry.region)
     }
 }

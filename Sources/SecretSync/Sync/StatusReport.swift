@@ -4,10 +4,13 @@ import FoundationEssentials
     import Glibc
 #endif
 
-/// `secret-sync status`: each secret's state, judged for monitoring.
+/// `secret-sync status`: each secret's and parameter's state, judged for monitoring.
 public struct StatusReport: Sendable {
     public struct Entry: Sendable, Codable {
         public let name: String
+        /// `secret` or `parameter`.
+        public let kind: String
+        /// The secret's or parameter's id as the manifest gives it.
         public let secretId: String
         public let versionId: String?
         public let lastSuccess: Date?
@@ -38,7 +41,7 @@ public struct StatusReport: Sendable {
         let maxAge = maxAge ?? max(3 * manifest.interval, 15 * 60) + Reconciler.stateHeartbeat
         self.maxAge = maxAge
         lastPass = state.lastPass
-        entries = manifest.secrets.filter { !$0.files.isEmpty }.map { secret in
+        entries = manifest.entries.filter { !$0.files.isEmpty }.map { secret in
             let saved = state.secrets[secret.name]
             let health: Health
             if saved?.lastError != nil {
@@ -51,7 +54,8 @@ public struct StatusReport: Sendable {
                 health = .neverSynced
             }
             return Entry(
-                name: secret.name, secretId: secret.id, versionId: saved?.versionId, lastSuccess: saved?.lastSuccess,
+                name: secret.name, kind: secret.kind.rawValue, secretId: secret.id, versionId: saved?.versionId,
+                lastSuccess: saved?.lastSuccess,
                 lastAttempt: saved?.lastAttempt, lastError: saved?.lastError, pendingHooks: saved?.pendingHooks.map(\.description) ?? [],
                 lastHookError: saved?.lastHookError, health: health)
         }
@@ -67,7 +71,7 @@ public struct StatusReport: Sendable {
             lines.append("no pass has run yet")
         }
         for entry in entries {
-            lines.append("\(entry.name) [\(entry.health.rawValue)]: \(entry.secretId)")
+            lines.append("\(entry.name) [\(entry.health.rawValue)]: \(entry.kind == "parameter" ? "parameter " : "")\(entry.secretId)")
             lines.append("  version: \(entry.versionId ?? "none yet")")
             lines.append(
                 "  last success: \(entry.lastSuccess.map { "\(UTCTime.rfc3339($0)) (\(DurationText.describe(now.timeIntervalSince($0))) ago)" } ?? "never")"

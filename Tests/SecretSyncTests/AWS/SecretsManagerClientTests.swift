@@ -57,7 +57,7 @@ struct SecretsManagerClientTests {
     @Test func retriesAreBounded() throws {
         let transport = ScriptedTransport(
             Array(repeating: answer(#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#, status: 400), count: 4))
-        let error = try #require(throws: SecretsManagerError.self) {
+        let error = try #require(throws: AWSServiceError.self) {
             try client(transport).getSecretValue(
                 secretId: "n", version: .stage("AWSCURRENT"), region: "us-west-2", credentials: credentials)
         }
@@ -73,7 +73,7 @@ struct SecretsManagerClientTests {
     ])
     func refusalsAreExplainedAndNotRetried(code: String, fix: String) throws {
         let transport = ScriptedTransport([answer(#"{"__type":"\#(code)","Message":"AWS says no"}"#, status: 400)])
-        let error = try #require(throws: SecretsManagerError.self) {
+        let error = try #require(throws: AWSServiceError.self) {
             try client(transport).getSecretValue(
                 secretId: "prod/db", version: .stage("AWSCURRENT"), region: "us-west-2", credentials: credentials)
         }
@@ -109,7 +109,7 @@ struct SecretsManagerClientTests {
                 #"{"ARN":"arn:aws:secretsmanager:us-west-2:111122223333:secret:other-AbCdEf","Name":"other","VersionId":"v","SecretString":"s"}"#
             )
         ])
-        #expect(throws: SecretsManagerError.self) {
+        #expect(throws: AWSServiceError.self) {
             try client(transport).getSecretValue(
                 secretId: "prod/db", version: .stage("AWSCURRENT"), region: "us-west-2", credentials: credentials)
         }

@@ -22,7 +22,7 @@ struct ExampleManifestTests {
         // The example names files and users of the target instance, not of this machine.
         let manifest = try ManifestParser(accounts: FakeAccounts(), checkLocalFiles: false)
             .load(path: Self.directory.appendingPathComponent(name).path)
-        #expect(!manifest.secrets.isEmpty)
+        #expect(!manifest.entries.isEmpty)
     }
 
     @Test func theHardwareKeyExamplesNameTheirKeys() throws {
@@ -53,8 +53,8 @@ struct ExampleManifestTests {
             return
         }
         #expect(try configuration.resolve().region == "us-west-2")
-        #expect(manifest.secrets.map(\.name) == ["db", "tls-key", "api-token"])
-        #expect(manifest.secrets[0].files[0].group == Account(name: "myapp", id: 1001))
-        #expect(manifest.secrets[1].onChange == [.argv(["/usr/sbin/nginx", "-s", "reload"])])
+        #expect(manifest.entries.map(\.name) == ["db", "tls-key", "api-token"])
+        #expect(manifest.entries[0].files[0].group == Account(name: "myapp", id: 1001))
+        #expect(manifest.entries[1].onChange == [.argv(["/usr/sbin/nginx", "-s", "reload"])])
     }
 }

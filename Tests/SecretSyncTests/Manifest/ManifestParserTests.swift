@@ -76,7 +76,7 @@ struct ManifestParserTests {
                 """)
         #expect(manifest.interval == 300)
         #expect(manifest.hookTimeout == 30)
-        let db = manifest.secrets[0]
+        let db = manifest.entries[0]
         #expect(db.name == "db")
         #expect(db.region == "us-west-2")
         #expect(db.files.map(\.mode) == [0o640, 0o600, 0o600])
@@ -87,25 +87,25 @@ struct ManifestParserTests {
         #expect(db.files[2].content == .template(.inline(try Template(parsing: "user={{username}}\npassword={{password}}\n"))))
         #expect(db.env == [.variable(name: "DB_PASSWORD", key: "password"), .prefix("DB_")])
         #expect(db.onChange == [.shell("systemctl try-reload-or-restart myapp"), .argv(["/usr/bin/pkill", "-HUP", "-x", "myworker"])])
-        #expect(manifest.secrets[1].region == "eu-west-1")  // an ARN's region wins
-        #expect(manifest.secrets[1].name == "arn:aws:secretsmanager:eu-west-1:111122223333:secret:other-AbCdEf")
+        #expect(manifest.entries[1].region == "eu-west-1")  // an ARN's region wins
+        #expect(manifest.entries[1].name == "arn:aws:secretsmanager:eu-west-1:111122223333:secret:other-AbCdEf")
     }
 
     @Test(
         "modes are octal as written", arguments: [("\"0640\"", 0o640), ("0640", 0o640), ("640", 0o640), ("'0400'", 0o400), ("0755", 0o755)])
     func modes(_ written: String, _ expected: Int) throws {
         let manifest = try parse(validHeader + "secrets:\n  - id: a\n    files:\n      - path: /x\n        mode: \(written)\n")
-        #expect(manifest.secrets[0].files[0].mode == UInt32(expected))
+        #expect(manifest.entries[0].files[0].mode == UInt32(expected))
     }
 
     @Test func regionFallsBackToTheTrustAnchorsNeverTheInstances() throws {
         let manifest = try parse(validHeader + oneFile)
-        #expect(manifest.secrets[0].region == "us-west-2")
+        #expect(manifest.entries[0].region == "us-west-2")
         let explicit = try parse(
             validHeader
                 + "region: eu-central-1\nsecrets:\n  - id: a\n    region: ap-south-1\n    files:\n      - path: /x\n  - id: b\n    files:\n      - path: /y\n"
         )
-        #expect(explicit.secrets.map(\.region) == ["ap-south-1", "eu-central-1"])
+        #expect(explicit.entries.map(\.region) == ["ap-south-1", "eu-central-1"])
     }
 
     struct Bad: CustomTestStringConvertible, Sendable {

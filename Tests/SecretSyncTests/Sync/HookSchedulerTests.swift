@@ -20,7 +20,7 @@ struct HookSchedulerTests {
                     on_change: [reload-c]
 
                 """
-        ).secrets
+        ).entries
     }
 
     @Test func eachCommandRunsOnceForEverySecretThatChanged() throws {

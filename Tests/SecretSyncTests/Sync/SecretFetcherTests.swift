@@ -8,12 +8,15 @@ import Testing
 final class FakeSecretsManager: HTTPTransport, @unchecked Sendable {
     // @unchecked Sendable: `requests` is only touched while `lock` is held.
     let values: [String: String]
+    /// Parameter Store: name → its versions' values (version N is at index N-1).
+    let parameters: [String: [String]]
     let allowBatch: Bool
     private let lock = NSLock()
     private(set) var requests: [(target: String, body: [String: Any])] = []
 
-    init(values: [String: String], allowBatch: Bool = true) {
+    init(values: [String: String], parameters: [String: [String]] = [:], allowBatch: Bool = true) {
         self.values = values
+        self.parameters = parameters
         self.allowBatch = allowBatch
     }
 
@@ -38,6 +41,29 @@ final class FakeSecretsManager: HTTPTransport, @unchecked Sendable {
             HTTPResponse(status: status, headers: [], body: try! JSONSerialization.data(withJSONObject: object))
         }
         switch target {
+        case "AmazonSSM.GetParameters":
+            // As AWS does: the answer carries the name, and `Selector` when a version was asked for.
+            var found = [[String: Any]]()
+            var invalid = [String]()
+            for requested in body["Names"] as! [String] {
+                let parts = requested.split(separator: ":", maxSplits: 1).map(String.init)
+                guard let versions = parameters[parts[0]] else {
+                    invalid.append(requested)
+                    continue
+                }
+                let number = parts.count == 2 ? Int(parts[1]) ?? 0 : versions.count
+                guard (1...versions.count).contains(number) else {
+                    invalid.append(requested)
+                    continue
+                }
+                var answer: [String: Any] = [
+                    "Name": parts[0], "Type": "SecureString", "Value": versions[number - 1], "Version": number,
+                    "ARN": "arn:aws:ssm:us-west-2:1:parameter/\(parts[0].drop { $0 == "/" })",
+                ]
+                if parts.count == 2 { answer["Selector"] = ":" + parts[1] }
+                found.append(answer)
+            }
+            return json(["Parameters": found, "InvalidParameters": invalid])
         case "secretsmanager.BatchGetSecretValue":
             guard allowBatch else { return json(["__type": "AccessDeniedException", "Message": "not allowed"], status: 400) }
             let ids = body["SecretIdList"] as! [String]
@@ -58,10 +84,12 @@ final class FakeSecretsManager: HTTPTransport, @unchecked Sendable {
 struct SecretFetcherTests {
     let credentials = AWSCredentials(accessKeyId: "AKID", secretAccessKey: SecretValue("s"))
 
-    func specs(_ ids: [String], version: VersionSelector = .stage("AWSCURRENT"), region: String = "us-west-2") -> [SecretSpec] {
+    func specs(
+        _ ids: [String], kind: EntryKind = .secret, version: VersionSelector = .stage("AWSCURRENT"), region: String = "us-west-2"
+    ) -> [SecretSpec] {
         ids.map {
             SecretSpec(
-                id: $0, name: $0, version: version, region: region, files: [], env: [], onChange: [],
+                kind: kind, id: $0, name: $0, version: version, region: region, files: [], env: [], onChange: [],
                 location: SourceLocation(file: "m", line: 1, column: 1))
         }
     }
@@ -80,7 +108,7 @@ struct SecretFetcherTests {
         let results = fetcher(transport).fetch(specs(ids), credentials: credentials)
         #expect(transport.targets == Array(repeating: "secretsmanager.BatchGetSecretValue", count: 3))
         #expect(try results["s0"]?.get().versionId == "v-s0")
-        #expect(throws: SecretsManagerError.self) { try results["s44"]?.get() }
+        #expect(throws: AWSServiceError.self) { try results["s44"]?.get() }
     }
 
     @Test func pinnedVersionsAndOtherRegionsAreNotMixedIntoBatches() throws {
@@ -108,10 +136,86 @@ struct SecretFetcherTests {
         var secrets = specs(["a"])
         secrets.append(
             SecretSpec(
-                id: "a", name: "a-again", version: .stage("AWSCURRENT"), region: "us-west-2", files: [], env: [], onChange: [],
+                kind: .secret, id: "a", name: "a-again", version: .stage("AWSCURRENT"), region: "us-west-2", files: [], env: [],
+                onChange: [],
                 location: secrets[0].location))
         let results = fetcher(transport).fetch(secrets, credentials: credentials)
         #expect(transport.targets == ["secretsmanager.GetSecretValue"])
         #expect(try results["a-again"]?.get().versionId == "v-a")
+    }
+
+    // MARK: Parameter Store
+
+    @Test func parametersAreFetchedTenACallAlongsideSecrets() throws {
+        let names = (1...25).map { "/app/p\($0)" }
+        let transport = FakeSecretsManager(
+            values: ["s1": "x", "s2": "y"], parameters: Dictionary(uniqueKeysWithValues: names.map { ($0, ["old-\($0)", "new-\($0)"]) }))
+        let entries = specs(["s1", "s2"]) + specs(names, kind: .parameter, version: .latest)
+        let fetcher = fetcher(transport)
+        #expect(fetcher.expectedCalls(specs(names, kind: .parameter, version: .latest)) == 3)
+        let results = fetcher.fetch(entries, credentials: credentials)
+        #expect(
+            transport.targets == [
+                "AmazonSSM.GetParameters", "AmazonSSM.GetParameters", "AmazonSSM.GetParameters", "secretsmanager.BatchGetSecretValue",
+            ])
+        for name in names {
+            let version = try #require(try results[name]?.get())
+            #expect(version.versionId == "2")
+            #expect(String(decoding: version.payload.bytes, as: UTF8.self) == "new-\(name)")
+        }
+        #expect(try results["s2"]?.get().versionId == "v-s2")
+    }
+
+    @Test func twoVersionsOfOneParameterGoInSeparateCalls() throws {
+        let transport = FakeSecretsManager(values: [:], parameters: ["/db": ["one", "two", "three"]])
+        let entries = [
+            SecretSpec(
+                kind: .parameter, id: "/db", name: "latest", version: .latest, region: "us-west-2", files: [], env: [], onChange: [],
+                location: SourceLocation(file: "m", line: 1, column: 1)),
+            SecretSpec(
+                kind: .parameter, id: "/db", name: "first", version: .number(1), region: "us-west-2", files: [], env: [], onChange: [],
+                location: SourceLocation(file: "m", line: 2, column: 1)),
+        ]
+        let results = fetcher(transport).fetch(entries, credentials: credentials)
+        #expect(transport.targets == ["AmazonSSM.GetParameters", "AmazonSSM.GetParameters"])
+        #expect(try String(decoding: results["latest"]!.get().payload.bytes, as: UTF8.self) == "three")
+        #expect(try String(decoding: results["first"]!.get().payload.bytes, as: UTF8.self) == "one")
+        #expect(try results["first"]!.get().versionId == "1")
+    }
+
+    @Test func aMissingParameterFailsAloneWithWhatToCheck() throws {
+        let transport = FakeSecretsManager(values: [:], parameters: ["/here": ["v"]])
+        let results = fetcher(transport).fetch(specs(["/here", "/gone"], kind: .parameter, version: .latest), credentials: credentials)
+        #expect(try results["/here"]?.get().versionId == "1")
+        let error = try #require(throws: AWSServiceError.self) { try results["/gone"]?.get() }
+        #expect(error.awsErrorCode == "ParameterNotFound")
+        #expect(error.message.contains("/gone") && error.fix?.contains("leading /") == true)
+    }
+
+    @Test func anAnswerForAnotherParameterOrVersionIsRefused() {
+        let request = ParameterStoreClient.Request(id: "/a", version: .number(2))
+        let wrongName = JSONDocument.object([("Name", .string("/b")), ("Version", .number("2"))])
+        let wrongVersion = JSONDocument.object([("Name", .string("/a")), ("Version", .number("3"))])
+        let wrongSelector = JSONDocument.object([("Name", .string("/a")), ("Version", .number("2")), ("Selector", .string(":prod"))])
+        let right = JSONDocument.object([("Name", .string("/a")), ("Version", .number("2")), ("Selector", .string(":2"))])
+        #expect(!ParameterStoreClient.answers(request, with: wrongName))
+        #expect(!ParameterStoreClient.answers(request, with: wrongVersion))
+        #expect(!ParameterStoreClient.answers(request, with: wrongSelector))
+        #expect(ParameterStoreClient.answers(request, with: right))
+        let byARN = ParameterStoreClient.Request(id: "arn:aws:ssm:us-west-2:1:parameter/a", version: .latest)
+        #expect(!ParameterStoreClient.answers(byARN, with: right))
+        #expect(
+            ParameterStoreClient.answers(
+                byARN, with: .object([("Name", .string("/a")), ("ARN", .string("arn:aws:ssm:us-west-2:1:parameter/a"))])))
+    }
+
+    @Test func parameterCallsNeverHoldOneParameterTwice() {
+        let keys =
+            (0..<12).map { SecretFetcher.Key(kind: .parameter, id: "/p", version: .number($0 + 1), region: "r") }
+            + (0..<9).map { SecretFetcher.Key(kind: .parameter, id: "/q\($0)", version: .latest, region: "r") }
+        let calls = SecretFetcher.parameterCalls(keys)
+        #expect(calls.allSatisfy { $0.count <= 10 && Set($0.map(\.id)).count == $0.count })
+        #expect(calls.flatMap { $0 }.count == keys.count)
+        #expect(calls.count == 12)
     }
 }

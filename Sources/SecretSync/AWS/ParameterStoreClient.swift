@@ -1,0 +1,130 @@
+import FoundationEssentials
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// AWS Systems Manager Parameter Store, for the calls secret-sync makes: `GetParameters`, ten
+/// names a call, always decrypted. A parameter's value arrives as a ``SecretVersion`` whose
+/// version ID is the parameter's `Version` number.
+public struct ParameterStoreClient: Sendable {
+    let service: AWSJSONService
+
+    /// `GetParameters` takes at most this many names.
+    public static let namesPerCall = 10
+
+    /// A client that shares `secretsManager`'s transport, retries, clock and call counter.
+    public init(alongside secretsManager: SecretsManagerClient) {
+        let shared = secretsManager.service
+        service = AWSJSONService(
+            descriptor: .parameterStore, transport: shared.transport, environment: shared.environment, logger: shared.logger,
+            clock: shared.clock, retry: shared.retry, calls: shared.calls)
+    }
+
+    /// What one entry asks for: a name or ARN and which version.
+    public struct Request: Hashable, Sendable {
+        public let id: String
+        public let version: VersionSelector
+
+        /// The text `GetParameters` takes: `name`, `name:3` or `name:label`.
+        var wireName: String {
+            switch version {
+            case .number(let number): return "\(id):\(number)"
+            case .label(let label): return "\(id):\(label)"
+            default: return id
+            }
+        }
+    }
+
+    /// `GetParameters` for up to ten requests of one region, no two for the same parameter (an
+    /// answer names its parameter, not always the version asked for). Per-parameter failures come
+    /// back in the result; a failure of the whole call is thrown.
+    public func getParameters(_ requests: [Request], region: String, credentials: AWSCredentials) throws -> [Request: Result<
+        SecretVersion, AWSServiceError
+    >] {
+        precondition((1...Self.namesPerCall).contains(requests.count))
+        precondition(Set(requests.map(\.id)).count == requests.count, "one request per parameter and call")
+        let label = requests.count == 1 ? requests[0].id : "\(requests.count) parameters"
+        let body = JSONDocument.object([
+            ("Names", .array(requests.map { .string($0.wireName) })), ("WithDecryption", .bool(true)),
+        ])
+        let response = try service.call("GetParameters", body: body, subject: label, region: region, credentials: credentials)
+        guard let object = AWSJSONService.parseAnswer(response, sensitive: ["Value"]), case .object = object,
+            let parameters = object["Parameters"]?.array
+        else {
+            throw service.malformed("GetParameters", subject: label)
+        }
+        let invalid = Set((object["InvalidParameters"]?.array ?? []).compactMap(\.string))
+        var results = [Request: Result<SecretVersion, AWSServiceError>]()
+        for request in requests {
+            if invalid.contains(request.wireName) || invalid.contains(request.id) {
+                results[request] = .failure(notFound(request, region: region))
+            } else if let answer = parameters.first(where: { Self.answers(request, with: $0) }) {
+                do {
+                    results[request] = .success(try version(of: answer, for: request))
+                } catch {
+                    results[request] = .failure(error)
+                }
+            } else {
+                results[request] = .failure(
+                    AWSServiceError(
+                        subject: request.id, awsErrorCode: nil,
+                        message: "GetParameters did not answer for \(request.id) (\(request.version.description)); refused",
+                        fix: "check AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL point at Parameter Store itself", retryable: false))
+            }
+        }
+        return results
+    }
+
+    /// True when `answer` is the parameter `request` names: by ARN for an ARN, else by name; and,
+    /// where the answer says which version or label it is, that one.
+    static func answers(_ request: Request, with answer: JSONDocument) -> Bool {
+        let matchesName = request.id.hasPrefix("arn:") ? answer["ARN"]?.string == request.id : answer["Name"]?.string == request.id
+        guard matchesName else { return false }
+        if let selector = answer["Selector"]?.string, !selector.isEmpty {
+            switch request.version {
+            case .number(let number): return selector == ":\(number)"
+            case .label(let label): return selector == ":\(label)"
+            default: return false
+            }
+        }
+        if case .number(let number) = request.version { return answer["Version"]?.integer == number }
+        return true
+    }
+
+    func version(of answer: JSONDocument, for request: Request) throws(AWSServiceError) -> SecretVersion {
+        guard let version = answer["Version"]?.integer, case .sensitive(let value)? = answer["Value"] else {
+            throw service.malformed("GetParameters", subject: request.id)
+        }
+        let name = answer["Name"]?.string ?? request.id
+        return SecretVersion(arn: answer["ARN"]?.string ?? name, name: name, versionId: String(version), payload: value)
+    }
+
+    func notFound(_ request: Request, region: String) -> AWSServiceError {
+        let what = request.version == .latest ? "" : " at \(request.version.description)"
+        return AWSServiceError(
+            subject: request.id, awsErrorCode: "ParameterNotFound",
+            message: "Parameter Store has no parameter \(request.id)\(what) in \(region)",
+            fix: Self.advice(code: "ParameterNotFound", region: region), retryable: false)
+    }
+
+    /// Parameter Store's own advice for an error code (nil: the generic advice applies).
+    @Sendable static func advice(code: String, region: String) -> String? {
+        switch code {
+        case "ParameterNotFound", "ParameterVersionNotFound", "ParameterVersionLabelNotFound":
+            return
+                "check the name (with its leading /), the version or label and the region (\(region)); a parameter shared from another account must be named by its full ARN"
+        case "AccessDeniedException", "AccessDenied":
+            return
+                "allow ssm:GetParameters on this parameter in the role's policy (and kms:Decrypt if a SecureString uses a customer-managed key)"
+        case "InvalidKeyId", "KMSAccessDenied", "KMSDisabled":
+            return "the role needs kms:Decrypt on the parameter's KMS key, and the key must be enabled"
+        default:
+            return nil
+        }
+    }
+
+    /// Opens a connection to the region's endpoint ahead of time.
+    public func warmUp(region: String) { service.warmUp(region: region) }
+}

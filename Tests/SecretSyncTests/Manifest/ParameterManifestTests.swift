@@ -1,0 +1,102 @@
+import Testing
+
+@testable import SecretSync
+
+@Suite("Manifest: Parameter Store entries")
+struct ParameterManifestTests {
+    @Test func parametersSitBesideSecretsWithTheSameOutputs() throws {
+        let manifest = try parse(
+            validHeader + """
+                secrets:
+                  - id: prod/db
+                    files:
+                      - path: /etc/app/db
+                parameters:
+                  - id: /prod/app/db-url
+                    name: db-url
+                    files:
+                      - path: /etc/app/db-url
+                    env:
+                      - name: DB_URL
+                    on_change: [reload-app]
+                  - id: /prod/app/flags
+                    version: 3
+                    env:
+                      - prefix: FLAG_
+                  - id: arn:aws:ssm:eu-west-1:444455556666:parameter/shared/key
+                    name: shared
+                    label: prod
+                    env:
+                      - name: SHARED
+
+                """)
+        #expect(manifest.entries.map(\.kind) == [.secret, .parameter, .parameter, .parameter])
+        #expect(manifest.entries.map(\.name) == ["prod/db", "db-url", "/prod/app/flags", "shared"])
+        #expect(manifest.entries.map(\.version) == [.stage("AWSCURRENT"), .latest, .number(3), .label("prod")])
+        #expect(manifest.entries.map(\.region) == ["us-west-2", "us-west-2", "us-west-2", "eu-west-1"])
+        #expect(manifest.entries[1].onChange == [.shell("reload-app")])
+        #expect(Plan.count(manifest) == "1 secret, 3 parameters")
+        #expect(
+            Plan.manifest(manifest).contains(
+                "parameter shared: arn:aws:ssm:eu-west-1:444455556666:parameter/shared/key (label prod, region eu-west-1)"))
+    }
+
+    @Test func aManifestOfParametersAloneIsValid() throws {
+        let manifest = try parse(validHeader + "parameters:\n  - id: /a\n    files:\n      - path: /x\n")
+        #expect(manifest.entries.count == 1)
+        #expect(Plan.count(manifest) == "1 parameter")
+    }
+
+    static let bad: [ManifestParserTests.Bad] = [
+        .init(
+            name: "neither secrets nor parameters", yaml: validHeader + "region: us-west-2\n", location: "1:1",
+            message: "missing required key 'secrets'"),
+        .init(
+            name: "empty parameters list", yaml: validHeader + oneFile + "parameters: []\n", location: "13:13",
+            message: "parameters: the list is empty"),
+        .init(
+            name: "a selector in the id", yaml: validHeader + "parameters:\n  - id: /a:3\n    env:\n      - name: A\n", location: "10:9",
+            message: "'/a:3' has a ':'"),
+        .init(
+            name: "a hierarchy without its leading slash",
+            yaml: validHeader + "parameters:\n  - id: prod/a\n    env:\n      - name: A\n", location: "10:9",
+            message: "'prod/a' is not a parameter name"),
+        .init(
+            name: "a space in the name", yaml: validHeader + "parameters:\n  - id: /a b\n    env:\n      - name: A\n", location: "10:9",
+            message: "'/a b' is not a parameter name"),
+        .init(
+            name: "a secret's ARN as a parameter",
+            yaml: validHeader + "parameters:\n  - id: arn:aws:secretsmanager:us-west-2:1:secret:x\n    env:\n      - name: A\n",
+            location: "10:9", message: "is not a Parameter Store parameter ARN"),
+        .init(
+            name: "version and label",
+            yaml: validHeader + "parameters:\n  - id: /a\n    version: 2\n    label: prod\n    env:\n      - name: A\n",
+            location: "11:5", message: "version and label are both given"),
+        .init(
+            name: "version zero", yaml: validHeader + "parameters:\n  - id: /a\n    version: 0\n    env:\n      - name: A\n",
+            location: "11:14", message: "'0' is not a parameter version"),
+        .init(
+            name: "a numeric label", yaml: validHeader + "parameters:\n  - id: /a\n    label: \"12\"\n    env:\n      - name: A\n",
+            location: "11:12", message: "'12' is not a parameter label"),
+        .init(
+            name: "a secret's key on a parameter",
+            yaml: validHeader + "parameters:\n  - id: /a\n    version_stage: AWSCURRENT\n    env:\n      - name: A\n", location: "11:5",
+            message: "parameters[0].version_stage: unknown key"),
+        .init(
+            name: "one name for a secret and a parameter",
+            yaml: validHeader + oneFile + "parameters:\n  - id: /p\n    name: a\n    env:\n      - name: P\n", location: "14:5",
+            message: "parameter name 'a' is used twice"),
+        .init(
+            name: "one file from a secret and a parameter",
+            yaml: validHeader + oneFile + "parameters:\n  - id: /p\n    files:\n      - path: /x\n", location: "16:15",
+            message: "file /x is written twice"),
+    ]
+
+    @Test("invalid parameter entries name file, line, column and the problem", arguments: bad)
+    func invalid(_ bad: ManifestParserTests.Bad) throws {
+        let error = try #require(throws: ManifestError.self) { try parse(bad.yaml) }
+        let rendered = error.problems.map(\.description).joined(separator: "\n")
+        #expect(rendered.contains("/etc/secret-sync/manifest.yaml:\(bad.location): "), "\(rendered)")
+        #expect(rendered.contains(bad.message), "\(rendered)")
+    }
+}

@@ -1,0 +1,175 @@
+"""Parameter Store entries (`parameters:`) end to end: moto serves SSM with authentication on and
+each parameter authorised by its ARN (testworld/moto_world.py); the role may read /t/* and /demo/*."""
+
+from __future__ import annotations
+
+import json
+
+from support import ok
+
+
+def test_parameters_are_written_decrypted_with_their_version_and_hooks(sync, ssm_admin, admin, names):
+    base = "/" + names("app")
+    ssm_admin.put_parameter(Name=f"{base}/db-url", Value="postgres://db.internal/app", Type="SecureString")
+    ssm_admin.put_parameter(Name=f"{base}/hosts", Value="a.internal,b.internal", Type="StringList")
+    ssm_admin.put_parameter(Name=f"{base}/level", Value="info", Type="String")
+    ssm_admin.put_parameter(Name=f"{base}/level", Value="debug", Type="String", Overwrite=True)
+    admin.create_secret(Name=names("token"), SecretString="tok")
+    sync.write(f"""\
+        - id: {names("token")}
+          name: token
+          files:
+            - path: {sync.out}/token
+        """, parameters=f"""\
+        - id: {base}/db-url
+          name: db-url
+          files:
+            - path: {sync.out}/db-url
+              mode: "0640"
+          on_change:
+            - {sync.hook("db")}
+        - id: {base}/hosts
+          name: hosts
+          files:
+            - path: {sync.out}/hosts
+        - id: {base}/level
+          name: level-first
+          version: 1
+          files:
+            - path: {sync.out}/level-first
+        - id: {base}/level
+          name: level
+          files:
+            - path: {sync.out}/level
+        """)
+    result = sync.once()
+    ok(result)
+    assert (sync.out / "db-url").read_text() == "postgres://db.internal/app"
+    assert oct((sync.out / "db-url").stat().st_mode & 0o777) == "0o640"
+    assert (sync.out / "hosts").read_text() == "a.internal,b.internal"
+    assert (sync.out / "level-first").read_text() == "info"
+    assert (sync.out / "level").read_text() == "debug"
+    assert sync.hook_runs() == ["db db-url"]
+    state = json.loads((sync.state / "state.json").read_text())
+    assert state["secrets"]["level"]["versionId"] == "2" and state["secrets"]["level-first"]["versionId"] == "1"
+    assert state["secrets"]["db-url"]["arn"].endswith(f":parameter{base}/db-url")
+    # CreateSession, two GetParameters (two versions of one parameter never share a call) and
+    # one GetSecretValue.
+    assert state["lastPass"]["apiCalls"] == 4, state["lastPass"]
+    assert "postgres://" not in result.stderr and "postgres://" not in (sync.state / "state.json").read_text()
+
+    # Nothing changed: nothing written, no hook. A new version: written, the hook runs once.
+    before = sync.snapshot()
+    ok(sync.once())
+    assert sync.snapshot() == before and sync.hook_runs() == ["db db-url"]
+    ssm_admin.put_parameter(Name=f"{base}/db-url", Value="postgres://db2.internal/app", Type="SecureString", Overwrite=True)
+    ok(sync.once())
+    assert (sync.out / "db-url").read_text() == "postgres://db2.internal/app"
+    assert sync.hook_runs() == ["db db-url", "db db-url"]
+    assert json.loads((sync.state / "state.json").read_text())["secrets"]["db-url"]["versionId"] == "2"
+
+
+def test_a_label_selects_the_labelled_version(sync, ssm_admin, names):
+    name = "/" + names("feature")
+    ssm_admin.put_parameter(Name=name, Value="off", Type="String")
+    ssm_admin.put_parameter(Name=name, Value="on", Type="String", Overwrite=True)
+    ssm_admin.label_parameter_version(Name=name, ParameterVersion=1, Labels=["stable"])
+    sync.write("", parameters=f"""\
+        - id: {name}
+          name: feature
+          label: stable
+          files:
+            - path: {sync.out}/feature
+        """)
+    ok(sync.once())
+    assert (sync.out / "feature").read_text() == "off"
+
+
+def test_a_missing_parameter_fails_alone_and_keeps_the_last_good_file(sync, ssm_admin, names):
+    here, gone = "/" + names("here"), "/" + names("gone")
+    ssm_admin.put_parameter(Name=here, Value="v1", Type="SecureString")
+    ssm_admin.put_parameter(Name=gone, Value="g1", Type="SecureString")
+    sync.write("", parameters=f"""\
+        - id: {here}
+          name: here
+          files:
+            - path: {sync.out}/here
+        - id: {gone}
+          name: gone
+          files:
+            - path: {sync.out}/gone
+        """)
+    ok(sync.once())
+    ssm_admin.delete_parameter(Name=gone)
+    ssm_admin.put_parameter(Name=here, Value="v2", Type="SecureString", Overwrite=True)
+    result = sync.once()
+    assert result.returncode == 1
+    assert f"Parameter Store has no parameter {gone} in us-west-2" in result.stderr
+    assert "check the name (with its leading /)" in result.stderr
+    assert (sync.out / "gone").read_text() == "g1" and (sync.out / "here").read_text() == "v2"
+    assert "ParameterNotFound" not in json.loads((sync.state / "state.json").read_text())["secrets"]["here"].get("lastError", "")
+
+
+def test_a_parameter_outside_the_roles_policy_fails_alone_with_the_permission_to_grant(sync, ssm_admin, names):
+    allowed, outside = "/" + names("allowed"), "/elsewhere/" + names("x")
+    ssm_admin.put_parameter(Name=allowed, Value="a", Type="SecureString")
+    ssm_admin.put_parameter(Name=outside, Value="o", Type="SecureString")
+    sync.write("", parameters=f"""\
+        - id: {allowed}
+          name: allowed
+          files:
+            - path: {sync.out}/allowed
+        - id: {outside}
+          name: outside
+          files:
+            - path: {sync.out}/outside
+        """)
+    # Both go in one GetParameters call, which AWS (and the patched moto) refuses as a whole;
+    # asked again one by one, only the parameter outside the policy fails.
+    result = sync.once()
+    assert result.returncode == 1
+    assert (sync.out / "allowed").read_text() == "a"
+    assert not (sync.out / "outside").exists()
+    assert f"Parameter Store refused GetParameters for {outside}: AccessDenied" in result.stderr
+    assert "allow ssm:GetParameters on this parameter" in result.stderr
+    assert "asking for each alone" in result.stderr
+    state = json.loads((sync.state / "state.json").read_text())
+    assert state["lastPass"]["apiCalls"] == 4  # CreateSession, the refused pair, then each alone
+
+
+def test_run_puts_parameters_in_the_environment(sync, ssm_admin, names, binary):
+    from conftest import run
+    name = "/" + names("url")
+    ssm_admin.put_parameter(Name=name, Value="https://api.internal", Type="SecureString")
+    sync.write("", parameters=f"""\
+        - id: {name}
+          env:
+            - name: API_URL
+        """)
+    result = run(binary, ["run", "-c", str(sync.manifest), "--", "sh", "-c", 'printf %s "$API_URL"'], sync.env)
+    ok(result)
+    assert result.stdout == "https://api.internal"
+
+
+def test_validate_dry_run_and_status_name_parameters(sync, ssm_admin, names, binary):
+    from conftest import run
+    name = "/" + names("p")
+    ssm_admin.put_parameter(Name=name, Value="x", Type="String")
+    sync.write("", parameters=f"""\
+        - id: {name}
+          name: p
+          version: 1
+          files:
+            - path: {sync.out}/p
+        """)
+    validate = run(binary, ["validate", "-c", str(sync.manifest)], sync.env)
+    ok(validate)
+    assert "valid (1 parameter)" in validate.stdout
+    assert f"parameter p: {name} (version 1, region us-west-2)" in validate.stdout
+    dry = sync.once("--dry-run")
+    ok(dry)
+    assert f"parameter p ({name}, version 1):" in dry.stdout and f"would create {sync.out}/p" in dry.stdout
+    ok(sync.once())
+    status = json.loads(run(binary, ["status", "-c", str(sync.manifest), "--json"], sync.env).stdout)
+    assert status["secrets"][0]["kind"] == "parameter" and status["secrets"][0]["versionId"] == "1"
+    assert "p [ok]: parameter " + name in run(binary, ["status", "-c", str(sync.manifest)], sync.env).stdout
