@@ -65,9 +65,14 @@ secrets:
     name: api-token
     files:
       - path: $out/api-token
+parameters:
+  - id: /demo/app/db-url
+    name: db-url
+    files:
+      - path: $out/db-url
 MANIFEST
 
-step "The manifest (secrets → files, hooks)"
+step "The manifest (secrets and parameters → files, hooks)"
 sed -n '/^secrets:/,$p' "$demo/manifest.yaml"
 
 step "secret-sync once --dry-run: the plan, nothing touched"

@@ -50,6 +50,12 @@ SEED_SECRETS = {
 }
 
 
+# Parameter Store parameters the world starts with (SecureString). Test values only.
+SEED_PARAMETERS = {
+    "/demo/app/db-url": "postgres://app@db.internal:5432/app",
+}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -205,6 +211,9 @@ class World:
         secrets = self.boto_client("secretsmanager")
         for name, value in SEED_SECRETS.items():
             secrets.create_secret(Name=name, SecretString=value)
+        parameters = self.boto_client("ssm")
+        for name, value in SEED_PARAMETERS.items():
+            parameters.put_parameter(Name=name, Value=value, Type="SecureString")
         # From here on every call is authenticated and authorised (trap 1).
         import urllib.request
         import ssl

@@ -106,7 +106,7 @@ def test_cloudformation_template_passes_cfn_lint():
     assert result.returncode == 0, result.stdout + result.stderr
     text = (DEPLOY / "aws" / "rolesanywhere.yaml").read_text()
     for required in ("AWS::RolesAnywhere::TrustAnchor", "AWS::RolesAnywhere::Profile", "rolesanywhere.amazonaws.com",
-                     "sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity", "secretsmanager:GetSecretValue",
+                     "sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity", "secretsmanager:GetSecretValue", "ssm:GetParameters",
                      "aws:PrincipalTag/x509Subject/CN"):
         assert required in text
 
