@@ -173,3 +173,68 @@ def test_validate_dry_run_and_status_name_parameters(sync, ssm_admin, names, bin
     status = json.loads(run(binary, ["status", "-c", str(sync.manifest), "--json"], sync.env).stdout)
     assert status["secrets"][0]["kind"] == "parameter" and status["secrets"][0]["versionId"] == "1"
     assert "p [ok]: parameter " + name in run(binary, ["status", "-c", str(sync.manifest)], sync.env).stdout
+
+
+def test_a_path_entry_writes_every_parameter_below_it_and_follows_additions(sync, ssm_admin, names, binary):
+    from conftest import run
+    base = "/" + names("flags")
+    ssm_admin.put_parameter(Name=f"{base}/new-ui", Value="on", Type="String")
+    ssm_admin.put_parameter(Name=f"{base}/db/url", Value="postgres://x", Type="SecureString")
+    ssm_admin.put_parameter(Name=base + "x/not-below", Value="no", Type="String")  # a sibling that only shares the prefix
+    sync.write("", parameters=f"""\
+        - path: {base}/
+          name: flags
+          directory: {sync.out}/flags
+          mode: "0640"
+          env:
+            - prefix: FLAG_
+          on_change:
+            - {sync.hook("flags")}
+        """)
+    ok(sync.once())
+    flags = sync.out / "flags"
+    assert sorted(str(p.relative_to(flags)) for p in flags.rglob("*") if p.is_file()) == ["db/url", "new-ui"]
+    assert (flags / "db" / "url").read_text() == "postgres://x" and (flags / "new-ui").read_text() == "on"
+    assert oct((flags / "new-ui").stat().st_mode & 0o777) == "0o640"
+    assert sync.hook_runs() == ["flags flags"]
+    state = json.loads((sync.state / "state.json").read_text())["secrets"]["flags"]
+    assert state["versionId"].startswith("2 values, ") and sorted(state["files"]) == [str(flags / "db" / "url"), str(flags / "new-ui")]
+
+    ok(sync.once())
+    assert sync.hook_runs() == ["flags flags"]  # nothing new: no hook
+    ssm_admin.put_parameter(Name=f"{base}/limit", Value="10", Type="String")
+    ok(sync.once())
+    assert (flags / "limit").read_text() == "10" and sync.hook_runs() == ["flags flags", "flags flags"]
+
+    # Deleted below the path: the file stays (secret-sync never removes without prune: true),
+    # with a warning; the entry's version changes, so its hook runs.
+    ssm_admin.delete_parameter(Name=f"{base}/limit")
+    result = sync.once()
+    ok(result)
+    assert f"{flags / 'limit'} is no longer written by this entry and was left in place" in result.stderr
+    assert (flags / "limit").exists() and len(sync.hook_runs()) == 3
+
+    env = run(binary, ["run", "-c", str(sync.manifest), "--", "sh", "-c", 'printf "%s|%s" "$FLAG_NEW_UI" "$FLAG_DB_URL"'], sync.env)
+    ok(env)
+    assert env.stdout == "on|postgres://x"
+
+
+def test_a_parameter_name_that_climbs_out_of_the_directory_writes_nothing(sync, ssm_admin, names):
+    base = "/" + names("climb")
+    ssm_admin.put_parameter(Name=f"{base}/ok", Value="fine", Type="String")
+    sync.write("", parameters=f"""\
+        - path: {base}
+          name: climb
+          directory: {sync.out}/climb
+        """)
+    ok(sync.once())
+    ssm_admin.put_parameter(Name=f"{base}/ok", Value="changed", Type="String", Overwrite=True)
+    ssm_admin.put_parameter(Name=f"{base}/../escape", Value="owned", Type="String")
+    # moto, like a hostile or broken endpoint, lists the name under the path.
+    listed = [p["Name"] for p in ssm_admin.get_parameters_by_path(Path=base, Recursive=True)["Parameters"]]
+    assert f"{base}/../escape" in listed, listed
+    result = sync.once()
+    assert result.returncode == 1
+    assert "cannot name a file" in result.stderr
+    assert (sync.out / "climb" / "ok").read_text() == "fine"  # nothing of the entry was written
+    assert not (sync.out / "escape").exists()

@@ -90,6 +90,45 @@ public struct SecretSpec: Sendable {
     public let env: [EnvSpec]
     public let onChange: [HookCommand]
     public let location: SourceLocation
+    /// Set when the entry stands for many values (`path:` of parameters); `id` is then the path.
+    public var collection: CollectionSpec? = nil
+
+    /// True when a pass writes files for this entry.
+    public var writesFiles: Bool { !files.isEmpty || collection?.directory != nil }
+
+    /// The directories this entry's files go to (a collection's files may also go below its
+    /// directory, in subdirectories made as they are needed).
+    public var destinationDirectories: [String] {
+        files.map { PathWalker.split($0.path).directory } + (collection?.directory.map { [$0] } ?? [])
+    }
+}
+
+/// An entry that stands for every parameter under a path: one file per value in `directory`, one
+/// variable per value after an `env:` `prefix:`.
+public struct CollectionSpec: Sendable {
+    public enum Source: Sendable, Hashable {
+        /// Every parameter under the path, recursively (`GetParametersByPath`).
+        case parameterPath(String)
+    }
+
+    public let source: Source
+    /// Each value is written to this directory under the rest of its name; deeper levels are
+    /// subdirectories.
+    public let directory: String?
+    /// Mode, owner and group of every file (and the entry's `defaults` when not given).
+    public let mode: UInt32
+    public let owner: Account?
+    public let group: Account?
+
+    /// The part of `name` after the path, or nil when `name` is not under it.
+    public func relativeName(of name: String) -> String? {
+        switch source {
+        case .parameterPath(let path):
+            let prefix = path.hasSuffix("/") ? path : path + "/"
+            guard name.hasPrefix(prefix), name.utf8.count > prefix.utf8.count else { return nil }
+            return String(name.dropFirst(prefix.count))
+        }
+    }
 }
 
 public struct FileSpec: Sendable {

@@ -47,7 +47,10 @@ extension ManifestReader {
                 report(node, key, "the list is empty", fix: "list at least one \(kind.rawValue), or remove \(key):")
             }
             entries += list(node, key, of: key) { reader, item, path in
-                reader.entry(item, path, kind: kind, defaults: defaults, manifestRegion: region, auth: auth)
+                if kind == .parameter, case .mapping(let pairs, _) = item, pairs.contains(where: { $0.key.scalar?.string == "path" }) {
+                    return reader.parameterPath(item, path, defaults: defaults, manifestRegion: region, auth: auth)
+                }
+                return reader.entry(item, path, kind: kind, defaults: defaults, manifestRegion: region, auth: auth)
             }
         }
         checkUniqueness(entries)

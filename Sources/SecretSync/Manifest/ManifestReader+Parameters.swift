@@ -85,6 +85,77 @@ extension ManifestReader {
     }
 }
 
+extension ManifestReader {
+    static let parameterPathKeys = ["path", "name", "region", "directory", "mode", "owner", "group", "env", "on_change"]
+
+    /// A `parameters:` entry with `path:`: every parameter below it, into a directory and/or
+    /// variables after a prefix.
+    mutating func parameterPath(
+        _ node: YAMLNode, _ keyPath: String, defaults: FileDefaults, manifestRegion: String?, auth: Manifest.Auth?
+    ) -> SecretSpec? {
+        guard let fields = entries(node, keyPath, allowed: Self.parameterPathKeys) else { return nil }
+        guard let pathNode = fields["path"]?.value, let path = string(pathNode, join(keyPath, "path")) else { return nil }
+        if path != "/" { checkParameterName(path.hasSuffix("/") ? String(path.dropLast()) : path, pathNode, join(keyPath, "path")) }
+        if !path.hasPrefix("/") {
+            report(
+                pathNode, join(keyPath, "path"), "'\(path.escapingControlCharacters)' is not a parameter path",
+                fix: "a path starts with /: /prod/myapp/")
+        }
+        var name = path
+        if let value = fields["name"]?.value, let given = string(value, join(keyPath, "name")) {
+            if given.contains(where: { $0.isWhitespace || $0.isNewline }) {
+                report(value, join(keyPath, "name"), "'\(given)' contains white space", fix: "use letters, digits and - _ / .")
+            }
+            name = given
+        }
+        var region = fields["region"].flatMap { field in
+            string(field.value, join(keyPath, "region")).map { given in
+                checkRegion(given, field.value, join(keyPath, "region"))
+                return given
+            }
+        }
+        region = region ?? manifestRegion ?? rolesAnywhereRegion
+        if region == nil, auth != nil {
+            report(
+                pathNode, join(keyPath, "path"), "no region for these parameters",
+                fix: "set region: at the top of the manifest (or on the entry); the instance's own region is never assumed")
+        }
+        let directory = fields["directory"].flatMap { absolutePath($0.value, join(keyPath, "directory")) }
+        let fileMode = fields["mode"].flatMap { self.mode($0.value, join(keyPath, "mode")) } ?? defaults.mode
+        let owner = fields["owner"].map { account($0.value, join(keyPath, "owner"), group: false) } ?? defaults.owner
+        let group = fields["group"].map { account($0.value, join(keyPath, "group"), group: true) } ?? defaults.group
+        for key in ["mode", "owner", "group"] where directory == nil && fields[key] != nil {
+            // Safe: the loop only visits keys that are present.
+            report(
+                fields[key]!.key, join(keyPath, key), "\(key) applies to the files of directory:, and there is none",
+                fix: "add directory: or drop \(key):")
+        }
+        let env = fields["env"].map { list($0.value, join(keyPath, "env"), of: nil) { $0.envEntry($1, $2) } } ?? []
+        for case .variable(let variable, _, _) in env {
+            report(
+                fields["env"]?.value, join(keyPath, "env"), "name: \(variable) cannot stand for every parameter under a path",
+                fix: "use prefix: (each variable is the prefix and the rest of the parameter's name, upper-cased)")
+        }
+        if directory == nil, env.isEmpty {
+            report(node, keyPath, "parameters under '\(path)' have neither directory: nor env:", fix: "say where they go")
+        }
+        var hooks = [HookCommand]()
+        if let node = fields["on_change"]?.value {
+            hooks = list(node, join(keyPath, "on_change"), of: "commands") { $0.hook($1, $2) }
+            if directory == nil {
+                report(
+                    node, join(keyPath, "on_change"), "hooks run when files change, and these parameters write no file",
+                    fix: "remove on_change:")
+            }
+        }
+        var spec = SecretSpec(
+            kind: .parameter, id: path, name: name, version: .latest, region: region ?? "", files: [], env: env, onChange: hooks,
+            location: location(node))
+        spec.collection = CollectionSpec(source: .parameterPath(path), directory: directory, mode: fileMode, owner: owner, group: group)
+        return spec
+    }
+}
+
 extension UInt8 {
     var isASCIIDigit: Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self) }
     var isASCIIAlphanumeric: Bool {

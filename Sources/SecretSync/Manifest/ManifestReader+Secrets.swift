@@ -16,7 +16,8 @@ extension ManifestReader {
     ) -> SecretSpec? {
         let noun = kind == .secret ? "secret" : "parameter"
         guard let fields = entries(node, keyPath, allowed: kind == .secret ? Self.secretKeys : Self.parameterKeys) else { return nil }
-        guard let idNode = required(fields, "id", keyPath, parent: node, fix: "give the \(noun)'s name or ARN as id:"),
+        let idFix = kind == .secret ? "give the secret's name or ARN as id:" : "give the parameter's name or ARN as id:, or a path as path:"
+        guard let idNode = required(fields, "id", keyPath, parent: node, fix: idFix),
             let id = string(idNode, join(keyPath, "id"))
         else { return nil }
         var name = id
@@ -246,6 +247,29 @@ extension ManifestReader {
             }
             for case .variable(let name, _, _) in secret.env {
                 once(name, in: &variables, at: secret.location, "environment variable \(name) is set twice", fix: "rename one of them")
+            }
+        }
+        // A directory: of a path entry takes whatever names its parameters have: nothing else may
+        // write inside it, and no two such directories may overlap.
+        for owner in secrets {
+            guard let directory = owner.collection?.directory else { continue }
+            for other in secrets {
+                for file in other.files where file.path.hasPrefix(directory + "/") {
+                    problems.append(
+                        .init(
+                            location: file.location,
+                            message: "file \(file.path) is inside directory \(directory) of \(owner.name) (line \(owner.location.line))",
+                            fix: "a parameter named like it would take its place; write it elsewhere"))
+                }
+                guard other.name != owner.name, let inner = other.collection?.directory else { continue }
+                if inner.hasPrefix(directory + "/") || (inner == directory && other.location.line > owner.location.line) {
+                    problems.append(
+                        .init(
+                            location: other.location,
+                            message:
+                                "directory \(inner) of \(other.name) is inside directory \(directory) of \(owner.name) (line \(owner.location.line))",
+                            fix: "give each path entry a directory of its own"))
+                }
             }
         }
     }

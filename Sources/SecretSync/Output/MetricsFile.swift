@@ -23,7 +23,7 @@ public enum MetricsFile {
             metric("secret_sync_last_pass_hooks_run", "Hooks run by the last pass.", [("", Double(pass.hooksRun))])
             metric("secret_sync_last_pass_api_calls", "AWS API calls made by the last pass.", [("", Double(pass.apiCalls))])
         }
-        let names = manifest.entries.filter { !$0.files.isEmpty }.map(\.name)
+        let names = manifest.entries.filter(\.writesFiles).map(\.name)
         metric(
             "secret_sync_secret_last_success_timestamp_seconds", "When each secret was last synced completely (0: never).",
             names.map { (label($0), state.secrets[$0]?.lastSuccess?.timeIntervalSince1970 ?? 0) })

@@ -136,13 +136,13 @@ public struct PathWalker: Sendable {
         return "writable by other users"
     }
 
-    /// Existing directories on the way to each of `paths` that other users own or may write to,
-    /// with the reason; they could replace or redirect the files secret-sync writes there.
-    public static func untrustedDirectories(_ paths: [String]) -> [(directory: String, reason: String)] {
+    /// Existing directories among `directories` and their parents that other users own or may
+    /// write to, with the reason; they could replace or redirect the files secret-sync writes there.
+    public static func untrustedDirectories(_ directories: [String]) -> [(directory: String, reason: String)] {
         var seen = Set<String>()
         var result = [(directory: String, reason: String)]()
-        for path in paths {
-            var directory = split(path).directory
+        for destination in directories {
+            var directory = destination
             var chain = [String]()
             while true {
                 chain.append(directory)

@@ -22,7 +22,19 @@ public enum Plan {
     public static func manifest(_ manifest: Manifest) -> [String] {
         var lines = [String]()
         for secret in manifest.entries {
-            lines.append("\(secret.kind.rawValue) \(secret.name): \(secret.id) (\(secret.version.description), region \(secret.region))")
+            if let collection = secret.collection {
+                lines.append("parameters \(secret.name): every parameter under \(secret.id) (region \(secret.region))")
+                if let directory = collection.directory {
+                    let owner = collection.owner?.name ?? SystemAccounts.userName(geteuid())
+                    let group = collection.group?.name ?? SystemAccounts.groupName(getegid())
+                    lines.append(
+                        "  directory \(directory) (one file each, \(owner):\(group) \(String(collection.mode, radix: 8).leftPadded(to: 4)))"
+                    )
+                }
+            } else {
+                lines.append(
+                    "\(secret.kind.rawValue) \(secret.name): \(secret.id) (\(secret.version.description), region \(secret.region))")
+            }
             for file in secret.files {
                 lines.append("  file \(file.path) (\(format(file.content)), \(ownership(file)))")
             }
@@ -30,7 +42,8 @@ public enum Plan {
                 switch entry {
                 case .variable(let name, let key, let base64):
                     lines.append("  env \(name)\(key.map { " (key \($0))" } ?? "")\(base64 ? " base64" : "")")
-                case .prefix(let prefix): lines.append("  env \(prefix)* (every field)")
+                case .prefix(let prefix):
+                    lines.append("  env \(prefix)* (\(secret.collection == nil ? "every field" : "one per parameter"))")
                 }
             }
             for hook in secret.onChange { lines.append("  on change: \(hook)") }

@@ -61,7 +61,7 @@ public struct Reconciler: Sendable {
         let loaded = loadState(dryRun: dryRun)
         var state = loaded
         let started = clock()
-        let synced = manifest.entries.filter { !$0.files.isEmpty }
+        let synced = manifest.entries.filter(\.writesFiles)
         warnAboutDestinations(synced)
 
         let callsBefore = apiCalls.current
@@ -104,7 +104,7 @@ public struct Reconciler: Sendable {
     }
 
     func warnAboutDestinations(_ secrets: [SecretSpec]) {
-        for (directory, reason) in PathWalker.untrustedDirectories(secrets.flatMap { $0.files.map(\.path) }) {
+        for (directory, reason) in PathWalker.untrustedDirectories(secrets.flatMap(\.destinationDirectories)) {
             logger.warning(
                 "destination directory \(directory) is \(reason), who could replace or redirect its files",
                 metadata: ["fix": "chown root \(directory) && chmod go-w \(directory), or choose a directory only root controls"])
@@ -113,7 +113,7 @@ public struct Reconciler: Sendable {
 
     /// Credentials, then every secret and parameter at once (batched, in parallel). When a
     /// CreateSession is due, the Secrets Manager and Parameter Store connections are opened meanwhile, so their handshakes cost no round trips.
-    func fetchAll(_ secrets: [SecretSpec], shouldStop: () -> String?) -> Result<[String: Result<SecretVersion, any Error>], any Error> {
+    func fetchAll(_ secrets: [SecretSpec], shouldStop: () -> String?) -> Result<[String: Result<Fetched, any Error>], any Error> {
         if credentials.needsRefresh, warmUpConnections {
             for (service, group) in Dictionary(grouping: secrets, by: { [$0.kind.rawValue, $0.region] }) {
                 fetcher.warmUp(group, kind: group[0].kind, region: service[1])
@@ -130,7 +130,7 @@ public struct Reconciler: Sendable {
     /// One secret: its fetch result rendered and written (or planned); its state entry updated.
     /// Returns the result and whether the secret counts as changed for its hooks.
     func sync(
-        _ secret: SecretSpec, fetched: Result<[String: Result<SecretVersion, any Error>], any Error>, state: inout SyncState,
+        _ secret: SecretSpec, fetched: Result<[String: Result<Fetched, any Error>], any Error>, state: inout SyncState,
         started: Date, dryRun: Bool, shouldStop: () -> String?
     ) -> (PassReport.SecretResult, Bool) {
         // Stopping (deadline, SIGTERM) skips the writes still to come, and leaves the secret's
@@ -151,38 +151,51 @@ public struct Reconciler: Sendable {
             self.logger.error("\(error.message)", metadata: Self.metadata(secret: secret.name, error: error))
             return (PassReport.SecretResult(name: secret.name, versionId: version, files: files, error: error), false)
         }
-        let version: SecretVersion
+        let version: (id: String, arn: String)
+        let targets: [FileTarget]
+        let files = SecretFiles(secret: secret, writer: writer)
         do {
             guard let result = try fetched.get()[secret.name] else { throw NotDone(secret: secret.name, reason: "it was not fetched") }
-            version = try result.get()
+            switch try result.get() {
+            case .one(let one):
+                version = (one.versionId, one.arn)
+                targets = try files.targets(one)
+            case .many(let many):
+                let values = try CollectionValues(entry: secret, versions: many)
+                version = (values.versionId, secret.id)
+                targets = values.targets
+            }
         } catch {
             return failure((error as? DiagnosticError) ?? UnexpectedError(error), nil, [])
         }
-        let files = SecretFiles(secret: secret, writer: writer)
         let outcomes: [(path: String, outcome: WriteOutcome)]
         do {
-            let targets = try files.targets(version)
             if dryRun {
                 let plan = files.plan(targets)
-                if let error = plan.error { return failure(error, version.versionId, plan.outcomes) }
+                if let error = plan.error { return failure(error, version.id, plan.outcomes) }
                 outcomes = plan.outcomes
             } else {
                 outcomes = try files.write(targets)
             }
         } catch {
-            return failure((error as? DiagnosticError) ?? UnexpectedError(error), version.versionId, [])
+            return failure((error as? DiagnosticError) ?? UnexpectedError(error), version.id, [])
         }
         for (path, outcome) in outcomes where outcome.wrote && !dryRun {
             logger.notice(
-                "\(outcome.rawValue) \(path)", metadata: ["secret": "\(secret.name)", "version": "\(version.versionId)"])
+                "\(outcome.rawValue) \(path)", metadata: ["secret": "\(secret.name)", "version": "\(version.id)"])
         }
-        let changed = entry.versionId != version.versionId || outcomes.contains { $0.outcome.wrote }
+        let paths = targets.map(\.path)
+        for orphan in entry.files where !paths.contains(orphan) && !dryRun {
+            logger.warning(
+                "\(orphan) is no longer written by this entry and was left in place", metadata: ["secret": "\(secret.name)"])
+        }
+        let changed = entry.versionId != version.id || outcomes.contains { $0.outcome.wrote }
         entry.arn = version.arn
-        entry.files = secret.files.map(\.path)
-        entry.versionId = version.versionId
+        entry.files = paths
+        entry.versionId = version.id
         entry.lastSuccess = started
         entry.lastError = nil
-        return (.init(name: secret.name, versionId: version.versionId, files: outcomes, error: nil), changed)
+        return (.init(name: secret.name, versionId: version.id, files: outcomes, error: nil), changed)
     }
 
     /// Runs the scheduled hooks, each with the hook timeout (cut to the pass's deadline), and

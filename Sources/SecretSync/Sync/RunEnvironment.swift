@@ -38,7 +38,7 @@ public struct RunEnvironment: Sendable {
         }
         var variables = [EnvironmentBuilder.Variable]()
         var errors = [any DiagnosticError]()
-        let fetched: [String: Result<SecretVersion, any Error>]
+        let fetched: [String: Result<Fetched, any Error>]
         do {
             fetched = try SecretFetcher(client: secretsManager, logger: logger).fetch(wanted, using: credentials)
         } catch {
@@ -47,9 +47,15 @@ public struct RunEnvironment: Sendable {
         for secret in wanted {
             do {
                 guard let result = fetched[secret.name] else { throw UnexpectedError("secret \(secret.name) was not fetched") }
-                let version = try result.get()
-                variables += try EnvironmentBuilder.variables(for: secret, payload: version.payload)
-                logger.debug("fetched", metadata: ["secret": "\(secret.name)", "version": "\(version.versionId)"])
+                switch try result.get() {
+                case .one(let version):
+                    variables += try EnvironmentBuilder.variables(for: secret, payload: version.payload)
+                    logger.debug("fetched", metadata: ["secret": "\(secret.name)", "version": "\(version.versionId)"])
+                case .many(let versions):
+                    let values = try CollectionValues(entry: secret, versions: versions)
+                    variables += try values.variables()
+                    logger.debug("fetched", metadata: ["secret": "\(secret.name)", "version": "\(values.versionId)"])
+                }
             } catch {
                 errors.append((error as? DiagnosticError) ?? UnexpectedError(error))
             }

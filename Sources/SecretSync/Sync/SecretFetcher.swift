@@ -22,6 +22,8 @@ public final class SecretFetcher: @unchecked Sendable {
     /// One distinct thing to fetch; several manifest entries may share it.
     struct Key: Hashable {
         let kind: EntryKind
+        /// Set for an entry that stands for many values (`path:`).
+        var collection: CollectionSpec.Source? = nil
         let id: String
         let version: VersionSelector
         let region: String
@@ -90,8 +92,7 @@ public final class SecretFetcher: @unchecked Sendable {
     /// themselves (a rotated or deleted key, a session revoked early), the cached ones are dropped
     /// and the refused secrets fetched once more with fresh credentials. Throws only when no
     /// credentials can be had.
-    public func fetch(_ secrets: [SecretSpec], using provider: any CredentialProvider) throws -> [String: Result<SecretVersion, any Error>]
-    {
+    public func fetch(_ secrets: [SecretSpec], using provider: any CredentialProvider) throws -> [String: Result<Fetched, any Error>] {
         var results = fetch(secrets, credentials: try provider.credentials())
         let refused = secrets.filter { secret in
             guard case .failure(let error as AWSServiceError) = results[secret.name] else { return false }
@@ -111,14 +112,14 @@ public final class SecretFetcher: @unchecked Sendable {
         return results
     }
 
-    public func fetch(_ secrets: [SecretSpec], credentials: AWSCredentials) -> [String: Result<SecretVersion, any Error>] {
+    public func fetch(_ secrets: [SecretSpec], credentials: AWSCredentials) -> [String: Result<Fetched, any Error>] {
         var keys = [Key]()
         var seen = Set<Key>()
         for secret in secrets {
             let key = Key(secret)
             if seen.insert(key).inserted { keys.append(key) }
         }
-        var results = [Key: Result<SecretVersion, any Error>]()
+        var results = [Key: Result<Fetched, any Error>]()
 
         // Phase 1: batches of AWSCURRENT secrets per region (if allowed), and the rest singly;
         // parameters ten a call per region.
@@ -126,13 +127,14 @@ public final class SecretFetcher: @unchecked Sendable {
             case batch(region: String, keys: [Key])
             case single(Key)
             case parameters(region: String, keys: [Key])
+            case collection(Key)
         }
-        var jobs = [Job]()
-        let parameterKeys = keys.filter { $0.kind == .parameter }
+        var jobs = keys.filter { $0.collection != nil }.map(Job.collection)
+        let parameterKeys = keys.filter { $0.kind == .parameter && $0.collection == nil }
         for (region, group) in Dictionary(grouping: parameterKeys, by: \.region).sorted(by: { $0.key < $1.key }) {
             jobs += Self.parameterCalls(group).map { Job.parameters(region: region, keys: $0) }
         }
-        let batchable = batchAllowed ? keys.filter { $0.kind == .secret && $0.version == .stage("AWSCURRENT") } : []
+        let batchable = batchAllowed ? keys.filter { $0.kind == .secret && $0.collection == nil && $0.version == .stage("AWSCURRENT") } : []
         for (region, group) in Dictionary(grouping: batchable, by: \.region).sorted(by: { $0.key < $1.key }) {
             if group.count == 1 {
                 jobs.append(.single(group[0]))  // a batch of one costs the same and needs more permissions
@@ -146,21 +148,23 @@ public final class SecretFetcher: @unchecked Sendable {
             jobs.flatMap { job -> [Key] in
                 switch job {
                 case .batch(_, let keys), .parameters(_, let keys): return keys
-                case .single(let key): return [key]
+                case .single(let key), .collection(let key): return [key]
                 }
             })
         jobs += keys.filter { !scheduled.contains($0) }.map(Job.single)
 
-        let outcomes = Parallel.map(jobs.count, width: concurrency) { [self, jobs] index -> [(Key, Result<SecretVersion, any Error>?)] in
+        let outcomes = Parallel.map(jobs.count, width: concurrency) { [self, jobs] index -> [(Key, Result<Fetched, any Error>?)] in
             switch jobs[index] {
             case .single(let key):
-                return [(key, single(key, credentials: credentials))]
+                return [(key, single(key, credentials: credentials).map(Fetched.one))]
             case .parameters(let region, let keys):
-                return parameterCall(keys, region: region, credentials: credentials)
+                return parameterCall(keys, region: region, credentials: credentials).map { ($0, $1?.map(Fetched.one)) }
+            case .collection(let key):
+                return [(key, collection(key, credentials: credentials))]
             case .batch(let region, let keys):
                 do {
                     let answers = try client.batchGetSecretValue(secretIds: keys.map(\.id), region: region, credentials: credentials)
-                    return keys.map { key in (key, answers[key.id].map { $0.mapError { $0 as any Error } }) }
+                    return keys.map { key in (key, answers[key.id].map { $0.map(Fetched.one).mapError { $0 as any Error } }) }
                 } catch let error as AWSServiceError where ["AccessDeniedException", "AccessDenied"].contains(error.awsErrorCode ?? "") {
                     denyBatch()
                     return keys.map { ($0, nil) }  // asked again singly below
@@ -178,9 +182,9 @@ public final class SecretFetcher: @unchecked Sendable {
         // Phase 2: whatever a batch could not answer (no permission, an id spelled differently).
         let retried = Parallel.map(again.count, width: concurrency) { [self, again] index in single(again[index], credentials: credentials)
         }
-        for (key, result) in zip(again, retried) { results[key] = result }
+        for (key, result) in zip(again, retried) { results[key] = result.map(Fetched.one) }
 
-        var byName = [String: Result<SecretVersion, any Error>]()
+        var byName = [String: Result<Fetched, any Error>]()
         for secret in secrets {
             byName[secret.name] = results[Key(secret)]
         }
@@ -208,6 +212,20 @@ public final class SecretFetcher: @unchecked Sendable {
         }
     }
 
+    /// Every value of a `path:` entry.
+    func collection(_ key: Key, credentials: AWSCredentials) -> Result<Fetched, any Error> {
+        do {
+            switch key.collection {
+            case .parameterPath(let path)?:
+                return .success(.many(try parameters.getParametersByPath(path, region: key.region, credentials: credentials)))
+            case nil:
+                preconditionFailure("a single entry fetched as a collection")
+            }
+        } catch {
+            return .failure((error as? DiagnosticError) ?? UnexpectedError(error))
+        }
+    }
+
     func single(_ key: Key, credentials: AWSCredentials) -> Result<SecretVersion, any Error> {
         do {
             return .success(try client.getSecretValue(secretId: key.id, version: key.version, region: key.region, credentials: credentials))
@@ -219,6 +237,18 @@ public final class SecretFetcher: @unchecked Sendable {
 
 extension SecretFetcher.Key {
     init(_ entry: SecretSpec) {
-        self.init(kind: entry.kind, id: entry.id, version: entry.version, region: entry.region)
+        self.init(kind: entry.kind, collection: entry.collection?.source, id: entry.id, version: entry.version, region: entry.region)
+    }
+}
+
+/// What a fetch brought for one entry: one version, or every value a `path:` holds.
+public enum Fetched: Sendable {
+    case one(SecretVersion)
+    case many([SecretVersion])
+
+    /// The version of a single entry (nil for a collection).
+    public var single: SecretVersion? {
+        if case .one(let version) = self { return version }
+        return nil
     }
 }

@@ -41,7 +41,7 @@ public struct StatusReport: Sendable {
         let maxAge = maxAge ?? max(3 * manifest.interval, 15 * 60) + Reconciler.stateHeartbeat
         self.maxAge = maxAge
         lastPass = state.lastPass
-        entries = manifest.entries.filter { !$0.files.isEmpty }.map { secret in
+        entries = manifest.entries.filter(\.writesFiles).map { secret in
             let saved = state.secrets[secret.name]
             let health: Health
             if saved?.lastError != nil {

@@ -25,7 +25,7 @@ public struct Validation {
     }
 
     public func findings() -> [Finding] {
-        let directories = PathWalker.untrustedDirectories(manifest.entries.flatMap { $0.files.map(\.path) }).map {
+        let directories = PathWalker.untrustedDirectories(manifest.entries.flatMap(\.destinationDirectories)).map {
             Finding(
                 severity: .warning, subject: $0.directory,
                 message: "destination directory \($0.directory) is \($0.reason), who could replace or redirect its files",

@@ -47,6 +47,29 @@ struct ParameterManifestTests {
         #expect(Plan.count(manifest) == "1 parameter")
     }
 
+    @Test func aPathEntryTakesEveryParameterBelowIt() throws {
+        let manifest = try parse(
+            validHeader + """
+                parameters:
+                  - path: /prod/app/flags/
+                    name: flags
+                    directory: /etc/app/flags
+                    mode: "0640"
+                    group: myapp
+                    env:
+                      - prefix: FLAG_
+                    on_change: [reload]
+
+                """)
+        let entry = try #require(manifest.entries.first)
+        let collection = try #require(entry.collection)
+        #expect(entry.id == "/prod/app/flags/" && entry.name == "flags" && entry.writesFiles)
+        #expect(collection.directory == "/etc/app/flags" && collection.mode == 0o640 && collection.group?.id == 1001)
+        #expect(collection.relativeName(of: "/prod/app/flags/a/b") == "a/b")
+        #expect(collection.relativeName(of: "/prod/app/flagsx") == nil)
+        #expect(Plan.manifest(manifest).first == "parameters flags: every parameter under /prod/app/flags/ (region us-west-2)")
+    }
+
     static let bad: [ManifestParserTests.Bad] = [
         .init(
             name: "neither secrets nor parameters", yaml: validHeader + "region: us-west-2\n", location: "1:1",
@@ -90,6 +113,29 @@ struct ParameterManifestTests {
             name: "one file from a secret and a parameter",
             yaml: validHeader + oneFile + "parameters:\n  - id: /p\n    files:\n      - path: /x\n", location: "16:15",
             message: "file /x is written twice"),
+        .init(
+            name: "a path not starting with /", yaml: validHeader + "parameters:\n  - path: prod/app\n    directory: /d\n",
+            location: "10:11", message: "is not a parameter path"),
+        .init(
+            name: "a path entry going nowhere", yaml: validHeader + "parameters:\n  - path: /prod/app\n", location: "10:5",
+            message: "parameters under '/prod/app' have neither directory: nor env:"),
+        .init(
+            name: "one variable for many parameters",
+            yaml: validHeader + "parameters:\n  - path: /prod/app\n    env:\n      - name: APP\n", location: "12:7",
+            message: "name: APP cannot stand for every parameter under a path"),
+        .init(
+            name: "a mode without a directory",
+            yaml: validHeader + "parameters:\n  - path: /prod/app\n    mode: \"0600\"\n    env:\n      - prefix: A_\n", location: "11:5",
+            message: "mode applies to the files of directory:"),
+        .init(
+            name: "a file inside a path entry's directory",
+            yaml: validHeader
+                + "secrets:\n  - id: s\n    files:\n      - path: /d/s\nparameters:\n  - path: /prod/app\n    directory: /d\n",
+            location: "12:15", message: "file /d/s is inside directory /d of /prod/app"),
+        .init(
+            name: "nested directories",
+            yaml: validHeader + "parameters:\n  - path: /a\n    directory: /d\n  - path: /b\n    directory: /d/b\n", location: "12:5",
+            message: "directory /d/b of /b is inside directory /d of /a"),
     ]
 
     @Test("invalid parameter entries name file, line, column and the problem", arguments: bad)

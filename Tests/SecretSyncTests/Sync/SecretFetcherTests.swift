@@ -11,6 +11,8 @@ final class FakeSecretsManager: HTTPTransport, @unchecked Sendable {
     /// Parameter Store: name → its versions' values (version N is at index N-1).
     let parameters: [String: [String]]
     let allowBatch: Bool
+    /// GetParametersByPath answers every page with the same next-page token (a broken server).
+    var repeatPageToken = false
     private let lock = NSLock()
     private(set) var requests: [(target: String, body: [String: Any])] = []
 
@@ -64,6 +66,19 @@ final class FakeSecretsManager: HTTPTransport, @unchecked Sendable {
                 found.append(answer)
             }
             return json(["Parameters": found, "InvalidParameters": invalid])
+        case "AmazonSSM.GetParametersByPath":
+            let path = body["Path"] as! String
+            let prefix = path.hasSuffix("/") ? path : path + "/"
+            let under = parameters.keys.filter { $0.hasPrefix(prefix) }.sorted()
+            let start = Int(body["NextToken"] as? String ?? "0") ?? 0
+            let page = under.dropFirst(start).prefix(body["MaxResults"] as? Int ?? 10)
+            var answer: [String: Any] = [
+                "Parameters": page.map { name in
+                    ["Name": name, "Type": "String", "Value": parameters[name]!.last!, "Version": parameters[name]!.count] as [String: Any]
+                }
+            ]
+            if start + page.count < under.count { answer["NextToken"] = repeatPageToken ? "1" : String(start + page.count) }
+            return json(answer)
         case "secretsmanager.BatchGetSecretValue":
             guard allowBatch else { return json(["__type": "AccessDeniedException", "Message": "not allowed"], status: 400) }
             let ids = body["SecretIdList"] as! [String]
@@ -107,7 +122,7 @@ struct SecretFetcherTests {
         let transport = FakeSecretsManager(values: Dictionary(uniqueKeysWithValues: ids.dropLast().map { ($0, "v") }))
         let results = fetcher(transport).fetch(specs(ids), credentials: credentials)
         #expect(transport.targets == Array(repeating: "secretsmanager.BatchGetSecretValue", count: 3))
-        #expect(try results["s0"]?.get().versionId == "v-s0")
+        #expect(try results["s0"]?.get().single?.versionId == "v-s0")
         #expect(throws: AWSServiceError.self) { try results["s44"]?.get() }
     }
 
@@ -124,7 +139,7 @@ struct SecretFetcherTests {
         let transport = FakeSecretsManager(values: ["a": "1", "b": "2"], allowBatch: false)
         let fetcher = fetcher(transport)
         let first = fetcher.fetch(specs(["a", "b"]), credentials: credentials)
-        #expect(try first["b"]?.get().versionId == "v-b")
+        #expect(try first["b"]?.get().single?.versionId == "v-b")
         #expect(
             transport.targets == ["secretsmanager.BatchGetSecretValue", "secretsmanager.GetSecretValue", "secretsmanager.GetSecretValue"])
         _ = fetcher.fetch(specs(["a", "b"]), credentials: credentials)
@@ -141,7 +156,7 @@ struct SecretFetcherTests {
                 location: secrets[0].location))
         let results = fetcher(transport).fetch(secrets, credentials: credentials)
         #expect(transport.targets == ["secretsmanager.GetSecretValue"])
-        #expect(try results["a-again"]?.get().versionId == "v-a")
+        #expect(try results["a-again"]?.get().single?.versionId == "v-a")
     }
 
     // MARK: Parameter Store
@@ -159,11 +174,11 @@ struct SecretFetcherTests {
                 "AmazonSSM.GetParameters", "AmazonSSM.GetParameters", "AmazonSSM.GetParameters", "secretsmanager.BatchGetSecretValue",
             ])
         for name in names {
-            let version = try #require(try results[name]?.get())
+            let version = try #require(try results[name]?.get().single)
             #expect(version.versionId == "2")
             #expect(String(decoding: version.payload.bytes, as: UTF8.self) == "new-\(name)")
         }
-        #expect(try results["s2"]?.get().versionId == "v-s2")
+        #expect(try results["s2"]?.get().single?.versionId == "v-s2")
     }
 
     @Test func twoVersionsOfOneParameterGoInSeparateCalls() throws {
@@ -178,15 +193,15 @@ struct SecretFetcherTests {
         ]
         let results = fetcher(transport).fetch(entries, credentials: credentials)
         #expect(transport.targets == ["AmazonSSM.GetParameters", "AmazonSSM.GetParameters"])
-        #expect(try String(decoding: results["latest"]!.get().payload.bytes, as: UTF8.self) == "three")
-        #expect(try String(decoding: results["first"]!.get().payload.bytes, as: UTF8.self) == "one")
-        #expect(try results["first"]!.get().versionId == "1")
+        #expect(try String(decoding: #require(results["latest"]!.get().single).payload.bytes, as: UTF8.self) == "three")
+        #expect(try String(decoding: #require(results["first"]!.get().single).payload.bytes, as: UTF8.self) == "one")
+        #expect(try results["first"]!.get().single?.versionId == "1")
     }
 
     @Test func aMissingParameterFailsAloneWithWhatToCheck() throws {
         let transport = FakeSecretsManager(values: [:], parameters: ["/here": ["v"]])
         let results = fetcher(transport).fetch(specs(["/here", "/gone"], kind: .parameter, version: .latest), credentials: credentials)
-        #expect(try results["/here"]?.get().versionId == "1")
+        #expect(try results["/here"]?.get().single?.versionId == "1")
         let error = try #require(throws: AWSServiceError.self) { try results["/gone"]?.get() }
         #expect(error.awsErrorCode == "ParameterNotFound")
         #expect(error.message.contains("/gone") && error.fix?.contains("leading /") == true)
@@ -217,5 +232,30 @@ struct SecretFetcherTests {
         #expect(calls.allSatisfy { $0.count <= 10 && Set($0.map(\.id)).count == $0.count })
         #expect(calls.flatMap { $0 }.count == keys.count)
         #expect(calls.count == 12)
+    }
+
+    @Test func aPathIsReadPageByPage() throws {
+        let names = (1...23).map { "/app/p\($0)" } + ["/other/x"]
+        let transport = FakeSecretsManager(values: [:], parameters: Dictionary(uniqueKeysWithValues: names.map { ($0, ["v"]) }))
+        var entry = specs(["/app"], kind: .parameter, version: .latest)[0]
+        entry.collection = CollectionSpec(source: .parameterPath("/app"), directory: "/d", mode: 0o600, owner: nil, group: nil)
+        let results = fetcher(transport).fetch([entry], credentials: credentials)
+        guard case .many(let versions) = try #require(try results["/app"]?.get()) else {
+            Issue.record("a path entry must bring many values")
+            return
+        }
+        #expect(versions.count == 23 && !versions.contains { $0.name == "/other/x" })
+        #expect(transport.targets == Array(repeating: "AmazonSSM.GetParametersByPath", count: 3))
+    }
+
+    @Test func aServerThatRepeatsItsPageTokenIsRefused() throws {
+        let transport = FakeSecretsManager(
+            values: [:], parameters: Dictionary(uniqueKeysWithValues: (1...30).map { ("/app/p\($0)", ["v"]) }))
+        transport.repeatPageToken = true
+        var entry = specs(["/app"], kind: .parameter, version: .latest)[0]
+        entry.collection = CollectionSpec(source: .parameterPath("/app"), directory: "/d", mode: 0o600, owner: nil, group: nil)
+        let results = fetcher(transport).fetch([entry], credentials: credentials)
+        let error = try #require(throws: AWSServiceError.self) { try results["/app"]?.get() }
+        #expect(error.message.contains("repeated a page token"))
     }
 }
