@@ -187,7 +187,7 @@ class World:
             PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow",
                 "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
-                           "secretsmanager:BatchGetSecretValue", "sts:GetCallerIdentity"],
+                           "secretsmanager:BatchGetSecretValue", "secretsmanager:ListSecrets", "sts:GetCallerIdentity"],
                 "Resource": "*"}]}),
         )
         # Parameter Store by ARN (testworld/moto_world.py): only what is under /t/ (the tests') and /demo/.

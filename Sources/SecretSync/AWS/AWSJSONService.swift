@@ -133,6 +133,41 @@ public struct AWSJSONService: Sendable {
             })
     }
 
+    /// More pages than this means a server that never stops answering.
+    static let pageLimit = 10_000
+
+    /// `operation` page after page until the answer has no `NextToken`: `body` makes each request
+    /// from the token (nil for the first), `page` takes each answer (parsed with the `sensitive`
+    /// members as zeroing payloads). A token seen before, or more than ``pageLimit`` pages, ends
+    /// in an error rather than a loop.
+    func paged(
+        _ operation: String, subject: String, region: String, credentials: AWSCredentials, sensitive: Set<String>,
+        body: (_ token: String?) -> JSONDocument, page: (JSONDocument) throws -> Void
+    ) throws {
+        var token: String?
+        var seen = Set<String>()
+        for _ in 0..<Self.pageLimit {
+            let response = try call(operation, body: body(token), subject: subject, region: region, credentials: credentials)
+            guard let answer = Self.parseAnswer(response, sensitive: sensitive), case .object = answer else {
+                throw malformed(operation, subject: subject)
+            }
+            try page(answer)
+            guard let next = answer["NextToken"]?.string, !next.isEmpty else { return }
+            guard seen.insert(next).inserted else {
+                throw AWSServiceError(
+                    subject: subject, awsErrorCode: nil, message: "\(operation) for \(subject) repeated a page token; refused",
+                    fix:
+                        "check AWS_ENDPOINT_URL_\(descriptor.endpointVariable) / AWS_ENDPOINT_URL point at \(descriptor.displayName) itself",
+                    retryable: false)
+            }
+            token = next
+        }
+        throw AWSServiceError(
+            subject: subject, awsErrorCode: nil,
+            message: "\(operation) for \(subject) went on for more than \(Self.pageLimit) pages; refused",
+            fix: "select fewer values", retryable: false)
+    }
+
     func error(_ response: HTTPResponse, subject: String, region: String, operation: String, source: CredentialSource) -> AWSServiceError {
         let body = AWSErrorBody.parse(response)
         var message = "\(descriptor.displayName) refused \(operation) for \(subject): \(body.code): \(body.message) (HTTP \(body.status)"

@@ -127,53 +127,37 @@ public struct ParameterStoreClient: Sendable {
 
     /// `GetParametersByPath` takes at most this many results a page.
     public static let pageSize = 10
-    /// More pages than this (100,000 parameters) means a server that never stops answering.
-    public static let pageLimit = 10_000
 
-    /// Every parameter under `path`, recursively and decrypted, page by page. Each answer must be
-    /// under the path; a next-page token seen before ends in an error, as does a server that
-    /// never stops paging.
+    /// Every parameter under `path`, recursively and decrypted, page by page; each answer must lie
+    /// under the path.
     public func getParametersByPath(_ path: String, region: String, credentials: AWSCredentials) throws -> [SecretVersion] {
+        let prefix = path.hasSuffix("/") ? path : path + "/"
         var versions = [SecretVersion]()
-        var token: String?
-        var seenTokens = Set<String>()
-        for _ in 0..<Self.pageLimit {
-            var members: [(key: String, value: JSONDocument)] = [
-                ("Path", .string(path)), ("Recursive", .bool(true)), ("WithDecryption", .bool(true)),
-                ("MaxResults", .number(String(Self.pageSize))),
-            ]
-            if let token { members.append(("NextToken", .string(token))) }
-            let response = try service.call(
-                "GetParametersByPath", body: .object(members), subject: path, region: region, credentials: credentials)
-            guard let object = AWSJSONService.parseAnswer(response, sensitive: ["Value"]), case .object = object,
-                let parameters = object["Parameters"]?.array
-            else {
-                throw service.malformed("GetParametersByPath", subject: path)
-            }
-            for answer in parameters {
-                let request = Request(id: answer["Name"]?.string ?? "", version: .latest)
-                let prefix = path.hasSuffix("/") ? path : path + "/"
-                guard request.id.hasPrefix(prefix) else {
-                    throw AWSServiceError(
-                        subject: path, awsErrorCode: nil,
-                        message:
-                            "GetParametersByPath for \(path) answered with a parameter outside it (\(request.id.escapingControlCharacters)); refused",
-                        fix: "check AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL point at Parameter Store itself", retryable: false)
+        try service.paged(
+            "GetParametersByPath", subject: path, region: region, credentials: credentials, sensitive: ["Value"],
+            body: { token in
+                var members: [(key: String, value: JSONDocument)] = [
+                    ("Path", .string(path)), ("Recursive", .bool(true)), ("WithDecryption", .bool(true)),
+                    ("MaxResults", .number(String(Self.pageSize))),
+                ]
+                if let token { members.append(("NextToken", .string(token))) }
+                return .object(members)
+            },
+            page: { answer in
+                guard let parameters = answer["Parameters"]?.array else { throw service.malformed("GetParametersByPath", subject: path) }
+                for parameter in parameters {
+                    let request = Request(id: parameter["Name"]?.string ?? "", version: .latest)
+                    guard request.id.hasPrefix(prefix) else {
+                        throw AWSServiceError(
+                            subject: path, awsErrorCode: nil,
+                            message:
+                                "GetParametersByPath for \(path) answered with a parameter outside it (\(request.id.escapingControlCharacters)); refused",
+                            fix: "check AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL point at Parameter Store itself", retryable: false)
+                    }
+                    versions.append(try version(of: parameter, for: request))
                 }
-                versions.append(try version(of: answer, for: request))
-            }
-            guard let next = object["NextToken"]?.string, !next.isEmpty else { return versions }
-            guard seenTokens.insert(next).inserted else {
-                throw AWSServiceError(
-                    subject: path, awsErrorCode: nil, message: "GetParametersByPath for \(path) repeated a page token; refused",
-                    fix: "check AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL point at Parameter Store itself", retryable: false)
-            }
-            token = next
-        }
-        throw AWSServiceError(
-            subject: path, awsErrorCode: nil,
-            message: "GetParametersByPath for \(path) went on for more than \(Self.pageLimit) pages; refused",
-            fix: "name a narrower path", retryable: false)
+            })
+        return versions
     }
 
     /// Opens a connection to the region's endpoint ahead of time.

@@ -147,6 +147,85 @@ public struct SecretsManagerClient: Sendable {
         return results
     }
 
+    /// Secrets Manager's filters for a selection: `name` and, per tag, `tag-key` and `tag-value`.
+    /// Each is a prefix match, and keys and values match separately, so ``selectedByTags`` checks
+    /// tags exactly.
+    static func filters(namePrefix: String?, tags: [SecretTag]) -> JSONDocument {
+        var filters = [JSONDocument]()
+        func filter(_ key: String, _ values: [String]) {
+            filters.append(.object([("Key", .string(key)), ("Values", .array(values.map(JSONDocument.string)))]))
+        }
+        if let namePrefix { filter("name", [namePrefix]) }
+        for tag in tags {
+            filter("tag-key", [tag.key])
+            if !tag.value.isEmpty { filter("tag-value", [tag.value]) }
+        }
+        return .array(filters)
+    }
+
+    /// `BatchGetSecretValue` with `Filters`, page by page (20 a page): the `AWSCURRENT` value of
+    /// every secret the filters match. A matched secret that could not be read fails the call.
+    public func selectSecretValues(namePrefix: String?, tags: [SecretTag], region: String, credentials: AWSCredentials) throws
+        -> [SecretVersion]
+    {
+        let label =
+            "the secrets selected by "
+            + ([namePrefix.map { "name_prefix \($0)" }] + tags.map { "tag \($0.key)" }).compactMap { $0 }.joined(separator: ", ")
+        var versions = [SecretVersion]()
+        try service.paged(
+            "BatchGetSecretValue", subject: label, region: region, credentials: credentials, sensitive: Self.valueMembers,
+            body: { token in
+                var members: [(key: String, value: JSONDocument)] = [
+                    ("Filters", Self.filters(namePrefix: namePrefix, tags: tags)), ("MaxResults", .number("20")),
+                ]
+                if let token { members.append(("NextToken", .string(token))) }
+                return .object(members)
+            },
+            page: { answer in
+                if let error = answer["Errors"]?.array?.first {
+                    let id = error["SecretId"]?.string ?? "a selected secret"
+                    let code = error["ErrorCode"]?.string ?? "Error"
+                    throw AWSServiceError(
+                        subject: id, awsErrorCode: code,
+                        message: "Secrets Manager could not read \(id) of \(label): \(code): \(error["Message"]?.string ?? "(no message)")",
+                        fix: service.descriptor.fix(code: code, region: region, retryable: false, source: credentials.source),
+                        retryable: false)
+                }
+                for value in answer["SecretValues"]?.array ?? [] {
+                    versions.append(try Self.secretVersion(value, secretId: value["Name"]?.string ?? label))
+                }
+            })
+        return versions
+    }
+
+    /// `ListSecrets` with the same filters, page by page (100 a page): the ARNs of the secrets that
+    /// carry every one of `tags` exactly (the filters match prefixes, and keys and values apart).
+    public func selectedByTags(namePrefix: String?, tags: [SecretTag], region: String, credentials: AWSCredentials) throws -> Set<String> {
+        var arns = Set<String>()
+        try service.paged(
+            "ListSecrets", subject: "the secrets tagged " + tags.map { "\($0.key)=\($0.value)" }.joined(separator: ", "), region: region,
+            credentials: credentials, sensitive: [],
+            body: { token in
+                var members: [(key: String, value: JSONDocument)] = [
+                    ("Filters", Self.filters(namePrefix: namePrefix, tags: tags)), ("MaxResults", .number("100")),
+                ]
+                if let token { members.append(("NextToken", .string(token))) }
+                return .object(members)
+            },
+            page: { answer in
+                for secret in answer["SecretList"]?.array ?? [] {
+                    guard let arn = secret["ARN"]?.string else { continue }
+                    let carried = Set(
+                        (secret["Tags"]?.array ?? []).compactMap { tag -> SecretTag? in
+                            guard let key = tag["Key"]?.string else { return nil }
+                            return SecretTag(key: key, value: tag["Value"]?.string ?? "")
+                        })
+                    if tags.allSatisfy({ carried.contains($0) }) { arns.insert(arn) }
+                }
+            })
+        return arns
+    }
+
     /// The one answer of a batch that is `id`'s, or nil when there is none or it is not certain.
     /// Answers carry names, and two accounts can each have a secret of one name: an ARN request
     /// matches only by ARN, and a name request only a same-named secret of the region that no ARN
@@ -177,7 +256,7 @@ public struct SecretsManagerClient: Sendable {
             return "check the id (name or ARN) and the region (\(region)); a secret in another account must be named by its full ARN"
         case "AccessDeniedException", "AccessDenied":
             return
-                "allow secretsmanager:GetSecretValue on this secret in the role's policy (and kms:Decrypt if it uses a customer-managed key)"
+                "allow secretsmanager:GetSecretValue on this secret in the role's policy (and kms:Decrypt if it uses a customer-managed key; a select: entry also needs secretsmanager:ListSecrets and secretsmanager:BatchGetSecretValue)"
         case "DecryptionFailure":
             return "the role needs kms:Decrypt on the secret's KMS key, and the key must be enabled"
         case "InvalidRequestException":

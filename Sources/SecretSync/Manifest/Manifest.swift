@@ -103,12 +103,16 @@ public struct SecretSpec: Sendable {
     }
 }
 
-/// An entry that stands for every parameter under a path: one file per value in `directory`, one
-/// variable per value after an `env:` `prefix:`.
+/// An entry that stands for many values — every parameter under a path, or every secret a
+/// selection matches: one file per value in `directory`, one variable per value after an `env:`
+/// `prefix:`.
 public struct CollectionSpec: Sendable {
     public enum Source: Sendable, Hashable {
         /// Every parameter under the path, recursively (`GetParametersByPath`).
         case parameterPath(String)
+        /// Every secret whose name starts with the prefix and that carries every one of the tags
+        /// (`BatchGetSecretValue` with `Filters`).
+        case secretSelection(namePrefix: String?, tags: [SecretTag])
     }
 
     public let source: Source
@@ -127,8 +131,19 @@ public struct CollectionSpec: Sendable {
             let prefix = path.hasSuffix("/") ? path : path + "/"
             guard name.hasPrefix(prefix), name.utf8.count > prefix.utf8.count else { return nil }
             return String(name.dropFirst(prefix.count))
+        case .secretSelection(let namePrefix?, _):
+            guard name.hasPrefix(namePrefix), name.utf8.count > namePrefix.utf8.count else { return nil }
+            return String(name.dropFirst(namePrefix.count))
+        case .secretSelection(nil, _):
+            return name
         }
     }
+}
+
+/// A tag a selected secret must carry, key and value exactly.
+public struct SecretTag: Sendable, Hashable {
+    public let key: String
+    public let value: String
 }
 
 public struct FileSpec: Sendable {

@@ -47,8 +47,12 @@ extension ManifestReader {
                 report(node, key, "the list is empty", fix: "list at least one \(kind.rawValue), or remove \(key):")
             }
             entries += list(node, key, of: key) { reader, item, path in
-                if kind == .parameter, case .mapping(let pairs, _) = item, pairs.contains(where: { $0.key.scalar?.string == "path" }) {
-                    return reader.parameterPath(item, path, defaults: defaults, manifestRegion: region, auth: auth)
+                if case .mapping(let pairs, _) = item,
+                    pairs.contains(where: { $0.key.scalar?.string == (kind == .secret ? "select" : "path") })
+                {
+                    return kind == .secret
+                        ? reader.secretSelection(item, path, defaults: defaults, manifestRegion: region, auth: auth)
+                        : reader.parameterPath(item, path, defaults: defaults, manifestRegion: region, auth: auth)
                 }
                 return reader.entry(item, path, kind: kind, defaults: defaults, manifestRegion: region, auth: auth)
             }

@@ -1,4 +1,4 @@
-/// The values of a `path:` entry as one pass fetched them, each under the rest of its name. The
+/// The values of a `path:` or `select:` entry as one pass fetched them, each under the rest of its name. The
 /// names come from AWS and choose file names and variable names, so they are checked here before
 /// either is made: every level a plain name (no `.`, `..` or empty level), none longer than a
 /// file name may be, no two values under one name.
@@ -24,7 +24,7 @@ struct CollectionValues {
             guard let relative = collection.relativeName(of: version.name) else {
                 throw RenderError(
                     message: "\(entry.name): \(version.name.escapingControlCharacters) is not under \(entry.id)",
-                    fix: "check AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL point at Parameter Store itself")
+                    fix: "check the AWS_ENDPOINT_URL_* variables point at AWS itself")
             }
             let levels = relative.split(separator: "/", omittingEmptySubsequences: false)
             guard levels.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && $0.utf8.count <= AtomicFileWriter.nameLimit }),
@@ -38,7 +38,7 @@ struct CollectionValues {
             guard seen.insert(relative).inserted else {
                 throw RenderError(
                     message: "\(entry.name): two values are named \(relative.escapingControlCharacters)",
-                    fix: "check AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL point at Parameter Store itself")
+                    fix: "check the AWS_ENDPOINT_URL_* variables point at AWS itself")
             }
             items.append(Item(relativeName: relative, version: version))
         }
@@ -93,7 +93,7 @@ struct CollectionValues {
                     throw refuse("would set \(name), which \(ProtectedVariables.reason); refused", "use another prefix")
                 }
                 if let other = origin[name] {
-                    throw refuse("and \(other.escapingControlCharacters) both make \(name)", "rename one of the parameters")
+                    throw refuse("and \(other.escapingControlCharacters) both make \(name)", "rename one of them")
                 }
                 origin[name] = item.version.name
                 guard let text = String(validating: item.version.payload.bytes, as: UTF8.self), !text.unicodeScalars.contains("\0") else {

@@ -23,7 +23,12 @@ public enum Plan {
         var lines = [String]()
         for secret in manifest.entries {
             if let collection = secret.collection {
-                lines.append("parameters \(secret.name): every parameter under \(secret.id) (region \(secret.region))")
+                switch collection.source {
+                case .parameterPath:
+                    lines.append("parameters \(secret.name): every parameter under \(secret.id) (region \(secret.region))")
+                case .secretSelection:
+                    lines.append("secrets \(secret.name): every secret with \(secret.id) (AWSCURRENT, region \(secret.region))")
+                }
                 if let directory = collection.directory {
                     let owner = collection.owner?.name ?? SystemAccounts.userName(geteuid())
                     let group = collection.group?.name ?? SystemAccounts.groupName(getegid())
@@ -43,7 +48,7 @@ public enum Plan {
                 case .variable(let name, let key, let base64):
                     lines.append("  env \(name)\(key.map { " (key \($0))" } ?? "")\(base64 ? " base64" : "")")
                 case .prefix(let prefix):
-                    lines.append("  env \(prefix)* (\(secret.collection == nil ? "every field" : "one per parameter"))")
+                    lines.append("  env \(prefix)* (\(secret.collection == nil ? "every field" : "one per value"))")
                 }
             }
             for hook in secret.onChange { lines.append("  on change: \(hook)") }

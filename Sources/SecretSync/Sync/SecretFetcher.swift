@@ -218,11 +218,41 @@ public final class SecretFetcher: @unchecked Sendable {
             switch key.collection {
             case .parameterPath(let path)?:
                 return .success(.many(try parameters.getParametersByPath(path, region: key.region, credentials: credentials)))
+            case .secretSelection(let namePrefix, let tags)?:
+                return .success(.many(try selection(namePrefix: namePrefix, tags: tags, region: key.region, credentials: credentials)))
             case nil:
                 preconditionFailure("a single entry fetched as a collection")
             }
         } catch {
             return .failure((error as? DiagnosticError) ?? UnexpectedError(error))
+        }
+    }
+
+    /// The secrets a `select:` matches: the values from `BatchGetSecretValue` with filters, kept
+    /// when the name starts with the prefix exactly and, with tags, when `ListSecrets` (asked at
+    /// the same time) shows every tag exactly.
+    func selection(namePrefix: String?, tags: [SecretTag], region: String, credentials: AWSCredentials) throws -> [SecretVersion] {
+        enum Answer: Sendable {
+            case values([SecretVersion])
+            case tagged(Set<String>)
+        }
+        let answers = Parallel.map(tags.isEmpty ? 1 : 2, width: 2) { [client] index -> Result<Answer, any Error> in
+            Result {
+                index == 0
+                    ? .values(try client.selectSecretValues(namePrefix: namePrefix, tags: tags, region: region, credentials: credentials))
+                    : .tagged(try client.selectedByTags(namePrefix: namePrefix, tags: tags, region: region, credentials: credentials))
+            }
+        }
+        var versions = [SecretVersion]()
+        var tagged: Set<String>?
+        for answer in answers {
+            switch try answer.get() {
+            case .values(let values): versions = values
+            case .tagged(let arns): tagged = arns
+            }
+        }
+        return versions.filter { version in
+            (namePrefix.map { version.name.hasPrefix($0) } ?? true) && (tagged?.contains(version.arn) ?? true)
         }
     }
 

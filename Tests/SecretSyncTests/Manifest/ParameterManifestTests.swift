@@ -122,7 +122,7 @@ struct ParameterManifestTests {
         .init(
             name: "one variable for many parameters",
             yaml: validHeader + "parameters:\n  - path: /prod/app\n    env:\n      - name: APP\n", location: "12:7",
-            message: "name: APP cannot stand for every parameter under a path"),
+            message: "name: APP cannot stand for every one of the parameters under"),
         .init(
             name: "a mode without a directory",
             yaml: validHeader + "parameters:\n  - path: /prod/app\n    mode: \"0600\"\n    env:\n      - prefix: A_\n", location: "11:5",
