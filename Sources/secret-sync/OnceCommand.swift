@@ -51,6 +51,7 @@ struct OnceCommand: ParsableCommand {
             metadata: [
                 "secrets": "\(report.secrets.count)", "failed": "\(report.failedSecrets.count)",
                 "files_written": "\(dryRun ? 0 : report.filesWritten)", "hooks_run": "\(dryRun ? 0 : report.hooks.count)",
+                "files_removed": "\(dryRun ? 0 : report.removals.filter { $0.outcome == .removed }.count)",
             ])
         if !report.succeeded { throw PassFailure(report: report) }
     }

@@ -211,7 +211,7 @@ def test_a_path_entry_writes_every_parameter_below_it_and_follows_additions(sync
     ssm_admin.delete_parameter(Name=f"{base}/limit")
     result = sync.once()
     ok(result)
-    assert f"{flags / 'limit'} is no longer written by this entry and was left in place" in result.stderr
+    assert f"{flags / 'limit'} was written by secret-sync for an entry or value it no longer manages; left in place" in result.stderr
     assert (flags / "limit").exists() and len(sync.hook_runs()) == 3
 
     env = run(binary, ["run", "-c", str(sync.manifest), "--", "sh", "-c", 'printf "%s|%s" "$FLAG_NEW_UI" "$FLAG_DB_URL"'], sync.env)

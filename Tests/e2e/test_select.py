@@ -43,7 +43,7 @@ def test_a_name_prefix_selects_every_secret_below_it_into_a_directory(sync, admi
     admin.delete_secret(SecretId=prefix + "api-token", ForceDeleteWithoutRecovery=True)
     result = sync.once()
     ok(result)
-    assert f"{app / 'api-token'} is no longer written by this entry and was left in place" in result.stderr
+    assert f"{app / 'api-token'} was written by secret-sync for an entry or value it no longer manages; left in place" in result.stderr
     assert len(sync.hook_runs()) == 4
 
     # run: the binary one cannot be a variable, so run refuses to start (fail closed) and says which.

@@ -31,6 +31,8 @@ public struct Manifest: Sendable {
     public let hookTimeout: TimeInterval
     /// Prometheus textfile-collector output written after each pass, if set.
     public let metricsFile: String?
+    /// Remove the files secret-sync wrote for entries and values it no longer manages.
+    public var prune = false
     /// The `secrets:` entries, then the `parameters:` entries.
     public let entries: [SecretSpec]
 }

@@ -8,7 +8,7 @@ extension ManifestReader {
     // MARK: The manifest
 
     static let topKeys = [
-        "version", "auth", "region", "state_dir", "interval", "hook_timeout", "metrics_file", "defaults", "secrets", "parameters",
+        "version", "auth", "region", "state_dir", "interval", "hook_timeout", "metrics_file", "defaults", "secrets", "parameters", "prune",
     ]
 
     mutating func manifest(_ root: YAMLNode) -> Manifest? {
@@ -35,6 +35,14 @@ extension ManifestReader {
             if let value = fields["group"] { defaults.group = account(value.value, "defaults.group", group: true) }
         }
 
+        var prune = false
+        if let node = top["prune"]?.value, let value = string(node, "prune") {
+            switch value {
+            case "true": prune = true
+            case "false": prune = false
+            default: report(node, "prune", "'\(value.escapingControlCharacters)' is not true or false", fix: "prune: true or prune: false")
+            }
+        }
         var entries = [SecretSpec]()
         if top["secrets"] == nil, top["parameters"] == nil {
             report(
@@ -59,9 +67,11 @@ extension ManifestReader {
         }
         checkUniqueness(entries)
         guard problems.isEmpty, let auth else { return nil }
-        return Manifest(
+        var manifest = Manifest(
             path: path, auth: auth, region: region, stateDirectory: stateDirectory, interval: interval, hookTimeout: hookTimeout,
             metricsFile: metricsFile, entries: entries)
+        manifest.prune = prune
+        return manifest
     }
 
     struct FileDefaults {

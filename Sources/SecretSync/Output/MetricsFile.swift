@@ -20,6 +20,9 @@ public enum MetricsFile {
                 [("", pass.finished.timeIntervalSince(pass.started))])
             metric("secret_sync_last_pass_failures", "Secrets that failed in the last pass.", [("", Double(pass.failures))])
             metric("secret_sync_last_pass_files_written", "Files written by the last pass.", [("", Double(pass.filesWritten))])
+            metric(
+                "secret_sync_last_pass_files_removed", "Files removed by the last pass (prune: true).",
+                [("", Double(pass.filesRemoved ?? 0))])
             metric("secret_sync_last_pass_hooks_run", "Hooks run by the last pass.", [("", Double(pass.hooksRun))])
             metric("secret_sync_last_pass_api_calls", "AWS API calls made by the last pass.", [("", Double(pass.apiCalls))])
         }

@@ -12,8 +12,18 @@ public struct SyncState: Codable, Sendable, Equatable {
     public var format = 1
     public var secrets: [String: SecretState] = [:]
     public var lastPass: PassRecord?
+    /// Files secret-sync wrote for entries or values it no longer manages, not yet removed
+    /// (`prune: true` removes them; without it they are listed each pass).
+    public var orphans: [OrphanFile]?
 
     public init() {}
+
+    /// A file secret-sync wrote and no longer writes.
+    public struct OrphanFile: Codable, Sendable, Equatable, Hashable {
+        public var path: String
+        /// Emptied directories are removed up to, not including, this one (nil: none are).
+        public var bound: String?
+    }
 
     public struct SecretState: Codable, Sendable, Equatable {
         public var secretId: String
@@ -24,6 +34,8 @@ public struct SyncState: Codable, Sendable, Equatable {
         public var lastAttempt: Date?
         public var lastError: String?
         public var files: [String] = []
+        /// The `directory:` of a `path:` or `select:` entry.
+        public var directory: String?
         /// Hooks that failed or timed out and run again on the next pass.
         public var pendingHooks: [HookCommand] = []
         public var lastHookError: String?
@@ -52,6 +64,8 @@ public struct SyncState: Codable, Sendable, Equatable {
         public var filesWritten: Int
         public var hooksRun: Int
         public var apiCalls: Int
+        /// Files removed by `prune: true` (nil in states from before it existed).
+        public var filesRemoved: Int?
     }
 }
 

@@ -17,6 +17,9 @@ public struct PassReport: Sendable {
     public var secrets: [SecretResult] = []
     public var hooks: [HookRun] = []
     public var apiCalls = 0
+    /// Files secret-sync wrote and no longer manages: removed (or, in a dry run, that would be)
+    /// with `prune: true`.
+    public var removals: [(path: String, outcome: FileRemover.Outcome)] = []
     /// Why the state could not be saved, if it could not: hooks may then run again after a restart.
     public var stateError: (any DiagnosticError)?
 

@@ -75,7 +75,12 @@ public enum Plan {
         for hook in report.hooks {
             lines.append("would run: \(hook.command)  (for \(hook.secrets.joined(separator: ", ")))")
         }
-        if report.secrets.allSatisfy({ $0.error == nil && $0.files.allSatisfy { !$0.outcome.wrote } }) && report.hooks.isEmpty {
+        for removal in report.removals where removal.outcome == .removed {
+            lines.append("would remove \(removal.path) (prune: true; secret-sync wrote it and no longer manages it)")
+        }
+        if report.secrets.allSatisfy({ $0.error == nil && $0.files.allSatisfy { !$0.outcome.wrote } }) && report.hooks.isEmpty
+            && report.removals.isEmpty
+        {
             lines.append("everything is in sync")
         }
         return lines.joined(separator: "\n") + "\n"

@@ -74,6 +74,8 @@ public struct Reconciler: Sendable {
             if wrote { changed.insert(secret.name) }
         }
         report.apiCalls = apiCalls.current - callsBefore
+        report.removals = OrphanFiles(prune: manifest.prune, remover: FileRemover(), logger: logger)
+            .settle(&state, synced: synced, dryRun: dryRun)
 
         let succeeded = Set(report.secrets.filter { $0.error == nil }.map(\.name))
         let owed = state.secrets.mapValues(\.pendingHooks)
@@ -185,10 +187,13 @@ public struct Reconciler: Sendable {
                 "\(outcome.rawValue) \(path)", metadata: ["secret": "\(secret.name)", "version": "\(version.id)"])
         }
         let paths = targets.map(\.path)
-        for orphan in entry.files where !paths.contains(orphan) && !dryRun {
-            logger.warning(
-                "\(orphan) is no longer written by this entry and was left in place", metadata: ["secret": "\(secret.name)"])
+        let left = entry.files.filter { !paths.contains($0) }
+        if !left.isEmpty {
+            let bound = secret.collection?.directory
+            state.orphans =
+                (state.orphans ?? []) + left.map { SyncState.OrphanFile(path: $0, bound: bound.flatMap { $0.isEmpty ? nil : $0 }) }
         }
+        entry.directory = secret.collection?.directory
         let changed = entry.versionId != version.id || outcomes.contains { $0.outcome.wrote }
         entry.arn = version.arn
         entry.files = paths
@@ -251,7 +256,8 @@ public struct Reconciler: Sendable {
         for (name, hooks) in configured { state.secrets[name]?.pendingHooks.removeAll { !hooks.contains($0) } }
         state.lastPass = .init(
             started: started, finished: clock(), secrets: synced.count, failures: report.failedSecrets.count,
-            filesWritten: report.filesWritten, hooksRun: report.hooks.count, apiCalls: report.apiCalls)
+            filesWritten: report.filesWritten, hooksRun: report.hooks.count, apiCalls: report.apiCalls,
+            filesRemoved: report.removals.filter { $0.outcome == .removed }.count)
         logger.info("API calls this pass", metadata: ["calls": "\(report.apiCalls)"])
         if memory.state(of: manifest.stateDirectory) == nil, Self.onlyTimesDiffer(loaded, state), let previous = loaded.lastPass,
             clock().timeIntervalSince(previous.finished) < Self.stateHeartbeat

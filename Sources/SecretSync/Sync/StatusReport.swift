@@ -65,7 +65,7 @@ public struct StatusReport: Sendable {
         var lines = [String]()
         if let pass = lastPass {
             lines.append(
-                "last pass: \(UTCTime.rfc3339(pass.finished)) (\(DurationText.describe(now.timeIntervalSince(pass.finished))) ago), \(pass.secrets) secrets, \(pass.failures) failed, \(pass.filesWritten) files written, \(pass.hooksRun) hooks, \(pass.apiCalls) API calls"
+                "last pass: \(UTCTime.rfc3339(pass.finished)) (\(DurationText.describe(now.timeIntervalSince(pass.finished))) ago), \(pass.secrets) secrets, \(pass.failures) failed, \(pass.filesWritten) files written, \((pass.filesRemoved ?? 0) > 0 ? "\(pass.filesRemoved ?? 0) removed, " : "")\(pass.hooksRun) hooks, \(pass.apiCalls) API calls"
             )
         } else {
             lines.append("no pass has run yet")

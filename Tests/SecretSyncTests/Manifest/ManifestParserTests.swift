@@ -117,6 +117,9 @@ struct ManifestParserTests {
     }
 
     static let bad: [Bad] = [
+        Bad(
+            name: "prune that is not a boolean", yaml: validHeader + "prune: yes\n" + oneFile, location: "9:8",
+            message: "'yes' is not true or false"),
         Bad(name: "unknown top-level key", yaml: validHeader + "secret:\n  - id: a\n", location: "9:1", message: "secret: unknown key"),
         Bad(
             name: "misspelt file key", yaml: validHeader + "secrets:\n  - id: a\n    files:\n      - path: /x\n        mdoe: \"0600\"\n",

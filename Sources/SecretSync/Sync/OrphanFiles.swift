@@ -1,0 +1,57 @@
+import Logging
+
+/// The files secret-sync wrote for entries that left the manifest, and for values a `path:` or
+/// `select:` no longer holds: with `prune: true` they are removed (``FileRemover``), else listed
+/// as a warning each pass and kept in the state until they are gone or pruned.
+struct OrphanFiles {
+    let prune: Bool
+    let remover: FileRemover
+    let logger: Logger
+
+    /// Adds the files of entries no longer in the manifest to the state's orphans, drops those an
+    /// entry writes again or that are gone, then removes (or plans to remove, or lists) the rest.
+    /// Returns what was removed, or would be.
+    func settle(_ state: inout SyncState, synced: [SecretSpec], dryRun: Bool) -> [(path: String, outcome: FileRemover.Outcome)] {
+        let configured = Set(synced.map(\.name))
+        var orphans = state.orphans ?? []
+        for (name, entry) in state.secrets where !configured.contains(name) {
+            // The directory of a path: or select: entry that left may go too, once empty.
+            let bound = entry.directory.map { PathWalker.split($0).directory }
+            orphans += entry.files.map { SyncState.OrphanFile(path: $0, bound: bound) }
+        }
+        let written = Set(state.secrets.filter { configured.contains($0.key) }.flatMap(\.value.files))
+        var seen = Set<String>()
+        orphans = orphans.filter { !written.contains($0.path) && seen.insert($0.path).inserted }
+
+        var kept = [SyncState.OrphanFile]()
+        var removals = [(path: String, outcome: FileRemover.Outcome)]()
+        for orphan in orphans {
+            do {
+                let outcome =
+                    prune && !dryRun ? try remover.remove(orphan.path, emptyDirectoriesBelow: orphan.bound) : try remover.plan(orphan.path)
+                switch outcome {
+                case .gone:
+                    continue
+                case .refused(let why):
+                    logger.warning("not removed: \(why)")
+                    continue
+                case .removed where prune:
+                    removals.append((orphan.path, .removed))
+                    if !dryRun { logger.notice("removed \(orphan.path)", metadata: ["reason": "no longer in the manifest or selected"]) }
+                    if dryRun { kept.append(orphan) }
+                case .removed:
+                    logger.warning(
+                        "\(orphan.path) was written by secret-sync for an entry or value it no longer manages; left in place",
+                        metadata: ["fix": "remove it, or set prune: true to have secret-sync remove such files"])
+                    kept.append(orphan)
+                }
+            } catch {
+                let message = (error as? DiagnosticError)?.message ?? "\(error)"
+                logger.warning("cannot remove \(orphan.path): \(message)", metadata: ["fix": "it is tried again on the next pass"])
+                kept.append(orphan)
+            }
+        }
+        if !dryRun { state.orphans = kept.isEmpty ? nil : kept }
+        return removals
+    }
+}
