@@ -17,6 +17,10 @@ through unchanged (headers byte for byte, so SigV4 signatures still verify). Fau
                    original: an answer matched by name alone would be swapped
   forge            400 AccessDeniedException whose message carries a newline and a fake log line
   bigerror         400 AccessDeniedException with a 100 KB message
+
+`down(region, fault)` makes a region fail until cleared: every request signed for that region
+(the SigV4 credential scope in `Authorization`) gets `fault` (`status:503` or `reset`), however
+many arrive, while other regions pass through.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class FaultProxy:
         self.upstream_port = upstream_port
         self.upstream_context = ssl.create_default_context(cafile=ca_bundle)
         self.faults: list[str] = []
+        self.down_regions: dict[str, str] = {}
         self.requests: list[str] = []
         self.lock = threading.Lock()
         proxy = self
@@ -69,8 +74,13 @@ class FaultProxy:
                     with proxy.lock:
                         proxy.faults = json.loads(body)
                     return self.answer(200, b"{}")
+                scope = self.headers.get("Authorization", "").split("Credential=", 1)[-1].split("/")
+                region = scope[2] if len(scope) > 2 else ""
                 with proxy.lock:
-                    fault = proxy.faults.pop(0) if proxy.faults else "pass"
+                    if region in proxy.down_regions:
+                        fault = proxy.down_regions[region]
+                    else:
+                        fault = proxy.faults.pop(0) if proxy.faults else "pass"
                     proxy.requests.append(fault)
                 kind, _, argument = fault.partition(":")
                 if kind == "status":
@@ -139,6 +149,14 @@ class FaultProxy:
         with self.lock:
             self.faults = list(faults)
             self.requests = []
+
+    def down(self, region: str, fault: str = "status:503") -> None:
+        with self.lock:
+            self.down_regions[region] = fault
+
+    def up(self, region: str) -> None:
+        with self.lock:
+            self.down_regions.pop(region, None)
 
     def close(self) -> None:
         self.server.shutdown()

@@ -114,6 +114,10 @@ class Emulator:
     def __init__(self, config: dict):
         self.config = config
         self.region = config["region"]
+        # Every region this emulator plays (Roles Anywhere is regional: a trust anchor answers only
+        # in its own region), and the regions made "down" by the tests (503 to everything).
+        self.regions = set(config.get("regions", [self.region]))
+        self.down: set[str] = set()
         self.trust_anchors = {}
         for anchor in config["trust_anchors"]:
             with open(anchor["ca_certificate"], "rb") as f:
@@ -161,7 +165,7 @@ class Emulator:
             required.add("x-amz-x509-chain")
         if not required.issubset(signed) or signed != sorted(signed) or any(h not in headers for h in signed):
             raise denied(f"Invalid signature (signed headers {match['signed']} must include {';'.join(sorted(required))})")
-        if match["date"] != amz_date[:8] or match["region"] != self.region or match["service"] != "rolesanywhere":
+        if match["date"] != amz_date[:8] or match["region"] not in self.regions or match["service"] != "rolesanywhere":
             raise denied(f"Invalid credential scope {match['date']}/{match['region']}/{match['service']}")
 
         try:
@@ -202,7 +206,7 @@ class Emulator:
             arns.setdefault(name, document.get(name))
         record["arns_in_query"] = sorted(k for k in dict(parse_qsl(split.query)))
         anchor = self.trust_anchors.get(arns["trustAnchorArn"])
-        if anchor is None:
+        if anchor is None or str(arns["trustAnchorArn"]).split(":")[3] != match["region"]:
             raise ServiceError(404, "ResourceNotFoundException", f"Trust anchor {arns['trustAnchorArn']} not found")
         if not anchor[1]:
             raise denied("Trust anchor is disabled")
@@ -239,7 +243,7 @@ class Emulator:
                 "roleArn": arns["roleArn"],
                 "sourceIdentity": subject_cn[0].value if subject_cn else "",
             }],
-            "subjectArn": f"arn:aws:rolesanywhere:{self.region}:{self.config['account']}:subject/{format(leaf.serial_number, 'x')}",
+            "subjectArn": f"arn:aws:rolesanywhere:{match['region']}:{self.config['account']}:subject/{format(leaf.serial_number, 'x')}",
         }
 
 
@@ -283,10 +287,24 @@ def make_handler(emulator: Emulator):
             if self.path == "/_emulator/reset":
                 with emulator.lock:
                     emulator.requests.clear()
+                    emulator.down.clear()
                 emulator.clock_offset = 0.0
                 return self.reply(200, {})
+            if self.path == "/_emulator/down":
+                with emulator.lock:
+                    emulator.down = set(json.loads(body)["regions"])
+                return self.reply(200, {"down": sorted(emulator.down)})
             headers = {k.lower(): v for k, v in self.headers.items()}
             record = {"time": time.time(), "path": urlsplit(self.path).path, "content_type": headers.get("content-type")}
+            scope = AUTH_PATTERN.match(headers.get("authorization", ""))
+            record["region"] = scope["region"] if scope else None
+            with emulator.lock:
+                region_down = scope is not None and scope["region"] in emulator.down
+            if region_down:
+                record.update(status=503, error="ServiceUnavailable")
+                with emulator.lock:
+                    emulator.requests.append(record)
+                return self.reply(503, {"message": f"{scope['region']} is down (test)"}, "ServiceUnavailable")
             try:
                 document = emulator.create_session("POST", self.path, headers, body, record)
                 record["status"] = 201

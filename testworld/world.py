@@ -38,6 +38,10 @@ ACCOUNT = "123456789012"
 REGION = "us-west-2"
 TRUST_ANCHOR_ARN = f"arn:aws:rolesanywhere:{REGION}:{ACCOUNT}:trust-anchor/0b8f6f6e-1a2b-4c3d-8e9f-000000000001"
 PROFILE_ARN = f"arn:aws:rolesanywhere:{REGION}:{ACCOUNT}:profile/0b8f6f6e-1a2b-4c3d-8e9f-000000000002"
+# The same setup in a second region, for failover (`fallback_regions:`, `roles_anywhere.fallback:`).
+FALLBACK_REGION = "us-east-1"
+FALLBACK_TRUST_ANCHOR_ARN = f"arn:aws:rolesanywhere:{FALLBACK_REGION}:{ACCOUNT}:trust-anchor/0b8f6f6e-1a2b-4c3d-8e9f-000000000011"
+FALLBACK_PROFILE_ARN = f"arn:aws:rolesanywhere:{FALLBACK_REGION}:{ACCOUNT}:profile/0b8f6f6e-1a2b-4c3d-8e9f-000000000012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ira-xpart-test-role"
 NO_SECRETS_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ira-no-secrets-role"
 UNLISTED_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ira-unlisted-role"
@@ -127,11 +131,14 @@ class World:
             "host": "127.0.0.1",
             "port": self.emulator_port,
             "region": REGION,
+            "regions": [REGION, FALLBACK_REGION],
             "account": ACCOUNT,
             "tls_certificate": str(self.pki / "tls" / "server.crt"),
             "tls_private_key": str(self.pki / "tls" / "server.key"),
-            "trust_anchors": [{"arn": TRUST_ANCHOR_ARN, "ca_certificate": str(self.pki / "ca" / "root-ca.crt")}],
-            "profiles": [{"arn": PROFILE_ARN, "role_arns": [ROLE_ARN, NO_SECRETS_ROLE_ARN, SINGLE_READS_ROLE_ARN], "duration_seconds": 3600}],
+            "trust_anchors": [{"arn": arn, "ca_certificate": str(self.pki / "ca" / "root-ca.crt")}
+                              for arn in (TRUST_ANCHOR_ARN, FALLBACK_TRUST_ANCHOR_ARN)],
+            "profiles": [{"arn": arn, "role_arns": [ROLE_ARN, NO_SECRETS_ROLE_ARN, SINGLE_READS_ROLE_ARN], "duration_seconds": 3600}
+                         for arn in (PROFILE_ARN, FALLBACK_PROFILE_ARN)],
             "sts_endpoint": self.moto_endpoint,
             "sts_ca_bundle": self.ca_bundle,
             "sts_access_key_id": emulator_keys[0],
@@ -195,7 +202,8 @@ class World:
             RoleName="ira-xpart-test-role", PolicyName="read-parameters",
             PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Action": ["ssm:GetParameters", "ssm:GetParametersByPath"],
-                "Resource": [f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/t/*", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/demo/*"]}]}),
+                "Resource": [f"arn:aws:ssm:{region}:{ACCOUNT}:parameter/{path}/*"
+                             for region in (REGION, FALLBACK_REGION) for path in ("t", "demo")]}]}),
         )
         # GetSecretValue but not BatchGetSecretValue: the fallback to single reads is exercised with it.
         iam.put_role_policy(
@@ -233,6 +241,9 @@ class World:
             "pki": str(self.pki),
             "trust_anchor_arn": TRUST_ANCHOR_ARN,
             "profile_arn": PROFILE_ARN,
+            "fallback_region": FALLBACK_REGION,
+            "fallback_trust_anchor_arn": FALLBACK_TRUST_ANCHOR_ARN,
+            "fallback_profile_arn": FALLBACK_PROFILE_ARN,
             "role_arn": ROLE_ARN,
             "no_secrets_role_arn": NO_SECRETS_ROLE_ARN,
             "unlisted_role_arn": UNLISTED_ROLE_ARN,

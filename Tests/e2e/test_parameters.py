@@ -220,6 +220,7 @@ def test_a_path_entry_writes_every_parameter_below_it_and_follows_additions(sync
 
 
 def test_a_parameter_name_that_climbs_out_of_the_directory_writes_nothing(sync, ssm_admin, names):
+    """Row: a parameter below a `path:` named `../escape` | the entry fails before anything of it is written; nothing outside its directory is touched"""
     base = "/" + names("climb")
     ssm_admin.put_parameter(Name=f"{base}/ok", Value="fine", Type="String")
     sync.write("", parameters=f"""\

@@ -77,6 +77,7 @@ def test_prune_removes_what_a_selection_no_longer_holds_and_runs_its_hook(sync, 
 
 
 def test_prune_never_follows_a_symlink_put_in_a_files_place(sync, admin, names, tmp_path):
+    """Row: a symlink to another file put where a file to prune was (`prune: true`) | left alone, the target untouched, with a warning"""
     admin.create_secret(Name=names("a"), SecretString="a")
     admin.create_secret(Name=names("b"), SecretString="b")
     sync.write(f"""\

@@ -80,12 +80,12 @@ def test_truncated_answer(sync, admin, names, faults):
 
 def test_malformed_json(sync, admin, names, faults):
     """Row: 200 with malformed JSON | 'not the documented JSON', with the endpoint to check; files kept; exit 1"""
-    rotate_and_fail(sync, admin, names, faults, ["garbage"], "unexpected BatchGetSecretValue answer: not the documented JSON")
+    rotate_and_fail(sync, admin, names, faults, ["garbage"], "unexpected BatchGetSecretValue answer for 2 secrets: not the documented JSON")
 
 
 def test_html_from_a_captive_portal(sync, admin, names, faults):
     """Row: 200 text/html (captive portal, wrong endpoint) | refused as not the documented JSON; files kept; exit 1"""
-    rotate_and_fail(sync, admin, names, faults, ["html"], "unexpected BatchGetSecretValue answer: not the documented JSON")
+    rotate_and_fail(sync, admin, names, faults, ["html"], "unexpected BatchGetSecretValue answer for 2 secrets: not the documented JSON")
 
 
 def test_slow_answer_meets_the_deadline(sync, admin, names, faults):

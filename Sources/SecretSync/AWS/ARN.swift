@@ -6,6 +6,14 @@ public struct ARN: Sendable, Equatable, CustomStringConvertible {
     public let account: String
     public let resource: String
 
+    public init(partition: String, service: String, region: String, account: String, resource: String) {
+        self.partition = partition
+        self.service = service
+        self.region = region
+        self.account = account
+        self.resource = resource
+    }
+
     public init?(_ text: String) {
         let parts = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "arn", !parts[1].isEmpty, !parts[2].isEmpty, !parts[5].isEmpty else {

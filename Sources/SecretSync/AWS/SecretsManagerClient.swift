@@ -11,6 +11,8 @@ public struct SecretVersion: Sendable {
     public let name: String
     public let versionId: String
     public let payload: SecretPayload
+    /// The fallback region that answered, when the entry's own region could not be reached.
+    public var servedBy: String? = nil
 }
 
 /// The Secrets Manager JSON 1.1 API over SigV4, for the calls secret-sync makes.

@@ -10,7 +10,7 @@ import Logging
 /// The certificate, chain and key are read afresh on every call, so a certificate renewed on
 /// disk is used without a restart. Nothing is taken from the host's own AWS identity.
 public struct RolesAnywhereClient: Sendable {
-    public let configuration: RolesAnywhereConfiguration
+    public private(set) var configuration: RolesAnywhereConfiguration
     let transport: any HTTPTransport
     let environment: [String: String]
     let clock: @Sendable () -> Date
@@ -81,8 +81,41 @@ public struct RolesAnywhereClient: Sendable {
         }
     }
 
-    /// Calls `CreateSession` and returns the first credential set.
+    /// Calls `CreateSession` and returns the first credential set. When the trust anchor's region
+    /// cannot be reached (no connection, a timeout, 5xx or throttling after the retries), the
+    /// `fallbacks` are tried in order; an answer that means something (access denied, an untrusted
+    /// certificate) is never failed over.
     public func createSession() throws -> AWSCredentials {
+        do {
+            return try createSessionInRegion()
+        } catch let unreachable as RegionUnreachable {
+            var last = unreachable.underlying
+            for fallback in configuration.fallbacks {
+                var alternative = self
+                alternative.configuration = configuration.using(fallback)
+                let region = ARN(fallback.trustAnchorArn)?.region ?? "?"
+                logger.warning(
+                    "CreateSession could not be reached in \(unreachable.region); trying the fallback trust anchor in \(region)",
+                    metadata: ["error": "\(last.message)"])
+                do {
+                    let credentials = try alternative.createSessionInRegion()
+                    logger.notice("credentials from the fallback region", metadata: ["region": "\(region)"])
+                    return credentials
+                } catch let next as RegionUnreachable {
+                    last = next.underlying
+                }
+            }
+            throw last
+        }
+    }
+
+    /// A region's `CreateSession` failed in a way its outage explains, after the retries.
+    struct RegionUnreachable: Error {
+        let underlying: any DiagnosticError
+        let region: String
+    }
+
+    func createSessionInRegion() throws -> AWSCredentials {
         let resolved = try configuration.resolve()
         let endpoint = try Endpoint.resolve(
             explicit: configuration.endpoint, serviceEnvironmentName: "ROLESANYWHERE", hostPrefix: "rolesanywhere",
@@ -100,7 +133,8 @@ public struct RolesAnywhereClient: Sendable {
                         ])
                 }, operation: { try createSessionOnce(resolved: resolved, endpoint: endpoint) })
         } catch let error as RetryableFailure {
-            throw error.underlying
+            // Connections, timeouts, resets, 5xx and throttling that outlasted the retries.
+            throw RegionUnreachable(underlying: error.underlying, region: resolved.region)
         }
     }
 
@@ -145,6 +179,8 @@ public struct RolesAnywhereClient: Sendable {
                 .serviceError, "cannot reach IAM Roles Anywhere at \(endpoint) (from \(endpoint.source)): \(error.message)",
                 fix: error.fix)
             if error.isRetryable { throw RetryableFailure(underlying: wrapped) }
+            // A region's host name that does not resolve is worth a fallback region, not a retry.
+            if error.kind == .dns { throw RegionUnreachable(underlying: wrapped, region: resolved.region) }
             throw wrapped
         }
 

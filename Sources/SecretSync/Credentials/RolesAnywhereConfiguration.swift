@@ -25,6 +25,30 @@ public struct RolesAnywhereConfiguration: Sendable {
     public var endpoint: String?
     /// Accepted by the service only when the profile allows `acceptRoleSessionName`.
     public var roleSessionName: String?
+    /// The same setup in other regions (Roles Anywhere is regional), tried in order when
+    /// `CreateSession` cannot be reached in the trust anchor's region.
+    public var fallbacks: [Fallback] = []
+
+    /// A trust anchor and profile of another region, for the same certificate and role.
+    public struct Fallback: Sendable, Equatable {
+        public let trustAnchorArn: String
+        public let profileArn: String
+
+        public init(trustAnchorArn: String, profileArn: String) {
+            self.trustAnchorArn = trustAnchorArn
+            self.profileArn = profileArn
+        }
+    }
+
+    /// This setup with `fallback`'s trust anchor and profile, signed and sent in their region.
+    public func using(_ fallback: Fallback) -> RolesAnywhereConfiguration {
+        var alternative = self
+        alternative.trustAnchorArn = fallback.trustAnchorArn
+        alternative.profileArn = fallback.profileArn
+        alternative.region = nil
+        alternative.fallbacks = []
+        return alternative
+    }
 
     public static let sessionDurationRange = 900...43200
 

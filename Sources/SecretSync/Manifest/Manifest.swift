@@ -33,6 +33,8 @@ public struct Manifest: Sendable {
     public let metricsFile: String?
     /// Remove the files secret-sync wrote for entries and values it no longer manages.
     public var prune = false
+    /// Regions whose replicas are read, in order, when an entry's own region cannot be reached.
+    public var fallbackRegions: [String] = []
     /// The `secrets:` entries, then the `parameters:` entries.
     public let entries: [SecretSpec]
 }

@@ -33,7 +33,7 @@ extension ManifestReader {
         let keyPath = "auth.roles_anywhere"
         let keys = [
             "certificate", "private_key", "tpm_auth_file", "intermediates", "trust_anchor_arn", "profile_arn", "role_arn",
-            "session_duration", "region",
+            "session_duration", "region", "fallback",
         ]
         guard let fields = entries(node, keyPath, allowed: keys) else { return nil }
         if let value = fields["certificate"]?.value.scalar?.string, value.lowercased().hasPrefix("pkcs11:") {
@@ -78,7 +78,44 @@ extension ManifestReader {
             report(node, keyPath, "\(error)")
             return nil
         }
-        return .rolesAnywhere(configuration)
+        var withFallbacks = configuration
+        if let node = fields["fallback"]?.value {
+            withFallbacks.fallbacks = list(node, join(keyPath, "fallback"), of: "trust anchors") { reader, item, path in
+                reader.rolesAnywhereFallback(item, path, primary: configuration)
+            }
+        }
+        return .rolesAnywhere(withFallbacks)
+    }
+
+    /// One `fallback:` entry: a trust anchor and profile of another region, checked as the primary's are.
+    mutating func rolesAnywhereFallback(_ node: YAMLNode, _ keyPath: String, primary: RolesAnywhereConfiguration)
+        -> RolesAnywhereConfiguration.Fallback?
+    {
+        guard let fields = entries(node, keyPath, allowed: ["trust_anchor_arn", "profile_arn"]),
+            let trustAnchor = required(fields, "trust_anchor_arn", keyPath, parent: node).flatMap({
+                string($0, join(keyPath, "trust_anchor_arn"))
+            }),
+            let profile = required(fields, "profile_arn", keyPath, parent: node).flatMap({ string($0, join(keyPath, "profile_arn")) })
+        else { return nil }
+        let fallback = RolesAnywhereConfiguration.Fallback(trustAnchorArn: trustAnchor, profileArn: profile)
+        do {
+            let region = try primary.using(fallback).resolve().region
+            if region == (try? primary.resolve().region) {
+                report(
+                    fields["trust_anchor_arn"]?.value ?? node, join(keyPath, "trust_anchor_arn"),
+                    "this trust anchor is in the primary region \(region)",
+                    fix: "a fallback is the same setup in another region")
+                return nil
+            }
+        } catch let error as RolesAnywhereError {
+            let culprit = error.field == "profile_arn" ? "profile_arn" : "trust_anchor_arn"
+            report(fields[culprit]?.value ?? node, join(keyPath, culprit), error.message, fix: error.fix)
+            return nil
+        } catch {
+            report(node, keyPath, "\(error)")
+            return nil
+        }
+        return fallback
     }
 
     /// `private_key:`: a key file (or TSS2 PEM TPM key file), `handle:0x…` or a `pkcs11:` URI.

@@ -9,6 +9,7 @@ extension ManifestReader {
 
     static let topKeys = [
         "version", "auth", "region", "state_dir", "interval", "hook_timeout", "metrics_file", "defaults", "secrets", "parameters", "prune",
+        "fallback_regions",
     ]
 
     mutating func manifest(_ root: YAMLNode) -> Manifest? {
@@ -43,6 +44,20 @@ extension ManifestReader {
             default: report(node, "prune", "'\(value.escapingControlCharacters)' is not true or false", fix: "prune: true or prune: false")
             }
         }
+        var fallbackRegions = [String]()
+        if let node = top["fallback_regions"]?.value {
+            fallbackRegions = list(node, "fallback_regions", of: "regions") { reader, item, path in
+                guard let value = reader.string(item, path) else { return nil }
+                reader.checkRegion(value, item, path)
+                if value == region {
+                    reader.report(item, path, "\(value) is the primary region", fix: "list only the other regions that hold replicas")
+                }
+                return value
+            }
+            if Set(fallbackRegions).count != fallbackRegions.count {
+                report(node, "fallback_regions", "a region is listed twice", fix: "list each region once, in the order to try them")
+            }
+        }
         var entries = [SecretSpec]()
         if top["secrets"] == nil, top["parameters"] == nil {
             report(
@@ -71,6 +86,7 @@ extension ManifestReader {
             path: path, auth: auth, region: region, stateDirectory: stateDirectory, interval: interval, hookTimeout: hookTimeout,
             metricsFile: metricsFile, entries: entries)
         manifest.prune = prune
+        manifest.fallbackRegions = fallbackRegions
         return manifest
     }
 

@@ -34,6 +34,9 @@ public enum MetricsFile {
             "secret_sync_secret_failing", "1 when the secret's last attempt failed.",
             names.map { (label($0), state.secrets[$0]?.lastError == nil ? 0 : 1) })
         metric(
+            "secret_sync_secret_served_by_fallback", "1 when a fallback region served the secret's last success.",
+            names.map { (label($0), state.secrets[$0]?.servedBy == nil ? 0 : 1) })
+        metric(
             "secret_sync_secret_hooks_pending", "Hooks of the secret that failed and are owed.",
             names.map { (label($0), Double(state.secrets[$0]?.pendingHooks.count ?? 0)) })
         return out

@@ -36,6 +36,8 @@ public struct SyncState: Codable, Sendable, Equatable {
         public var files: [String] = []
         /// The `directory:` of a `path:` or `select:` entry.
         public var directory: String?
+        /// The fallback region that served the last success (nil: the entry's own region).
+        public var servedBy: String?
         /// Hooks that failed or timed out and run again on the next pass.
         public var pendingHooks: [HookCommand] = []
         public var lastHookError: String?

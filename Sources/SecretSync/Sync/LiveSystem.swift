@@ -40,7 +40,10 @@ extension Reconciler {
             credentials: manifest.credentialProvider(
                 transport: transport, environment: environment, logger: logger, calls: calls, deadline: deadline),
             secretsManager: secretsManager, environment: environment, logger: logger,
-            fetcher: SecretFetcher(client: secretsManager, concurrency: SecretFetcher.defaultConcurrency, logger: logger), apiCalls: calls,
+            fetcher: SecretFetcher(
+                client: secretsManager, concurrency: SecretFetcher.defaultConcurrency, fallbackRegions: manifest.fallbackRegions,
+                logger: logger),
+            apiCalls: calls,
             warmUpConnections: true, memory: memory, deadline: deadline)
     }
 }

@@ -21,6 +21,11 @@ public enum Plan {
     /// What a pass and `run` would fetch, and where it goes.
     public static func manifest(_ manifest: Manifest) -> [String] {
         var lines = [String]()
+        if !manifest.fallbackRegions.isEmpty {
+            lines.append(
+                "fallback regions: \(manifest.fallbackRegions.joined(separator: ", ")) (replicas, when an entry's region cannot be reached)"
+            )
+        }
         for secret in manifest.entries {
             if let collection = secret.collection {
                 switch collection.source {

@@ -153,18 +153,18 @@ public struct Reconciler: Sendable {
             self.logger.error("\(error.message)", metadata: Self.metadata(secret: secret.name, error: error))
             return (PassReport.SecretResult(name: secret.name, versionId: version, files: files, error: error), false)
         }
-        let version: (id: String, arn: String)
+        let version: (id: String, arn: String, servedBy: String?)
         let targets: [FileTarget]
         let files = SecretFiles(secret: secret, writer: writer)
         do {
             guard let result = try fetched.get()[secret.name] else { throw NotDone(secret: secret.name, reason: "it was not fetched") }
             switch try result.get() {
             case .one(let one):
-                version = (one.versionId, one.arn)
+                version = (one.versionId, one.arn, one.servedBy)
                 targets = try files.targets(one)
             case .many(let many):
                 let values = try CollectionValues(entry: secret, versions: many)
-                version = (values.versionId, secret.id)
+                version = (values.versionId, secret.id, many.first?.servedBy)
                 targets = values.targets
             }
         } catch {
@@ -194,6 +194,7 @@ public struct Reconciler: Sendable {
                 (state.orphans ?? []) + left.map { SyncState.OrphanFile(path: $0, bound: bound.flatMap { $0.isEmpty ? nil : $0 }) }
         }
         entry.directory = secret.collection?.directory
+        entry.servedBy = version.servedBy
         let changed = entry.versionId != version.id || outcomes.contains { $0.outcome.wrote }
         entry.arn = version.arn
         entry.files = paths

@@ -40,7 +40,8 @@ public struct RunEnvironment: Sendable {
         var errors = [any DiagnosticError]()
         let fetched: [String: Result<Fetched, any Error>]
         do {
-            fetched = try SecretFetcher(client: secretsManager, logger: logger).fetch(wanted, using: credentials)
+            fetched = try SecretFetcher(client: secretsManager, fallbackRegions: manifest.fallbackRegions, logger: logger)
+                .fetch(wanted, using: credentials)
         } catch {
             throw Failure(errors: [(error as? DiagnosticError) ?? UnexpectedError(error)])
         }

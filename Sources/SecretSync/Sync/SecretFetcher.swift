@@ -14,6 +14,8 @@ public final class SecretFetcher: @unchecked Sendable {
     // @unchecked Sendable: `batchDenied` is only touched while `lock` is held.
     let client: SecretsManagerClient
     let parameters: ParameterStoreClient
+    /// Regions tried in order when an entry's own region cannot be reached (`fallback_regions:`).
+    let fallbackRegions: [String]
     let concurrency: Int
     let logger: Logger
     private let lock = Lock()
@@ -33,8 +35,12 @@ public final class SecretFetcher: @unchecked Sendable {
     /// needed, and Secrets Manager allows thousands of requests a second.
     public static let defaultConcurrency = 16
 
-    public init(client: SecretsManagerClient, concurrency: Int = SecretFetcher.defaultConcurrency, useBatch: Bool = true, logger: Logger) {
+    public init(
+        client: SecretsManagerClient, concurrency: Int = SecretFetcher.defaultConcurrency, useBatch: Bool = true,
+        fallbackRegions: [String] = [], logger: Logger
+    ) {
         self.client = client
+        self.fallbackRegions = fallbackRegions
         self.parameters = ParameterStoreClient(alongside: client)
         self.concurrency = concurrency
         self.logger = logger
@@ -119,6 +125,16 @@ public final class SecretFetcher: @unchecked Sendable {
             let key = Key(secret)
             if seen.insert(key).inserted { keys.append(key) }
         }
+        let results = failOver(fetch(keys, credentials: credentials), credentials: credentials)
+        var byName = [String: Result<Fetched, any Error>]()
+        for secret in secrets {
+            byName[secret.name] = results[Key(secret)]
+        }
+        return byName
+    }
+
+    /// Every key in its own region: the calls of one round, in parallel.
+    func fetch(_ keys: [Key], credentials: AWSCredentials) -> [Key: Result<Fetched, any Error>] {
         var results = [Key: Result<Fetched, any Error>]()
 
         // Phase 1: batches of AWSCURRENT secrets per region (if allowed), and the rest singly;
@@ -183,12 +199,7 @@ public final class SecretFetcher: @unchecked Sendable {
         let retried = Parallel.map(again.count, width: concurrency) { [self, again] index in single(again[index], credentials: credentials)
         }
         for (key, result) in zip(again, retried) { results[key] = result.map(Fetched.one) }
-
-        var byName = [String: Result<Fetched, any Error>]()
-        for secret in secrets {
-            byName[secret.name] = results[Key(secret)]
-        }
-        return byName
+        return results
     }
 
     /// One `GetParameters` call; a failure of the whole call fails each of its parameters. AWS

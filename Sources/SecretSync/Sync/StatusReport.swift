@@ -18,6 +18,8 @@ public struct StatusReport: Sendable {
         public let lastError: String?
         public let pendingHooks: [String]
         public let lastHookError: String?
+        /// The fallback region that served the last success (nil: the entry's own region).
+        public let servedBy: String?
         public let health: Health
     }
 
@@ -57,7 +59,7 @@ public struct StatusReport: Sendable {
                 name: secret.name, kind: secret.kind.rawValue, secretId: secret.id, versionId: saved?.versionId,
                 lastSuccess: saved?.lastSuccess,
                 lastAttempt: saved?.lastAttempt, lastError: saved?.lastError, pendingHooks: saved?.pendingHooks.map(\.description) ?? [],
-                lastHookError: saved?.lastHookError, health: health)
+                lastHookError: saved?.lastHookError, servedBy: saved?.servedBy, health: health)
         }
     }
 
@@ -76,6 +78,9 @@ public struct StatusReport: Sendable {
             lines.append(
                 "  last success: \(entry.lastSuccess.map { "\(UTCTime.rfc3339($0)) (\(DurationText.describe(now.timeIntervalSince($0))) ago)" } ?? "never")"
             )
+            if let region = entry.servedBy {
+                lines.append("  served by: \(region) (a fallback region; its own region could not be reached)")
+            }
             if let error = entry.lastError { lines.append("  last error: \(error)") }
             if !entry.pendingHooks.isEmpty { lines.append("  hooks owed: \(entry.pendingHooks.joined(separator: "; "))") }
             if let error = entry.lastHookError { lines.append("  last hook error: \(error)") }

@@ -25,6 +25,25 @@ struct ExampleManifestTests {
         #expect(!manifest.entries.isEmpty)
     }
 
+    @Test func theSourcesExampleUsesEveryOneOfThem() throws {
+        let manifest = try ManifestParser(accounts: FakeAccounts(), checkLocalFiles: false)
+            .load(path: Self.directory.appendingPathComponent("manifest-sources.yaml").path)
+        #expect(manifest.prune && manifest.fallbackRegions == ["us-east-1"])
+        guard case .rolesAnywhere(let configuration) = manifest.auth else {
+            Issue.record("the example authenticates with Roles Anywhere")
+            return
+        }
+        #expect(configuration.fallbacks.count == 1)
+        let sources = manifest.entries.map { entry -> String in
+            switch entry.collection?.source {
+            case .parameterPath?: return "path"
+            case .secretSelection?: return "select"
+            case nil: return entry.kind.rawValue
+            }
+        }
+        #expect(Set(sources) == ["secret", "parameter", "path", "select"])
+    }
+
     @Test func theHardwareKeyExamplesNameTheirKeys() throws {
         func configuration(_ name: String) throws -> RolesAnywhereConfiguration? {
             let manifest = try ManifestParser(accounts: FakeAccounts(), checkLocalFiles: false)

@@ -14,8 +14,8 @@ struct FileRemoverTests {
     @Test func aRegularFileIsRemovedAndItsEmptiedDirectoriesUpToTheBound() throws {
         let root = try scratch()
         try FileManager.default.createDirectory(atPath: "\(root)/flags/a/b", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: "\(root)/flags/a/b/x", contents: Data("v".utf8))
-        FileManager.default.createFile(atPath: "\(root)/flags/keep", contents: Data("v".utf8))
+        #expect(FileManager.default.createFile(atPath: "\(root)/flags/a/b/x", contents: Data("v".utf8)))
+        #expect(FileManager.default.createFile(atPath: "\(root)/flags/keep", contents: Data("v".utf8)))
         #expect(try FileRemover().plan("\(root)/flags/a/b/x") == .removed)
         #expect(FileManager.default.fileExists(atPath: "\(root)/flags/a/b/x"))  // plan touches nothing
         #expect(try FileRemover().remove("\(root)/flags/a/b/x", emptyDirectoriesBelow: "\(root)/flags") == .removed)
@@ -26,7 +26,7 @@ struct FileRemoverTests {
 
     @Test func aSymlinkInTheFilesPlaceIsLeftAloneAndItsTargetUntouched() throws {
         let root = try scratch()
-        FileManager.default.createFile(atPath: "\(root)/precious", contents: Data("keep me".utf8))
+        #expect(FileManager.default.createFile(atPath: "\(root)/precious", contents: Data("keep me".utf8)))
         try FileManager.default.createSymbolicLink(atPath: "\(root)/orphan", withDestinationPath: "\(root)/precious")
         guard case .refused(let why) = try FileRemover().remove("\(root)/orphan", emptyDirectoriesBelow: root) else {
             Issue.record("a symlink must not be removed")
@@ -50,7 +50,7 @@ struct FileRemoverTests {
     @Test func aSymlinkedDirectoryOnTheWayIsNotFollowedWhereAnotherUserCouldHavePlantedIt() throws {
         let root = try scratch()
         try FileManager.default.createDirectory(atPath: "\(root)/elsewhere", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: "\(root)/elsewhere/x", contents: Data("v".utf8))
+        #expect(FileManager.default.createFile(atPath: "\(root)/elsewhere/x", contents: Data("v".utf8)))
         try FileManager.default.createDirectory(atPath: "\(root)/open", withIntermediateDirectories: true)
         chmod("\(root)/open", 0o777)
         try FileManager.default.createSymbolicLink(atPath: "\(root)/open/dir", withDestinationPath: "\(root)/elsewhere")

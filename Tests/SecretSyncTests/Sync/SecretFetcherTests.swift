@@ -13,6 +13,11 @@ final class FakeSecretsManager: HTTPTransport, @unchecked Sendable {
     let allowBatch: Bool
     /// GetParametersByPath answers every page with the same next-page token (a broken server).
     var repeatPageToken = false
+    /// Regions whose requests (by their SigV4 scope) answer 503; every other region holds a
+    /// replica of every secret, as `ReplicateSecretToRegions` makes.
+    var downRegions: Set<String> = []
+    /// Regions that answer ResourceNotFoundException for everything (no replica there).
+    var emptyRegions: Set<String> = []
     private let lock = NSLock()
     private(set) var requests: [(target: String, body: [String: Any])] = []
 
@@ -31,16 +36,27 @@ final class FakeSecretsManager: HTTPTransport, @unchecked Sendable {
     func send(_ request: HTTPRequest) throws -> HTTPResponse {
         let target = request.headers.first { $0.name == "X-Amz-Target" }?.value ?? ""
         let body = (try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any]) ?? [:]
+        let authorization = request.headers.first { $0.name == "Authorization" }?.value ?? ""
+        let region = authorization.split(separator: "/").dropFirst(2).first.map(String.init) ?? "us-west-2"
         lock.lock()
         requests.append((target, body))
         lock.unlock()
-        func entry(_ id: String) -> [String: Any]? {
-            values[id].map {
-                ["ARN": "arn:aws:secretsmanager:us-west-2:1:secret:\(id)-AbCdEf", "Name": id, "VersionId": "v-\(id)", "SecretString": $0]
-            }
-        }
         func json(_ object: Any, status: Int = 200) -> HTTPResponse {
             HTTPResponse(status: status, headers: [], body: try! JSONSerialization.data(withJSONObject: object))
+        }
+        if downRegions.contains(region) { return json(["__type": "ServiceUnavailable", "message": "down"], status: 503) }
+        func entry(_ requested: String) -> [String: Any]? {
+            guard !emptyRegions.contains(region) else { return nil }
+            // An ARN asks for the secret of that ARN, which must be of this region.
+            var id = requested
+            if requested.hasPrefix("arn:") {
+                let parts = requested.split(separator: ":", omittingEmptySubsequences: false)
+                guard parts.count == 7, parts[3] == region else { return nil }
+                id = String(parts[6].dropLast(7))
+            }
+            return values[id].map {
+                ["ARN": "arn:aws:secretsmanager:\(region):1:secret:\(id)-AbCdEf", "Name": id, "VersionId": "v-\(id)", "SecretString": $0]
+            }
         }
         switch target {
         case "AmazonSSM.GetParameters":
@@ -84,7 +100,7 @@ final class FakeSecretsManager: HTTPTransport, @unchecked Sendable {
             let ids = body["SecretIdList"] as! [String]
             return json([
                 "SecretValues": ids.compactMap(entry),
-                "Errors": ids.filter { values[$0] == nil }.map {
+                "Errors": ids.filter { entry($0) == nil }.map {
                     ["SecretId": $0, "ErrorCode": "ResourceNotFoundException", "Message": "not found"]
                 },
             ])
@@ -257,5 +273,62 @@ struct SecretFetcherTests {
         let results = fetcher(transport).fetch([entry], credentials: credentials)
         let error = try #require(throws: AWSServiceError.self) { try results["/app"]?.get() }
         #expect(error.message.contains("repeated a page token"))
+    }
+
+    // MARK: Region failover
+
+    func failoverFetcher(_ transport: FakeSecretsManager, fallbacks: [String]) -> SecretFetcher {
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        return SecretFetcher(
+            client: SecretsManagerClient(
+                transport: transport, environment: [:], logger: logger, retry: RetryPolicy(maxAttempts: 2, sleep: { _ in })),
+            fallbackRegions: fallbacks, logger: logger)
+    }
+
+    @Test func aRegionThatIsDownIsReadFromTheReplicasInOrder() throws {
+        let transport = FakeSecretsManager(values: ["a": "1", "b": "2"])
+        transport.downRegions = ["us-west-2", "eu-west-1"]
+        let entries = specs(["a", "b", "arn:aws:secretsmanager:us-west-2:1:secret:a-AbCdEf"])
+        let results = failoverFetcher(transport, fallbacks: ["eu-west-1", "us-east-1"]).fetch(entries, credentials: credentials)
+        for name in ["a", "b", "arn:aws:secretsmanager:us-west-2:1:secret:a-AbCdEf"] {
+            let version = try #require(try results[name]?.get().single)
+            #expect(version.servedBy == "us-east-1")
+            #expect(version.arn.contains(":us-east-1:"))
+        }
+    }
+
+    @Test func anAnswerWithAMeaningIsNeverFailedOver() throws {
+        let transport = FakeSecretsManager(values: ["a": "1"])
+        let results = failoverFetcher(transport, fallbacks: ["us-east-1"]).fetch(specs(["a", "missing"]), credentials: credentials)
+        let error = try #require(throws: AWSServiceError.self) { try results["missing"]?.get() }
+        #expect(error.awsErrorCode == "ResourceNotFoundException")
+        // One batch in the secrets' own region, and nothing asked of the fallback region.
+        #expect(transport.targets == ["secretsmanager.BatchGetSecretValue"])
+    }
+
+    @Test func whenNoReplicaHasItTheOwnRegionsFailureStands() throws {
+        let transport = FakeSecretsManager(values: ["a": "1"])
+        transport.downRegions = ["us-west-2"]
+        transport.emptyRegions = ["us-east-1"]
+        let results = failoverFetcher(transport, fallbacks: ["us-east-1"]).fetch(specs(["a"]), credentials: credentials)
+        let error = try #require(throws: AWSServiceError.self) { try results["a"]?.get() }
+        #expect(error.awsErrorCode == "ServiceUnavailable")
+    }
+
+    @Test func regionOutagesAreTransportFailuresAndServerFaultsOnly() {
+        func failure(_ code: String?, retryable: Bool, kind: HTTPError.Kind? = nil) -> AWSServiceError {
+            AWSServiceError(
+                subject: "s", awsErrorCode: code, message: "m", fix: nil, retryable: retryable,
+                cause: kind.map { HTTPError(kind: $0, url: "u", curlCode: 0, message: "m", fix: nil) })
+        }
+        #expect(SecretFetcher.regionUnavailable(failure(nil, retryable: true, kind: .connect)))
+        #expect(SecretFetcher.regionUnavailable(failure(nil, retryable: false, kind: .dns)))
+        #expect(SecretFetcher.regionUnavailable(failure("ServiceUnavailable", retryable: true)))
+        #expect(SecretFetcher.regionUnavailable(failure("ThrottlingException", retryable: true)))
+        #expect(!SecretFetcher.regionUnavailable(failure(nil, retryable: false, kind: .deadline)))
+        #expect(!SecretFetcher.regionUnavailable(failure(nil, retryable: false, kind: .tls)))
+        for code in ["AccessDeniedException", "ResourceNotFoundException", "DecryptionFailure", "ParameterNotFound"] {
+            #expect(!SecretFetcher.regionUnavailable(failure(code, retryable: false)))
+        }
     }
 }

@@ -2,8 +2,8 @@ import Testing
 
 @testable import SecretSync
 
-@Suite("Manifest: secrets selected by name prefix and tags")
-struct SelectManifestTests {
+@Suite("Manifest: selections and region failover")
+struct SourcesManifestTests {
     @Test func aSelectionParses() throws {
         let manifest = try parse(
             validHeader + """
@@ -27,6 +27,24 @@ struct SelectManifestTests {
                     namePrefix: "prod/app/", tags: [SecretTag(key: "env", value: "prod"), SecretTag(key: "team", value: "payments")]))
         #expect(collection.relativeName(of: "prod/app/db") == "db" && collection.relativeName(of: "prod/application") == nil)
         #expect(entry.id == "name_prefix=prod/app/ tag env=prod tag team=payments")
+    }
+
+    @Test func fallbacksParse() throws {
+        let manifest = try parse(
+            validHeader.replacingOccurrences(
+                of: "    role_arn: arn:aws:iam::111122223333:role/r\n",
+                with:
+                    "    role_arn: arn:aws:iam::111122223333:role/r\n    fallback:\n      - trust_anchor_arn: arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/T2\n        profile_arn: arn:aws:rolesanywhere:us-east-1:111122223333:profile/P2\n"
+            ) + "fallback_regions: [us-east-1, eu-west-1]\n" + oneFile)
+        #expect(manifest.fallbackRegions == ["us-east-1", "eu-west-1"])
+        guard case .rolesAnywhere(let configuration) = manifest.auth else {
+            Issue.record("roles_anywhere expected")
+            return
+        }
+        #expect(configuration.fallbacks.map(\.trustAnchorArn) == ["arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/T2"])
+        let alternative = try configuration.using(configuration.fallbacks[0]).resolve()
+        #expect(alternative.region == "us-east-1")
+        #expect(Plan.manifest(manifest).first?.hasPrefix("fallback regions: us-east-1, eu-west-1") == true)
     }
 
     @Test func filtersAreTheNameAndEachTagsKeyAndValue() {
@@ -57,6 +75,31 @@ struct SelectManifestTests {
         .init(
             name: "id and select", yaml: validHeader + "secrets:\n  - select:\n      name_prefix: p/\n    id: x\n    directory: /d\n",
             location: "12:5", message: "secrets[0].id: unknown key"),
+        .init(
+            name: "a fallback region listed twice", yaml: validHeader + "fallback_regions: [us-east-1, us-east-1]\n" + oneFile,
+            location: "9:19", message: "a region is listed twice"),
+        .init(
+            name: "the primary region as a fallback", yaml: validHeader + "region: us-west-2\nfallback_regions: [us-west-2]\n" + oneFile,
+            location: "10:20", message: "us-west-2 is the primary region"),
+        .init(
+            name: "a fallback that is not a region", yaml: validHeader + "fallback_regions: [evil.example]\n" + oneFile, location: "9:20",
+            message: "'evil.example' is not an AWS region name"),
+        .init(
+            name: "a fallback trust anchor in the primary region",
+            yaml: validHeader.replacingOccurrences(
+                of: "    role_arn: arn:aws:iam::111122223333:role/r\n",
+                with:
+                    "    role_arn: arn:aws:iam::111122223333:role/r\n    fallback:\n      - trust_anchor_arn: arn:aws:rolesanywhere:us-west-2:111122223333:trust-anchor/T2\n        profile_arn: arn:aws:rolesanywhere:us-west-2:111122223333:profile/P2\n"
+            )
+                + oneFile, location: "10:27", message: "this trust anchor is in the primary region us-west-2"),
+        .init(
+            name: "a fallback whose profile is in another region",
+            yaml: validHeader.replacingOccurrences(
+                of: "    role_arn: arn:aws:iam::111122223333:role/r\n",
+                with:
+                    "    role_arn: arn:aws:iam::111122223333:role/r\n    fallback:\n      - trust_anchor_arn: arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/T2\n        profile_arn: arn:aws:rolesanywhere:eu-west-1:111122223333:profile/P2\n"
+            )
+                + oneFile, location: "11:22", message: "trust anchor and profile regions don't match"),
     ]
 
     @Test("invalid selections name file, line, column and the problem", arguments: bad)
