@@ -11,7 +11,8 @@ measures for each number of secrets:
   * the AWS CLI once per secret with a credential_process profile (today's shell scripts);
   * a boto3 loop with the same credential_process profile (the usual SDK example);
   * the floor: TCP + TLS to Roles Anywhere, CreateSession, and rounds of parallel batch calls.
-Then, without the proxy: a daemon's RSS over 1,000 passes, the CPU time of an idle pass and the
+Then a pass with 20 parameters by path and 40 secrets by name prefix (API calls, time); then,
+without the proxy: a daemon's RSS over 1,000 passes, the CPU time of an idle pass and the
 bytes it writes, and the release binary's size. Not part of CI's pass/fail: it prints a table.
 """
 
@@ -164,11 +165,41 @@ def benchmark(world: World, work: Path, sizes: list[int], args) -> int:
               f"{ratio(r['boto3_s']) if 'boto3_s' in r else '—'} | {ratio(r['cli_s']) if 'cli_s' in r else '—'} | "
               f"{r['api_calls']} | {r['flights']} / {r['connections']} | {r['rss_mib']:.1f} MiB |")
 
+    sources_numbers(world, work, auth, d, env, ra_proxy, sm_proxy, args.rtt)
     daemon_numbers(world, work, auth, d, args.daemon_passes)
     print(f"\nRelease binary: {BINARY.stat().st_size / 2**20:.1f} MiB, stripped; needs "
           + subprocess.run(["sh", "-c", f"readelf -d {BINARY} | sed -n 's/.*NEEDED.*\\[\\(.*\\)\\]/\\1/p' | tr '\\n' ' '"],
                            capture_output=True, text=True).stdout)
     return 0
+
+
+def sources_numbers(world: World, work: Path, auth: str, d: dict, env: dict, ra_proxy, sm_proxy, rtt: float) -> None:
+    """A pass with 20 parameters by path and 40 secrets by name prefix: its API calls and time."""
+    keys = (d["admin_access_key_id"], d["admin_secret_access_key"])
+    ssm, secrets = world.boto_client("ssm", keys=keys), world.boto_client("secretsmanager", keys=keys)
+    for i in range(20):
+        ssm.put_parameter(Name=f"/t/bench/flags/f{i:02d}", Value=f"v{i}", Type="SecureString")
+    for i in range(40):
+        secrets.create_secret(Name=f"bench/app/s{i:02d}", SecretString=f"v{i}")
+    case = work / "sources"
+    case.mkdir()
+    manifest = case / "manifest.yaml"
+    manifest.write_text("version: 1\n" + auth + f"state_dir: {case / 'state'}\n"
+                        + f"secrets:\n  - select:\n      name_prefix: bench/app/\n    directory: {case / 'app'}\n"
+                        + f"parameters:\n  - path: /t/bench/flags\n    directory: {case / 'flags'}\n")
+    for proxy in (ra_proxy, sm_proxy):
+        proxy.reset()
+    wall, _, _, _ = run_measured([str(BINARY), "once", "-c", str(manifest)], dict(env, AWS_ENDPOINT_URL_SSM=f"https://127.0.0.1:{sm_proxy.port}"))
+    calls = json.loads((case / "state" / "state.json").read_text())["lastPass"]["apiCalls"]
+    written = sum(1 for directory in ("app", "flags") for p in (case / directory).rglob("*") if p.is_file())
+    # TCP + TLS + CreateSession, then the pages of each source in turn, the two sources in
+    # parallel: 2 pages of 20 secrets; 2 pages of 10 parameters, and a third, empty one when the
+    # server sends a token after the last (moto does; AWS may).
+    path_pages = calls - 1 - 2
+    floor_rtts = 2 + 1 + max(2, path_pages)
+    print(f"\nSources, 20 parameters by path and 40 secrets by name prefix ({written} files): {calls} API calls "
+          f"(CreateSession, 2 BatchGetSecretValue pages, {path_pages} GetParametersByPath pages), {ra_proxy.flights + sm_proxy.flights} flights / "
+          f"{ra_proxy.connections + sm_proxy.connections} connections, {wall:.2f} s (floor {floor_rtts * rtt:.2f} s, {floor_rtts} RTT)")
 
 
 def daemon_numbers(world: World, work: Path, auth: str, d: dict, passes: int) -> None:
