@@ -118,6 +118,8 @@ class Emulator:
         # in its own region), and the regions made "down" by the tests (503 to everything).
         self.regions = set(config.get("regions", [self.region]))
         self.down: set[str] = set()
+        # When set (tests of renewal): the Expiration reported is this many seconds from now.
+        self.session_seconds: float | None = None
         self.trust_anchors = {}
         for anchor in config["trust_anchors"]:
             with open(anchor["ca_certificate"], "rb") as f:
@@ -227,7 +229,10 @@ class Emulator:
         session_name = document.get("roleSessionName") or format(leaf.serial_number, "x")[:64]
         answer = self.sts.assume_role(RoleArn=arns["roleArn"], RoleSessionName=session_name, DurationSeconds=duration)
         credentials = answer["Credentials"]
-        expiration = credentials["Expiration"].astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        expires = credentials["Expiration"].astimezone(dt.timezone.utc)
+        if self.session_seconds is not None:
+            expires = now + dt.timedelta(seconds=self.session_seconds)
+        expiration = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
         subject_cn = leaf.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
         return {
             "credentialSet": [{
@@ -288,8 +293,13 @@ def make_handler(emulator: Emulator):
                 with emulator.lock:
                     emulator.requests.clear()
                     emulator.down.clear()
+                    emulator.session_seconds = None
                 emulator.clock_offset = 0.0
                 return self.reply(200, {})
+            if self.path == "/_emulator/session_seconds":
+                with emulator.lock:
+                    emulator.session_seconds = json.loads(body)["seconds"]
+                return self.reply(200, {"session_seconds": emulator.session_seconds})
             if self.path == "/_emulator/down":
                 with emulator.lock:
                     emulator.down = set(json.loads(body)["regions"])

@@ -26,9 +26,23 @@ struct DaemonCommand: ParsableCommand {
         let manifest = try manifestOptions.load()
         // A state the disk refused is remembered across passes and reloads.
         let memory = StateMemory()
+        // One credential session for every pass, reload and the credentials endpoint.
+        let shared = try SharedCredentials.live(environment: environment, logger: logger)
+        shared.adopt(manifest)
+        var endpoint: CredentialsEndpoint?
+        if let spec = manifest.credentialsEndpoint {
+            endpoint = CredentialsEndpoint(spec: spec, credentials: shared, logger: logger)
+            try endpoint?.start()
+        }
+        defer { endpoint?.stop() }
         try Daemon(
             manifestPath: manifestOptions.path, load: { try ManifestParser().load(path: $0) },
-            makeRunner: { try Reconciler.live(manifest: $0, environment: environment, logger: logger, memory: memory) },
+            makeRunner: { reloaded in
+                if reloaded.credentialsEndpoint != manifest.credentialsEndpoint {
+                    logger.warning("credentials_endpoint changed; restart the daemon to apply it (the running endpoint is kept)")
+                }
+                return try Reconciler.live(manifest: reloaded, environment: environment, logger: logger, memory: memory, shared: shared)
+            },
             events: signals,
             notifier: ServiceNotifier(environment: environment), logger: logger
         ).run(initial: manifest)

@@ -36,6 +36,15 @@ def test_units_verify(name, binary, tmp_path):
     assert not problems, result.stderr
 
 
+def test_the_application_unit_uses_the_credentials_endpoint_and_never_instance_metadata():
+    app = (DEPLOY / "systemd" / "myapp-with-credentials.service").read_text()
+    assert "Environment=AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:9911/credentials" in app
+    assert "Environment=AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=/run/secret-sync/credentials.token" in app
+    assert "Environment=AWS_EC2_METADATA_DISABLED=true" in app
+    daemon = (DEPLOY / "systemd" / "secret-sync-daemon.service").read_text()
+    assert "RuntimeDirectory=secret-sync" in daemon
+
+
 def test_units_say_what_the_issue_asks():
     service = (DEPLOY / "systemd" / "secret-sync.service").read_text()
     timer = (DEPLOY / "systemd" / "secret-sync.timer").read_text()

@@ -35,6 +35,8 @@ public struct Manifest: Sendable {
     public var prune = false
     /// Regions whose replicas are read, in order, when an entry's own region cannot be reached.
     public var fallbackRegions: [String] = []
+    /// The daemon's local credentials endpoint for other programs (`credentials_endpoint:`).
+    public var credentialsEndpoint: CredentialsEndpointSpec?
     /// The `secrets:` entries, then the `parameters:` entries.
     public let entries: [SecretSpec]
 }
@@ -187,4 +189,22 @@ public enum HookCommand: Sendable, Hashable, CustomStringConvertible {
         case .argv(let arguments): return arguments
         }
     }
+}
+
+/// `credentials_endpoint:`: the role's credentials served to local programs through the AWS SDKs'
+/// container credentials provider, by `secret-sync daemon`.
+public struct CredentialsEndpointSpec: Sendable, Equatable {
+    public static let defaultPath = "/credentials"
+    public static let defaultTokenFile = "/run/secret-sync/credentials.token"
+
+    /// A loopback address: `127.0.0.1` (any of 127.0.0.0/8) or `::1`.
+    public let host: String
+    public let port: UInt16
+    public let path: String
+    public let tokenFile: String
+    /// The group that may read the token file (root when nil).
+    public let group: Account?
+
+    /// `http://127.0.0.1:9911/credentials`, as `AWS_CONTAINER_CREDENTIALS_FULL_URI` takes it.
+    public var url: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)" }
 }

@@ -9,7 +9,7 @@ extension ManifestReader {
 
     static let topKeys = [
         "version", "auth", "region", "state_dir", "interval", "hook_timeout", "metrics_file", "defaults", "secrets", "parameters", "prune",
-        "fallback_regions",
+        "fallback_regions", "credentials_endpoint",
     ]
 
     mutating func manifest(_ root: YAMLNode) -> Manifest? {
@@ -44,6 +44,7 @@ extension ManifestReader {
             default: report(node, "prune", "'\(value.escapingControlCharacters)' is not true or false", fix: "prune: true or prune: false")
             }
         }
+        let credentialsEndpoint = top["credentials_endpoint"].flatMap { self.credentialsEndpoint($0.value) }
         var fallbackRegions = [String]()
         if let node = top["fallback_regions"]?.value {
             fallbackRegions = list(node, "fallback_regions", of: "regions") { reader, item, path in
@@ -87,6 +88,7 @@ extension ManifestReader {
             metricsFile: metricsFile, entries: entries)
         manifest.prune = prune
         manifest.fallbackRegions = fallbackRegions
+        manifest.credentialsEndpoint = credentialsEndpoint
         return manifest
     }
 

@@ -27,18 +27,23 @@ extension Manifest {
 
 extension Reconciler {
     /// A reconciler over the real network, file system and processes.
+    /// `shared` (the daemon's) keeps one credential session across passes, reloads and the
+    /// credentials endpoint.
     public static func live(
-        manifest: Manifest, environment: [String: String], logger: Logger, deadline: Deadline? = nil, memory: StateMemory = StateMemory()
+        manifest: Manifest, environment: [String: String], logger: Logger, deadline: Deadline? = nil, memory: StateMemory = StateMemory(),
+        shared: SharedCredentials? = nil
     ) throws -> Reconciler {
         var options = HTTPClientOptions.fromEnvironment(environment)
         options.deadline = deadline
         let transport = try HTTPClientPool(options: options, size: SecretFetcher.defaultConcurrency)
-        let calls = AtomicCounter()
+        let calls = shared?.calls ?? AtomicCounter()
         let secretsManager = SecretsManagerClient(transport: transport, environment: environment, logger: logger, calls: calls)
+        shared?.adopt(manifest)
         return Reconciler(
             manifest: manifest,
-            credentials: manifest.credentialProvider(
-                transport: transport, environment: environment, logger: logger, calls: calls, deadline: deadline),
+            credentials: shared
+                ?? manifest.credentialProvider(
+                    transport: transport, environment: environment, logger: logger, calls: calls, deadline: deadline),
             secretsManager: secretsManager, environment: environment, logger: logger,
             fetcher: SecretFetcher(
                 client: secretsManager, concurrency: SecretFetcher.defaultConcurrency, fallbackRegions: manifest.fallbackRegions,

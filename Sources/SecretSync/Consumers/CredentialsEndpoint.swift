@@ -1,0 +1,201 @@
+import FoundationEssentials
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `credentials_endpoint:`: serves the daemon's role credentials to local programs the way the
+/// AWS SDKs' container credentials provider asks for them (`AWS_CONTAINER_CREDENTIALS_FULL_URI`,
+/// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`). Loopback only; a `GET` of the one path with the
+/// token in `Authorization`, nothing else; a fresh random token at each start, in a file only
+/// root and the named group may read. Credentials come from the daemon's own provider, renewed
+/// before they expire; when they cannot be renewed the answer is an error, never expired ones.
+/// No credential or token is ever logged; each request's line says who asked (the peer's uid)
+/// and what was answered.
+public final class CredentialsEndpoint: @unchecked Sendable {
+    // @unchecked Sendable: the listening descriptor is set once in `start`; `active` is only
+    // touched while `lock` is held.
+    let spec: CredentialsEndpointSpec
+    let credentials: any CredentialProvider
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    private let token: [UInt8]
+    private var listener: Int32 = -1
+    private let lock = Lock()
+    private var active = 0
+
+    /// Requests served at once; more are answered 503 at once.
+    static let concurrencyLimit = 16
+    /// A client that sends its request slower than this is dropped.
+    static let readTimeout: TimeInterval = 5
+    /// What static keys (which name no expiry) are served with, so SDKs ask again.
+    static let staticCredentialsLifetime: TimeInterval = 15 * 60
+
+    public init(
+        spec: CredentialsEndpointSpec, credentials: any CredentialProvider, logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.spec = spec
+        self.credentials = credentials
+        self.logger = logger
+        self.clock = clock
+        var random = SystemRandomNumberGenerator()
+        token = Array(
+            (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }.map { String($0, radix: 16) }
+                .map { $0.count == 1 ? "0" + $0 : $0 }.joined().utf8)
+    }
+
+    /// Writes the token file, then listens; serving runs on its own threads until `stop`.
+    public func start() throws {
+        try AtomicFileWriter().write(FileTarget(path: spec.tokenFile, bytes: token, mode: 0o640, uid: nil, gid: spec.group?.id))
+        listener = try Self.listen(host: spec.host, port: spec.port)
+        logger.notice(
+            "credentials endpoint listening",
+            metadata: ["url": "\(spec.url)", "token_file": "\(spec.tokenFile)", "group": "\(spec.group?.name ?? "root")"])
+        let listener = self.listener
+        Threads.detach { [self] in
+            while true {
+                var address = sockaddr_storage()
+                var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+                let connection = withUnsafeMutablePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &length) }
+                }
+                if connection < 0 {
+                    if errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE { continue }
+                    return  // closed by stop()
+                }
+                _ = fcntl(connection, F_SETFD, FD_CLOEXEC)  // hooks started meanwhile must not inherit it
+                admit(connection, peer: PeerAddress(address))
+            }
+        }
+    }
+
+    /// Stops listening and removes the token file (the token dies with the process anyway).
+    public func stop() {
+        if listener >= 0 {
+            shutdown(listener, Int32(SHUT_RDWR))
+            close(listener)
+            listener = -1
+        }
+        _ = try? FileRemover().remove(spec.tokenFile, emptyDirectoriesBelow: nil)
+    }
+
+    func admit(_ connection: Int32, peer: PeerAddress) {
+        lock.lock()
+        let admitted = active < Self.concurrencyLimit
+        if admitted { active += 1 }
+        lock.unlock()
+        guard admitted else {
+            respond(connection, peer: peer, status: 503, code: "Busy", message: "too many requests at once; try again")
+            close(connection)
+            return
+        }
+        Threads.detach { [self] in
+            defer {
+                close(connection)
+                lock.lock()
+                active -= 1
+                lock.unlock()
+            }
+            serve(connection, peer: peer)
+        }
+    }
+
+    func serve(_ connection: Int32, peer: PeerAddress) {
+        var timeout = timeval(tv_sec: Int(Self.readTimeout), tv_usec: 0)
+        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard let request = read(connection) else {
+            return respond(connection, peer: peer, status: 400, code: "BadRequest", message: "not an HTTP/1.1 request")
+        }
+        guard request.path == spec.path else {
+            return respond(connection, peer: peer, status: 404, code: "NotFound", message: "nothing is served here", request: request)
+        }
+        guard request.method == "GET" else {
+            return respond(connection, peer: peer, status: 405, code: "MethodNotAllowed", message: "only GET", request: request)
+        }
+        guard let authorization = request.headers["authorization"] else {
+            return respond(
+                connection, peer: peer, status: 401, code: "Unauthorized",
+                message: "the Authorization header must carry the token (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)", request: request)
+        }
+        guard constantTimeEqual(Array(authorization.utf8), token) else {
+            return respond(connection, peer: peer, status: 403, code: "Forbidden", message: "wrong token", request: request)
+        }
+        let served: AWSCredentials
+        do {
+            served = try credentials.credentials()
+        } catch {
+            let message = (error as? DiagnosticError)?.message ?? "\(error)"
+            return respond(
+                connection, peer: peer, status: 503, code: "CredentialsUnavailable", message: "cannot renew the credentials: \(message)",
+                request: request)
+        }
+        let now = clock()
+        if let expiration = served.expiration, expiration <= now {
+            return respond(
+                connection, peer: peer, status: 503, code: "CredentialsUnavailable",
+                message: "the credentials expired and cannot be renewed",
+                request: request)
+        }
+        let expiration = served.expiration ?? now.addingTimeInterval(Self.staticCredentialsLifetime)
+        var members: [(key: String, value: JSONDocument)] = [
+            ("AccessKeyId", .string(served.accessKeyId)), ("SecretAccessKey", .string(served.secretAccessKey.reveal())),
+        ]
+        if let token = served.sessionToken { members.append(("Token", .string(token.reveal()))) }
+        members.append(("Expiration", .string(UTCTime.rfc3339(expiration))))
+        var body = Array(JSONDocument.object(members).text.utf8)
+        defer { Wipe.bytes(&body) }
+        send(connection, status: 200, body: body)
+        log(peer: peer, status: 200, request: request, detail: "credentials until \(UTCTime.rfc3339(expiration))")
+    }
+
+    /// The request head, read until its blank line, within the size limit and the read timeout.
+    func read(_ connection: Int32) -> EndpointRequest? {
+        var received = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while received.count < EndpointRequest.limit {
+            let count = recv(connection, &chunk, chunk.count, 0)
+            guard count > 0 else { return nil }
+            received += chunk[..<count]
+            if EndpointRequest.headEnd(received) != nil { return EndpointRequest.parse(received) }
+        }
+        return nil
+    }
+
+    func respond(
+        _ connection: Int32, peer: PeerAddress, status: Int, code: String, message: String, request: EndpointRequest? = nil
+    ) {
+        send(
+            connection, status: status,
+            body: Array(JSONDocument.object([("Code", .string(code)), ("Message", .string(message))]).text.utf8))
+        log(peer: peer, status: status, request: request, detail: message)
+    }
+
+    func send(_ connection: Int32, status: Int, body: [UInt8]) {
+        let reasons = [200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed"]
+        let head =
+            "HTTP/1.1 \(status) \(reasons[status] ?? "Service Unavailable")\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(body.count)\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+        var bytes = Array(head.utf8) + body
+        defer { Wipe.bytes(&bytes) }
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { Glibc.send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard count > 0 else { return }
+            sent += count
+        }
+    }
+
+    func log(peer: PeerAddress, status: Int, request: EndpointRequest?, detail: String) {
+        var metadata: Logger.Metadata = ["peer": "\(peer)", "status": "\(status)"]
+        if let uid = peer.owner(listeningPort: spec.port) { metadata["uid"] = "\(uid) (\(SystemAccounts.userName(uid)))" }
+        if let request { metadata["request"] = "\(request.method.escapingControlCharacters) \(request.path.escapingControlCharacters)" }
+        if status == 200 {
+            logger.info("credentials served: \(detail)", metadata: metadata)
+        } else {
+            logger.warning("credentials refused: \(detail)", metadata: metadata)
+        }
+    }
+}

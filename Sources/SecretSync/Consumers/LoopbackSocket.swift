@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The address of a client of the credentials endpoint, and who it is.
+struct PeerAddress: CustomStringConvertible {
+    let host: String
+    let port: UInt16
+
+    init(_ storage: sockaddr_storage) {
+        var storage = storage
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        if storage.ss_family == sa_family_t(AF_INET6) {
+            let address = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee } }
+            var raw = address.sin6_addr
+            inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
+            port = UInt16(bigEndian: address.sin6_port)
+        } else {
+            let address = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee } }
+            var raw = address.sin_addr
+            inet_ntop(AF_INET, &raw, &text, socklen_t(text.count))
+            port = UInt16(bigEndian: address.sin_port)
+        }
+        host = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// The uid that owns the client's end of the connection: the row of `/proc/net/tcp` (or
+    /// `tcp6`) whose local port is the client's and whose remote port is the endpoint's. A TCP
+    /// socket has no SO_PEERCRED; the kernel's socket table says the same for loopback.
+    func owner(listeningPort: UInt16) -> UInt32? {
+        let local = ":" + Self.hex(port)
+        let remote = ":" + Self.hex(listeningPort)
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            guard let text = Self.readSmallFile(table) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                guard fields.count > 7, fields[1].hasSuffix(local), fields[2].hasSuffix(remote) else { continue }
+                return UInt32(fields[7])
+            }
+        }
+        return nil
+    }
+
+    static func hex(_ port: UInt16) -> String {
+        let digits = String(port, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 4 - digits.count) + digits
+    }
+
+    static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while bytes.count < 16 << 20 {
+            let count = Glibc.read(fd, &chunk, chunk.count)
+            guard count > 0 else { break }
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension CredentialsEndpoint {
+    /// A listening TCP socket on the loopback `host` and `port`.
+    static func listen(host: String, port: UInt16) throws -> Int32 {
+        let ipv6 = host.contains(":")
+        let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else {
+            throw CredentialsEndpointError(message: "cannot make a socket: \(String(cString: strerror(errno)))", fix: nil)
+        }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        let bound: Int32
+        if ipv6 {
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = port.bigEndian
+            inet_pton(AF_INET6, host, &address.sin6_addr)
+            bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        } else {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            inet_pton(AF_INET, host, &address.sin_addr)
+            bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+        guard bound == 0, Glibc.listen(fd, 64) == 0 else {
+            let code = errno
+            close(fd)
+            throw CredentialsEndpointError(
+                message: "credentials_endpoint cannot listen on \(ipv6 ? "[\(host)]" : host):\(port): \(String(cString: strerror(code)))",
+                fix: code == EADDRINUSE ? "another program uses that port; choose another in credentials_endpoint.listen" : nil)
+        }
+        return fd
+    }
+}
+
+/// The credentials endpoint could not start.
+public struct CredentialsEndpointError: DiagnosticError {
+    public let message: String
+    public let fix: String?
+}
