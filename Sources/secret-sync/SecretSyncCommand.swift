@@ -48,6 +48,9 @@ struct SecretSyncCommand: ParsableCommand {
             }
             try command.run()
             return 0
+        } catch let code as ExitCode {
+            // `run --restart-on-change` ends with the command's own status, already reported.
+            return code.rawValue
         } catch let error as CommandLocator.Failure {
             // The shell's conventions for a command that cannot be started: 127 not found, 126 not executable.
             Console.error("secret-sync: error: \(error.displayText)\n")

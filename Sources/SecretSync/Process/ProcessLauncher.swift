@@ -47,9 +47,58 @@ public enum ProcessLauncher {
     static let drainGrace = 0.1
 
     public static func run(_ arguments: [String], environment: [String: String], output: Output, deadline: Deadline) -> Outcome {
-        guard let program = arguments.first else {
-            return Outcome(ending: .couldNotStart("no program given"), stdout: [], stderr: [])
+        var pipes: [(read: Int32, write: Int32)] = []
+        if case .capture = output {
+            for _ in 0..<2 {
+                var ends: [Int32] = [-1, -1]
+                guard clinux_pipe_cloexec(&ends) == 0 else {
+                    for pipe in pipes {
+                        close(pipe.read)
+                        close(pipe.write)
+                    }
+                    return Outcome(ending: .couldNotStart("cannot create a pipe: \(errnoText())"), stdout: [], stderr: [])
+                }
+                pipes.append((ends[0], ends[1]))
+            }
         }
+        let started = spawn(arguments, environment: environment) { actions in
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            if pipes.isEmpty {
+                posix_spawn_file_actions_adddup2(&actions, 2, 1)
+            } else {
+                for (pipe, target) in zip(pipes, [Int32(1), 2]) { posix_spawn_file_actions_adddup2(&actions, pipe.write, target) }
+            }
+        }
+        for pipe in pipes { close(pipe.write) }
+        defer { for pipe in pipes { close(pipe.read) } }
+        let pid: pid_t
+        switch started {
+        case .success(let started): pid = started
+        case .failure(let reason): return Outcome(ending: .couldNotStart(reason.message), stdout: [], stderr: [])
+        }
+        let limit: Int
+        if case .capture(let bytes) = output { limit = bytes } else { limit = 0 }
+        return supervise(pid, pipes: pipes.map(\.read), limit: limit, deadline: deadline)
+    }
+
+    /// Starts a long-running child that keeps secret-sync's stdin, stdout and stderr (and the
+    /// descriptors secret-sync itself was given, such as socket activation's): `run
+    /// --restart-on-change`. Same group, mask, signal and core-limit rules as `run`; the caller
+    /// waits for it.
+    public static func start(_ arguments: [String], environment: [String: String]) -> Result<pid_t, LaunchFailure> {
+        spawn(arguments, environment: environment) { _ in }
+    }
+
+    public struct LaunchFailure: Error, Sendable {
+        public let message: String
+    }
+
+    /// `posix_spawnp` in a new process group, with an empty signal mask and default dispositions,
+    /// the inherited core limit, and none of secret-sync's own descriptors.
+    private static func spawn(
+        _ arguments: [String], environment: [String: String], files: (inout posix_spawn_file_actions_t) -> Void
+    ) -> Result<pid_t, LaunchFailure> {
+        guard let program = arguments.first else { return .failure(LaunchFailure(message: "no program given")) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -60,32 +109,12 @@ public enum ProcessLauncher {
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         var defaults = sigset_t()
         sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, signal) }
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGWINCH] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        var pipes: [(read: Int32, write: Int32)] = []
-        switch output {
-        case .toStandardError:
-            posix_spawn_file_actions_adddup2(&actions, 2, 1)
-        case .capture:
-            for target in [Int32(1), 2] {
-                var ends: [Int32] = [-1, -1]
-                guard clinux_pipe_cloexec(&ends) == 0 else {
-                    for pipe in pipes {
-                        close(pipe.read)
-                        close(pipe.write)
-                    }
-                    return Outcome(ending: .couldNotStart("cannot create a pipe: \(errnoText())"), stdout: [], stderr: [])
-                }
-                pipes.append((ends[0], ends[1]))
-                posix_spawn_file_actions_adddup2(&actions, ends[1], target)
-            }
-        }
-
+        files(&actions)
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -95,14 +124,14 @@ public enum ProcessLauncher {
         var pid = pid_t()
         ProcessHardening.closeOwnDescriptorsOnExec()  // no HTTPS connection, TPM link or lock for the child
         let status = ProcessHardening.withInheritedCoreLimit { posix_spawnp(&pid, program, &actions, &attributes, argv, envp) }
-        for pipe in pipes { close(pipe.write) }
-        defer { for pipe in pipes { close(pipe.read) } }
-        guard status == 0 else {
-            return Outcome(ending: .couldNotStart("\(program): \(String(cString: strerror(status)).lowercased())"), stdout: [], stderr: [])
-        }
-        let limit: Int
-        if case .capture(let bytes) = output { limit = bytes } else { limit = 0 }
-        return supervise(pid, pipes: pipes.map(\.read), limit: limit, deadline: deadline)
+        guard status == 0 else { return .failure(LaunchFailure(message: "\(program): \(String(cString: strerror(status)).lowercased())")) }
+        return .success(pid)
+    }
+
+    /// How a wait status ended: exited with a status, or killed by a signal.
+    public static func ending(of waitStatus: Int32) -> ProcessEnding {
+        let signal = waitStatus & 0x7f
+        return signal == 0 ? .exited((waitStatus >> 8) & 0xff) : .signalled(signal)
     }
 
     /// Reads the pipes and waits for `pid` until it exits, killing its group at the deadline.
@@ -138,9 +167,7 @@ public enum ProcessLauncher {
         let stderr = buffers.count > 1 ? buffers[1] : []
         // Killed at the deadline: timed out. A child that exited by itself keeps its own status.
         if killedAt != nil { return Outcome(ending: .timedOut, stdout: stdout, stderr: stderr) }
-        let signal = waitStatus & 0x7f
-        let ending: ProcessEnding = signal == 0 ? .exited((waitStatus >> 8) & 0xff) : .signalled(signal)
-        return Outcome(ending: ending, stdout: stdout, stderr: stderr)
+        return Outcome(ending: ending(of: waitStatus), stdout: stdout, stderr: stderr)
     }
 
     /// Waits up to `waitMilliseconds` for data on the open pipes and reads it; beyond `limit`

@@ -62,3 +62,13 @@ struct CredentialsEndpointTests {
         #expect(error.problems.map(\.description).joined().contains("is not a loopback address and port"))
     }
 }
+
+@Suite("Supervisor")
+struct SupervisorTests {
+    @Test func socketActivationGoesThroughAShellThatSetsListenPid() {
+        #expect(Supervisor.launchArguments(["/bin/app", "-x"], environment: ["PATH": "/bin"]) == ["/bin/app", "-x"])
+        let wrapped = Supervisor.launchArguments(["/bin/app", "-x"], environment: ["LISTEN_FDS": "1"])
+        #expect(wrapped.prefix(2) == ["/bin/sh", "-c"] && wrapped.suffix(2) == ["/bin/app", "-x"])
+        #expect(wrapped[2].contains("LISTEN_PID=$$") && wrapped[2].contains(#"exec "$0" "$@""#))
+    }
+}
