@@ -9,9 +9,11 @@ cd "$(dirname "$0")/.."
 # a SoftHSM2 token provisioned with GnuTLS's p11tool/certtool (and OpenSC's pkcs11-tool for a key
 # that wants the PIN at every signature), OpenSC's pkcs11-spy to count logins,
 # p11-kit's proxy module, a swtpm TPM with the tpm2-openssl provider and tpm2-tools to provision it;
-# faketime slows the wall clock for the test that hook timeouts follow the monotonic clock.
+# faketime slows the wall clock for the test that hook timeouts follow the monotonic clock;
+# dpkg-dev, lintian, man-db and systemd build, check and install the Debian package.
 packages=(libssl-dev libcurl4-openssl-dev libyaml-dev libp11-kit-dev openssl util-linux
-  softhsm2 gnutls-bin opensc opensc-pkcs11 p11-kit p11-kit-modules swtpm tpm2-tools tpm2-openssl libtss2-tcti-swtpm0 faketime)
+  softhsm2 gnutls-bin opensc opensc-pkcs11 p11-kit p11-kit-modules swtpm tpm2-tools tpm2-openssl libtss2-tcti-swtpm0 faketime
+  dpkg-dev lintian man-db systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,7 +4,15 @@
 # libstdc++). Writes dist/secret-sync and prints its size and dynamic dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --static-swift-stdlib --scratch-path .build-release 2>&1 | tail -1
+# --version names the commit, its date (not the build's: the same commit builds the same binary)
+# and the compiler.
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$commit+changes"; fi
+date=$(git log -1 --format=%cd --date=format:%Y-%m-%d 2>/dev/null || date -u +%Y-%m-%d)
+swift_version=$(swift --version 2>/dev/null | sed -n 's/.*Swift version \([0-9.]*\).*/\1/p' | head -1)
+swift build -c release --static-swift-stdlib --scratch-path .build-release \
+  -Xcc "-DSECRET_SYNC_BUILD_COMMIT=\"$commit\"" -Xcc "-DSECRET_SYNC_BUILD_DATE=\"$date\"" \
+  -Xcc "-DSECRET_SYNC_BUILD_SWIFT=\"$swift_version\"" 2>&1 | tail -1
 mkdir -p dist
 cp .build-release/release/secret-sync dist/secret-sync.tmp
 strip dist/secret-sync.tmp

@@ -20,4 +20,20 @@ static inline int clinux_memfd_create(const char *name) { return (int)syscall(SY
 // start, so a child spawned by another thread at that instant cannot inherit them.
 static inline int clinux_pipe_cloexec(int fds[2]) { return (int)syscall(SYS_pipe2, fds, 02000000 /* O_CLOEXEC */); }
 
+// What `secret-sync --version` says of the build. scripts/release.sh defines them
+// (-Xcc -DSECRET_SYNC_BUILD_COMMIT="..."); a development build leaves them empty.
+#ifndef SECRET_SYNC_BUILD_COMMIT
+#define SECRET_SYNC_BUILD_COMMIT ""
+#endif
+#ifndef SECRET_SYNC_BUILD_DATE
+#define SECRET_SYNC_BUILD_DATE ""
+#endif
+#ifndef SECRET_SYNC_BUILD_SWIFT
+#define SECRET_SYNC_BUILD_SWIFT ""
+#endif
+
+static inline const char *clinux_build_commit(void) { return SECRET_SYNC_BUILD_COMMIT; }
+static inline const char *clinux_build_date(void) { return SECRET_SYNC_BUILD_DATE; }
+static inline const char *clinux_build_swift(void) { return SECRET_SYNC_BUILD_SWIFT; }
+
 #endif

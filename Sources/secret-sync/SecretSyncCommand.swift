@@ -12,7 +12,7 @@ struct SecretSyncCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secret-sync",
         abstract: "Sync AWS Secrets Manager secrets to files and environments, with IAM Roles Anywhere credentials.",
-        version: SecretSyncVersion.current,
+        version: SecretSyncVersion.description,
         subcommands: [
             OnceCommand.self, DaemonCommand.self, RunCommand.self, ValidateCommand.self, StatusCommand.self, CredentialProcessCommand.self,
         ]
