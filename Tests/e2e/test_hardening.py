@@ -559,7 +559,8 @@ def test_stderr_closed_at_start(sync, admin, names):
 
 def test_started_with_stdout_and_stderr_closed_no_file_of_ours_takes_their_place(sync, admin, names):
     """Row: secret-sync started with descriptors 1 and 2 closed (`1>&- 2>&-`) | they are opened on /dev/null first, so no lock or log file takes their numbers and no hook's background child inherits the lock"""
-    one_file(sync, admin, names, sync.out / "a", hooks="  on_change:\n    - echo hook output; sleep 30 &\n")
+    # A duration of its own, so the cleanup below kills this test's sleep and no one else's.
+    one_file(sync, admin, names, sync.out / "a", hooks="  on_change:\n    - echo hook output; sleep 30.4217 &\n")
     result = subprocess.run(["sh", "-c", 'exec "$@" 1>&- 2>&-', "sh", str(sync.binary), "once", "-c", str(sync.manifest)],
                             env=sync.env, timeout=60)
     try:
@@ -568,7 +569,7 @@ def test_started_with_stdout_and_stderr_closed_no_file_of_ours_takes_their_place
         again = sync.once("--timeout", "5s")
         assert again.returncode == 0, again.stderr
     finally:
-        subprocess.run(["pkill", "-f", "^sleep 30$"])
+        subprocess.run(["pkill", "-f", "^sleep 30.4217$"])
 
 
 def ignore_sigchld():

@@ -6,46 +6,38 @@ from __future__ import annotations
 import json
 import os
 
-from support import ok
+from support import ok, two_secrets
+
+
+def only_a(sync, names, prune: bool) -> None:
+    """The manifest of two_secrets without b (whose file b is then an orphan)."""
+    sync.write(f"""\
+        - id: {names("a")}
+          name: a
+          files:
+            - path: {sync.out}/a
+        """, extra="prune: true\n" if prune else "")
 
 
 def test_without_prune_a_file_left_behind_is_listed_each_pass_then_prune_removes_it(sync, admin, names):
-    admin.create_secret(Name=names("a"), SecretString="a")
-    admin.create_secret(Name=names("b"), SecretString="b")
-    both = f"""\
-        - id: {names("a")}
-          name: a
-          files:
-            - path: {sync.out}/a
-        - id: {names("b")}
-          name: b
-          files:
-            - path: {sync.out}/b
-        """
-    sync.write(both)
+    two_secrets(sync, admin, names)
     ok(sync.once())
-    only_a = f"""\
-        - id: {names("a")}
-          name: a
-          files:
-            - path: {sync.out}/a
-        """
-    sync.write(only_a)
+    only_a(sync, names, prune=False)
     for _ in range(2):  # listed on every pass, not only the one that dropped the entry
         result = sync.once()
         ok(result)
         assert f"{sync.out / 'b'} was written by secret-sync for an entry or value it no longer manages; left in place" in result.stderr
-        assert (sync.out / "b").read_text() == "b"
+        assert (sync.out / "b").read_text() == "b-v1"
     assert json.loads((sync.state / "state.json").read_text())["orphans"] == [{"path": str(sync.out / "b")}]
 
-    sync.write(only_a, extra="prune: true\n")
+    only_a(sync, names, prune=True)
     dry = sync.once("--dry-run")
     ok(dry)
     assert f"would remove {sync.out / 'b'}" in dry.stdout and (sync.out / "b").exists()
     result = sync.once()
     ok(result)
     assert f"removed {sync.out / 'b'}" in result.stderr
-    assert not (sync.out / "b").exists() and (sync.out / "a").read_text() == "a"
+    assert not (sync.out / "b").exists() and (sync.out / "a").read_text() == "a-v1"
     state = json.loads((sync.state / "state.json").read_text())
     assert "orphans" not in state and state["lastPass"]["filesRemoved"] == 1
     ok(result := sync.once())
@@ -78,29 +70,13 @@ def test_prune_removes_what_a_selection_no_longer_holds_and_runs_its_hook(sync, 
 
 def test_prune_never_follows_a_symlink_put_in_a_files_place(sync, admin, names, tmp_path):
     """Row: a symlink to another file put where a file to prune was (`prune: true`) | left alone, the target untouched, with a warning"""
-    admin.create_secret(Name=names("a"), SecretString="a")
-    admin.create_secret(Name=names("b"), SecretString="b")
-    sync.write(f"""\
-        - id: {names("a")}
-          name: a
-          files:
-            - path: {sync.out}/a
-        - id: {names("b")}
-          name: b
-          files:
-            - path: {sync.out}/b
-        """, extra="prune: true\n")
+    two_secrets(sync, admin, names)
     ok(sync.once())
     precious = tmp_path / "precious"
     precious.write_text("not secret-sync's")
     (sync.out / "b").unlink()
     os.symlink(precious, sync.out / "b")
-    sync.write(f"""\
-        - id: {names("a")}
-          name: a
-          files:
-            - path: {sync.out}/a
-        """, extra="prune: true\n")
+    only_a(sync, names, prune=True)
     result = sync.once()
     ok(result)
     assert f"not removed: {sync.out / 'b'} is a symlink now, not the file secret-sync wrote; left alone" in result.stderr

@@ -13,7 +13,9 @@ import Logging
 /// signal to its process group, SIGKILL after the timeout) and started again with the new one. A
 /// fetch that fails leaves CMD running on the environment it has and is tried again with backoff:
 /// a broken network never takes the application down.
-public final class Supervisor {
+public final class Supervisor: @unchecked Sendable {
+    // @unchecked Sendable: `pending` is only touched while `lock` is held; `route` is set once in
+    // `init`; the rest is immutable. Only the signal queue shares the object with `run`.
     public struct Options: Sendable {
         public var interval: TimeInterval
         public var stopSignal: Int32
@@ -33,27 +35,20 @@ public final class Supervisor {
     let command: [String]
     let options: Options
     /// CMD's environment, built from freshly fetched secrets; throws when a fetch fails.
-    let environment: () throws -> [String: String]
+    let environment: @Sendable () throws -> [String: String]
     let logger: Logger
 
     private let lock = Lock()
     private var pending: [Int32] = []
     private let wakeUp = DispatchSemaphore(value: 0)
-    private var sources: [any DispatchSourceSignal] = []
-    private let queue = DispatchQueue(label: "secret-sync.supervisor")
+    private var route: SignalRoute?
 
-    public init(command: [String], options: Options, logger: Logger, environment: @escaping () throws -> [String: String]) {
+    public init(command: [String], options: Options, logger: Logger, environment: @escaping @Sendable () throws -> [String: String]) {
         self.command = command
         self.options = options
         self.logger = logger
         self.environment = environment
-        for number in Self.forwarded + [SIGCHLD] {
-            signal(number, SIG_IGN)  // delivered through the dispatch source instead
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { [weak self] in self?.received(number) }
-            source.resume()
-            sources.append(source)
-        }
+        route = SignalRoute(Self.forwarded + [SIGCHLD], label: "secret-sync.supervisor") { [weak self] in self?.received($0) }
     }
 
     private func received(_ number: Int32) {

@@ -56,17 +56,10 @@ public final class DaemonSignals: DaemonEvents, @unchecked Sendable {
     private var reloadRequested = false
     /// Signalled on every event; waits on it are measured on the monotonic clock.
     private let events = DispatchSemaphore(value: 0)
-    private var sources: [any DispatchSourceSignal] = []
-    private let queue = DispatchQueue(label: "secret-sync.signals")
+    private var route: SignalRoute?
 
     public init() {
-        for number in [SIGTERM, SIGINT, SIGHUP] {
-            signal(number, SIG_IGN)  // delivered through the dispatch source instead
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { [weak self] in self?.received(number) }
-            source.resume()
-            sources.append(source)
-        }
+        route = SignalRoute([SIGTERM, SIGINT, SIGHUP], label: "secret-sync.signals") { [weak self] in self?.received($0) }
     }
 
     private func received(_ number: Int32) {
