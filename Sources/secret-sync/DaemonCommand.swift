@@ -32,7 +32,7 @@ struct DaemonCommand: ParsableCommand {
         var endpoint: CredentialsEndpoint?
         if let spec = manifest.credentialsEndpoint {
             endpoint = CredentialsEndpoint(spec: spec, credentials: shared, logger: logger)
-            try endpoint?.start()
+            endpoint?.startRetrying()
         }
         defer { endpoint?.stop() }
         try Daemon(

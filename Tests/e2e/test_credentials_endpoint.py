@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import socket
 import stat
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -143,3 +145,49 @@ def test_credentials_are_renewed_and_an_unrenewable_session_is_an_error_not_stal
         wait_for(lambda: (sync.out / "file").read_text() == "synced-2", 30, "the daemon's next pass")
     finally:
         stop(daemon)
+
+
+def test_a_client_that_trickles_its_request_loses_its_slot(sync, admin, names, tmp_path):
+    """Row: a local client sends its request to the credentials endpoint a byte at a time (slowloris) | one 5-second deadline for the whole request head, then the connection is closed: 16 such clients cannot hold the endpoint"""
+    daemon, url, token_file = endpoint_daemon(sync, admin, names, tmp_path)
+    port = int(url.split(":")[2].split("/")[0])
+    try:
+        with socket.create_connection(("127.0.0.1", port)) as trickle:
+            started = time.monotonic()
+            try:
+                for byte in b"GET /credentials HTTP/1.1\r\nHost: x\r\n":
+                    trickle.sendall(bytes([byte]))
+                    ready, _, _ = select.select([trickle], [], [], 0.5)  # one byte every half second
+                    if ready and trickle.recv(100) == b"":
+                        break
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # closed while the head was still coming: what the deadline is for
+            # Without a deadline for the whole head the 37 bytes take 18 s and nothing closes.
+            closed_after = time.monotonic() - started
+            assert closed_after < 10, closed_after
+    finally:
+        stop(daemon)
+
+
+def test_a_taken_port_does_not_stop_the_daemon_from_syncing(sync, admin, names, tmp_path):
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    port = squatter.getsockname()[1]
+    admin.create_secret(Name=names("file"), SecretString="synced")
+    token_file = tmp_path / "run" / "credentials.token"
+    sync.write(f"- id: {names('file')}\n  files:\n    - path: {sync.out}/file\n",
+               extra=f"credentials_endpoint:\n  listen: 127.0.0.1:{port}\n  token_file: {token_file}\n")
+    notify = Notifications(tmp_path)
+    log = tmp_path / "daemon.log"
+    daemon = subprocess.Popen([str(sync.binary), "daemon", "-c", str(sync.manifest), "--log-level", "info"],
+                              env=dict(sync.env, NOTIFY_SOCKET=notify.path), stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    daemon.log = log
+    try:
+        assert notify.passes(1)[0].startswith("in sync")
+        assert (sync.out / "file").read_text() == "synced"
+        assert "credentials endpoint not started" in log.read_text() and "address already in use" in log.read_text().lower()
+        assert not token_file.exists()
+    finally:
+        stop(daemon)
+        squatter.close()

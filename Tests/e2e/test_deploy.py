@@ -38,7 +38,7 @@ def test_units_verify(name, binary, tmp_path):
 
 def test_the_application_unit_uses_the_credentials_endpoint_and_never_instance_metadata():
     app = (DEPLOY / "systemd" / "myapp-with-credentials.service").read_text()
-    assert "Environment=AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:9911/credentials" in app
+    assert "Environment=AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:911/credentials" in app
     assert "Environment=AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=/run/secret-sync/credentials.token" in app
     assert "Environment=AWS_EC2_METADATA_DISABLED=true" in app
     daemon = (DEPLOY / "systemd" / "secret-sync-daemon.service").read_text()
@@ -146,6 +146,9 @@ def test_release_binary_links_no_swift_runtime():
     # libcurl is dlopen'ed when a command first needs the network, so it is not among them.
     assert set(needed) <= {"libssl.so.3", "libcrypto.so.3", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1",
                            "libc.so.6", "ld-linux-x86-64.so.2", "libdl.so.2", "libpthread.so.0", "librt.so.1", "libutil.so.1"}, needed
+    # No $ORIGIN search path: a library planted next to the binary is never loaded.
+    dynamic = subprocess.run(["readelf", "-d", str(binary)], capture_output=True, text=True).stdout
+    assert "RUNPATH" not in dynamic and "RPATH" not in dynamic, dynamic
     ldd = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
     assert "/opt/swift" not in ldd and "not found" not in ldd
     version = subprocess.run([str(binary), "--version"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})

@@ -14,8 +14,7 @@ import Logging
 /// No credential or token is ever logged; each request's line says who asked (the peer's uid)
 /// and what was answered.
 public final class CredentialsEndpoint: @unchecked Sendable {
-    // @unchecked Sendable: the listening descriptor is set once in `start`; `active` is only
-    // touched while `lock` is held.
+    // @unchecked Sendable: `listener`, `active` and `stopped` are only touched while `lock` is held.
     let spec: CredentialsEndpointSpec
     let credentials: any CredentialProvider
     let logger: Logger
@@ -24,6 +23,7 @@ public final class CredentialsEndpoint: @unchecked Sendable {
     private var listener: Int32 = -1
     private let lock = Lock()
     private var active = 0
+    private var stopped = false
 
     /// Requests served at once; more are answered 503 at once.
     static let concurrencyLimit = 16
@@ -46,14 +46,21 @@ public final class CredentialsEndpoint: @unchecked Sendable {
                 .map { $0.count == 1 ? "0" + $0 : $0 }.joined().utf8)
     }
 
-    /// Writes the token file, then listens; serving runs on its own threads until `stop`.
+    /// Listens, then writes the token file; serving runs on its own threads until `stop`.
     public func start() throws {
-        try AtomicFileWriter().write(FileTarget(path: spec.tokenFile, bytes: token, mode: 0o640, uid: nil, gid: spec.group?.id))
-        listener = try Self.listen(host: spec.host, port: spec.port)
+        let listener = try Self.listen(host: spec.host, port: spec.port)
+        do {
+            try AtomicFileWriter().write(FileTarget(path: spec.tokenFile, bytes: token, mode: 0o640, uid: nil, gid: spec.group?.id))
+        } catch {
+            close(listener)
+            throw error
+        }
+        lock.lock()
+        self.listener = listener
+        lock.unlock()
         logger.notice(
             "credentials endpoint listening",
             metadata: ["url": "\(spec.url)", "token_file": "\(spec.tokenFile)", "group": "\(spec.group?.name ?? "root")"])
-        let listener = self.listener
         Threads.detach { [self] in
             while true {
                 var address = sockaddr_storage()
@@ -62,8 +69,14 @@ public final class CredentialsEndpoint: @unchecked Sendable {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &length) }
                 }
                 if connection < 0 {
-                    if errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE { continue }
-                    return  // closed by stop()
+                    let code = errno
+                    if code == EBADF || code == EINVAL { return }  // closed by stop()
+                    if code != EINTR, code != ECONNABORTED {
+                        // Out of descriptors (EMFILE) or memory: wait instead of spinning.
+                        logger.warning("credentials endpoint cannot accept: \(String(cString: strerror(code)))")
+                        usleep(100_000)
+                    }
+                    continue
                 }
                 _ = fcntl(connection, F_SETFD, FD_CLOEXEC)  // hooks started meanwhile must not inherit it
                 admit(connection, peer: PeerAddress(address))
@@ -71,12 +84,44 @@ public final class CredentialsEndpoint: @unchecked Sendable {
         }
     }
 
+    /// Starts now if it can; else reports why and tries again every `retry` seconds on a thread
+    /// of its own, so the daemon goes on syncing files when the port is taken (by an earlier
+    /// daemon still stopping, or by another program: a port below 1024 keeps other users off it).
+    public func startRetrying(every retry: TimeInterval = 30) {
+        @Sendable func attempt() -> Bool {
+            do {
+                try start()
+                return true
+            } catch {
+                let failure = (error as? DiagnosticError)
+                var metadata: Logger.Metadata = ["retry_in": "\(Int(retry))s"]
+                if let fix = failure?.fix { metadata["fix"] = "\(fix)" }
+                logger.error("credentials endpoint not started: \(failure?.message ?? "\(error)")", metadata: metadata)
+                return false
+            }
+        }
+        guard !attempt() else { return }
+        Threads.detach { [self] in
+            while true {
+                usleep(UInt32(retry * 1_000_000))
+                lock.lock()
+                let stopped = self.stopped
+                lock.unlock()
+                if stopped || attempt() { return }
+            }
+        }
+    }
+
     /// Stops listening and removes the token file (the token dies with the process anyway).
     public func stop() {
-        if listener >= 0 {
-            shutdown(listener, Int32(SHUT_RDWR))
-            close(listener)
-            listener = -1
+        lock.lock()
+        stopped = true
+        let listening = listener
+        listener = -1
+        lock.unlock()
+        if listening >= 0 {
+            shutdown(listening, Int32(SHUT_RDWR))
+            close(listening)
         }
         _ = try? FileRemover().remove(spec.tokenFile, emptyDirectoriesBelow: nil)
     }
@@ -87,7 +132,10 @@ public final class CredentialsEndpoint: @unchecked Sendable {
         if admitted { active += 1 }
         lock.unlock()
         guard admitted else {
-            respond(connection, peer: peer, status: 503, code: "Busy", message: "too many requests at once; try again")
+            // Answered on the accepting thread: kept cheap (no uid lookup, a short send timeout).
+            var timeout = timeval(tv_sec: 1, tv_usec: 0)
+            setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            send(connection, status: 503, body: Array(#"{"Code":"Busy","Message":"too many requests at once; try again"}"#.utf8))
             close(connection)
             return
         }
@@ -151,11 +199,16 @@ public final class CredentialsEndpoint: @unchecked Sendable {
         log(peer: peer, status: 200, request: request, detail: "credentials until \(UTCTime.rfc3339(expiration))")
     }
 
-    /// The request head, read until its blank line, within the size limit and the read timeout.
+    /// The request head, read until its blank line, within the size limit and one deadline for
+    /// the whole head: a client that trickles a byte at a time cannot hold a slot longer.
     func read(_ connection: Int32) -> EndpointRequest? {
         var received = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 4096)
+        let deadline = Deadline.after(Self.readTimeout)
         while received.count < EndpointRequest.limit {
+            var ready = pollfd(fd: connection, events: Int16(POLLIN), revents: 0)
+            let remaining = Int32(max(0, deadline.remaining) * 1000)
+            guard remaining > 0, poll(&ready, 1, remaining) > 0 else { return nil }
             let count = recv(connection, &chunk, chunk.count, 0)
             guard count > 0 else { return nil }
             received += chunk[..<count]
@@ -190,7 +243,7 @@ public final class CredentialsEndpoint: @unchecked Sendable {
 
     func log(peer: PeerAddress, status: Int, request: EndpointRequest?, detail: String) {
         var metadata: Logger.Metadata = ["peer": "\(peer)", "status": "\(status)"]
-        if let uid = peer.owner(listeningPort: spec.port) { metadata["uid"] = "\(uid) (\(SystemAccounts.userName(uid)))" }
+        if let uid = peer.owner(listening: spec) { metadata["uid"] = "\(uid) (\(SystemAccounts.userName(uid)))" }
         if let request { metadata["request"] = "\(request.method.escapingControlCharacters) \(request.path.escapingControlCharacters)" }
         if status == 200 {
             logger.info("credentials served: \(detail)", metadata: metadata)

@@ -6,37 +6,53 @@
 struct PeerAddress: CustomStringConvertible {
     let host: String
     let port: UInt16
+    /// The address as the kernel's socket tables print it: the raw bytes as 32-bit words in
+    /// this machine's order (`0100007F` for 127.0.0.1 here).
+    let tableAddress: String
 
     init(_ storage: sockaddr_storage) {
         var storage = storage
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        var raw = [UInt8]()
         if storage.ss_family == sa_family_t(AF_INET6) {
             let address = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee } }
-            var raw = address.sin6_addr
-            inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
+            var bytes = address.sin6_addr
+            inet_ntop(AF_INET6, &bytes, &text, socklen_t(text.count))
+            raw = withUnsafeBytes(of: &bytes) { Array($0) }
             port = UInt16(bigEndian: address.sin6_port)
         } else {
             let address = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee } }
-            var raw = address.sin_addr
-            inet_ntop(AF_INET, &raw, &text, socklen_t(text.count))
+            var bytes = address.sin_addr
+            inet_ntop(AF_INET, &bytes, &text, socklen_t(text.count))
+            raw = withUnsafeBytes(of: &bytes) { Array($0) }
             port = UInt16(bigEndian: address.sin_port)
         }
         host = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        tableAddress = Self.tableForm(raw)
     }
 
     var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
+    /// Raw address bytes as /proc/net/tcp prints them: each 4-byte word as a native integer in hex.
+    static func tableForm(_ bytes: [UInt8]) -> String {
+        stride(from: 0, to: bytes.count, by: 4).map { start in
+            let word = bytes[start..<min(start + 4, bytes.count)].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+            let digits = String(word, radix: 16, uppercase: true)
+            return String(repeating: "0", count: 8 - digits.count) + digits
+        }.joined()
+    }
+
     /// The uid that owns the client's end of the connection: the row of `/proc/net/tcp` (or
-    /// `tcp6`) whose local port is the client's and whose remote port is the endpoint's. A TCP
-    /// socket has no SO_PEERCRED; the kernel's socket table says the same for loopback.
-    func owner(listeningPort: UInt16) -> UInt32? {
-        let local = ":" + Self.hex(port)
-        let remote = ":" + Self.hex(listeningPort)
+    /// `tcp6`) whose local address and port are the client's and whose remote port is the
+    /// endpoint's. A TCP socket has no SO_PEERCRED; the kernel's socket table says the same.
+    func owner(listening spec: CredentialsEndpointSpec) -> UInt32? {
+        let local = tableAddress + ":" + Self.hex(port)
+        let remote = ":" + Self.hex(spec.port)
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
             guard let text = Self.readSmallFile(table) else { continue }
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ")
-                guard fields.count > 7, fields[1].hasSuffix(local), fields[2].hasSuffix(remote) else { continue }
+                guard fields.count > 7, fields[1] == local, fields[2].hasSuffix(remote) else { continue }
                 return UInt32(fields[7])
             }
         }

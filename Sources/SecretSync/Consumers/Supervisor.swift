@@ -71,15 +71,39 @@ public final class Supervisor: @unchecked Sendable {
         let pid: pid_t
     }
 
+    /// What a fetch on the worker thread brought: the environment, or why not.
+    private var fetched: Result<[String: String], any Error>?
+
+    /// Fetches on a thread of its own, so signals and CMD's exit are handled while it runs
+    /// (retries and fallback regions can take minutes); the result wakes the loop.
+    private func fetchInBackground() {
+        Threads.detach { [self] in
+            let result = Result { try environment() }
+            lock.lock()
+            fetched = result
+            lock.unlock()
+            wakeUp.signal()
+        }
+    }
+
+    private func takeFetched() -> Result<[String: String], any Error>? {
+        lock.lock()
+        defer { lock.unlock() }
+        let taken = fetched
+        fetched = nil
+        return taken
+    }
+
     /// Runs CMD with `initial` until it exits; returns the exit status secret-sync should end with.
     public func run(initial: [String: String]) -> Int32 {
         var current = initial
         guard var child = start(current) else { return 127 }
         var nextCheck = Deadline.after(options.interval * Double.random(in: 0.9...1.1))
+        var fetching = false
         var failures = 0
         var stopDeadline: Deadline?
         while true {
-            let wait = stopDeadline == nil ? max(0.01, min(nextCheck.remaining, 3600)) : 0.1
+            let wait = stopDeadline == nil && !fetching ? max(0.01, min(nextCheck.remaining, 3600)) : 0.1
             _ = wakeUp.wait(timeout: .now() + .milliseconds(Int(wait * 1000)))
             for number in takePending() where number != SIGCHLD {
                 kill(child.pid, number)
@@ -94,26 +118,33 @@ public final class Supervisor: @unchecked Sendable {
                 kill(-child.pid, SIGKILL)
                 stopDeadline = .after(3600)
             }
-            guard stopDeadline == nil, nextCheck.hasPassed else { continue }
-            do {
-                let fresh = try environment()
-                failures = 0
-                nextCheck = .after(options.interval * Double.random(in: 0.9...1.1))
-                guard fresh != current else { continue }
-                logger.notice("a secret changed; restarting the command", metadata: ["pid": "\(child.pid)"])
-                guard stop(child) else { return 128 + SIGTERM }
-                current = fresh
-                guard let restarted = start(current) else { return 127 }
-                child = restarted
-            } catch {
-                failures += 1
-                let delay = PassSchedule.delay(interval: options.interval, consecutiveFailures: failures)
-                logger.warning(
-                    "cannot fetch the secrets; the command keeps running with the ones it has",
-                    metadata: [
-                        "error": "\((error as? DiagnosticError)?.message ?? "\(error)")", "retry_in": "\(NumberText.fixed(delay, 1))s",
-                    ])
-                nextCheck = .after(delay)
+            if let result = takeFetched() {
+                fetching = false
+                guard stopDeadline == nil else { continue }
+                switch result {
+                case .success(let fresh):
+                    failures = 0
+                    nextCheck = .after(options.interval * Double.random(in: 0.9...1.1))
+                    guard fresh != current else { continue }
+                    logger.notice("a secret changed; restarting the command", metadata: ["pid": "\(child.pid)"])
+                    if let signal = stop(child) { return 128 + signal }
+                    current = fresh
+                    guard let restarted = start(current) else { return 127 }
+                    child = restarted
+                case .failure(let error):
+                    failures += 1
+                    let delay = PassSchedule.delay(interval: options.interval, consecutiveFailures: failures)
+                    logger.warning(
+                        "cannot fetch the secrets; the command keeps running with the ones it has",
+                        metadata: [
+                            "error": "\((error as? DiagnosticError)?.message ?? "\(error)")", "retry_in": "\(NumberText.fixed(delay, 1))s",
+                        ])
+                    nextCheck = .after(delay)
+                }
+            }
+            if stopDeadline == nil, !fetching, nextCheck.hasPassed {
+                fetching = true
+                fetchInBackground()
             }
         }
     }
@@ -138,29 +169,39 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     /// Stops `child` for a restart: the stop signal to its group, SIGKILL after the timeout.
-    /// False when a stop request arrived meanwhile (then the caller ends too).
-    func stop(_ child: Child) -> Bool {
+    /// Returns the stop signal that arrived meanwhile, if one did (then the caller ends too, with
+    /// 128 + it); other signals are passed on to the command while it stops.
+    func stop(_ child: Child) -> Int32? {
         kill(-child.pid, options.stopSignal)
         let deadline = Deadline.after(options.stopTimeout)
         var killed = false
-        var stopRequested = false
+        var stopRequested: Int32?
         while true {
-            if reap(child) != nil { return !stopRequested }
+            if reap(child) != nil { return stopRequested }
             if deadline.hasPassed, !killed {
                 logger.warning("the command did not stop in time; killing its process group", metadata: ["pid": "\(child.pid)"])
                 kill(-child.pid, SIGKILL)
                 killed = true
             }
             _ = wakeUp.wait(timeout: .now() + .milliseconds(100))
-            for number in takePending() where number != SIGCHLD && Self.stopping.contains(number) { stopRequested = true }
+            for number in takePending() where number != SIGCHLD {
+                if Self.stopping.contains(number) { stopRequested = stopRequested ?? number }
+                kill(child.pid, number)
+            }
         }
     }
 
-    /// The child's wait status once it has exited; nil while it runs.
+    /// The child's wait status once it has exited; nil while it runs. A child the kernel reaped
+    /// already (ECHILD) counts as exited, status unknown (reported as 1).
     func reap(_ child: Child) -> Int32? {
         var status: Int32 = 0
         let result = waitpid(child.pid, &status, WNOHANG)
-        return result == child.pid ? status : nil
+        if result == child.pid { return status }
+        if result < 0, errno == ECHILD {
+            logger.error("the command's exit status was lost", metadata: ["pid": "\(child.pid)"])
+            return 1 << 8
+        }
+        return nil
     }
 
     static func exitStatus(_ waitStatus: Int32, logger: Logger) -> Int32 {

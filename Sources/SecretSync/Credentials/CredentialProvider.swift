@@ -58,6 +58,9 @@ public final class CachingCredentialProvider: CredentialProvider, @unchecked Sen
     private let lock = Lock()
     private var cached: AWSCredentials?
     private var fetchedAt = Date.distantPast
+    private var renewalFailedAt: Date?
+    /// Told when a renewal failed and the cached credentials (valid until the date given) serve on.
+    let onRenewalFailure: (@Sendable (String, Date?) -> Void)?
     /// Refresh this long before expiry (SDKs use 10–15 minutes; credentials last about an hour).
     let refreshMargin: TimeInterval
     /// Credentials that name no expiry (static keys) are read again after this long.
@@ -66,9 +69,11 @@ public final class CachingCredentialProvider: CredentialProvider, @unchecked Sen
     public init(
         refreshMargin: TimeInterval = 10 * 60, maxAgeWithoutExpiry: TimeInterval = 15 * 60,
         clock: @escaping @Sendable () -> Date = { Date() },
+        onRenewalFailure: (@Sendable (String, Date?) -> Void)? = nil,
         source: @escaping @Sendable () throws -> AWSCredentials
     ) {
         self.source = source
+        self.onRenewalFailure = onRenewalFailure
         self.clock = clock
         self.refreshMargin = refreshMargin
         self.maxAgeWithoutExpiry = maxAgeWithoutExpiry
@@ -87,19 +92,45 @@ public final class CachingCredentialProvider: CredentialProvider, @unchecked Sen
         return now.timeIntervalSince(fetchedAt) < maxAgeWithoutExpiry
     }
 
+    /// When a renewal failed, the next attempt waits this long (meanwhile the cached credentials
+    /// serve, while they are valid).
+    static let renewalBackoff: TimeInterval = 30
+    /// Credentials this close to expiry are not handed out when they cannot be renewed.
+    static let lastUsableMargin: TimeInterval = 60
+
     public func credentials() throws -> AWSCredentials {
         lock.lock()
         defer { lock.unlock() }
         if let cached, isFresh(cached) { return cached }
-        let fresh = try source()
-        cached = fresh
-        fetchedAt = clock()
-        return fresh
+        let now = clock()
+        if let cached, isUsable(cached, at: now), let failedAt = renewalFailedAt, now.timeIntervalSince(failedAt) < Self.renewalBackoff {
+            return cached
+        }
+        do {
+            let fresh = try source()
+            cached = fresh
+            fetchedAt = clock()
+            renewalFailedAt = nil
+            return fresh
+        } catch {
+            renewalFailedAt = now
+            // Renewal failed: credentials that are still good serve until shortly before they
+            // expire (and the failure is reported); then the error is the answer.
+            guard let cached, isUsable(cached, at: now) else { throw error }
+            onRenewalFailure?((error as? DiagnosticError)?.message ?? "\(error)", cached.expiration)
+            return cached
+        }
+    }
+
+    private func isUsable(_ credentials: AWSCredentials, at now: Date) -> Bool {
+        guard let expiration = credentials.expiration else { return true }
+        return expiration.timeIntervalSince(now) > Self.lastUsableMargin
     }
 
     public func invalidate() {
         lock.lock()
         cached = nil
+        renewalFailedAt = nil
         lock.unlock()
     }
 }

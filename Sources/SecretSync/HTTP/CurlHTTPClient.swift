@@ -181,7 +181,7 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
             return HTTPError(
                 kind: .dns, url: url, curlCode: Int(code.rawValue), message: "cannot resolve \(host): \(text)",
                 fix: "check DNS on this host and the endpoint/region settings; behind a proxy set HTTPS_PROXY")
-        case CURLE_COULDNT_RESOLVE_PROXY:
+        case CURLE_COULDNT_RESOLVE_PROXY, CURLE_PROXY:
             return HTTPError(
                 kind: .proxy, url: url, curlCode: Int(code.rawValue), message: "cannot resolve the proxy: \(text)",
                 fix: "check HTTPS_PROXY / NO_PROXY")
@@ -193,7 +193,8 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
             return HTTPError(
                 kind: .timeout, url: url, curlCode: Int(code.rawValue), message: "request to \(host) timed out: \(text)",
                 fix: "check connectivity to \(host); a slow link may need a proxy closer to AWS")
-        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+            CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH:
             return HTTPError(
                 kind: .tls, url: url, curlCode: Int(code.rawValue),
                 message: "TLS with \(host) failed: \(text)",

@@ -14,7 +14,10 @@ final class SignalRoute: @unchecked Sendable {
     init(_ numbers: [Int32], label: String, handler: @escaping @Sendable (Int32) -> Void) {
         let queue = DispatchQueue(label: label)
         sources = numbers.map { number in
-            signal(number, SIG_IGN)  // delivered through the dispatch source instead
+            // Delivered through the dispatch source instead. SIGCHLD keeps its default action,
+            // which ignores it too: SIG_IGN would make the kernel reap children itself, and a
+            // child's exit status would be lost.
+            if number != SIGCHLD { signal(number, SIG_IGN) }
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler { handler(number) }
             source.resume()

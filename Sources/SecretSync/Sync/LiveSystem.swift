@@ -15,12 +15,20 @@ extension Manifest {
         case .rolesAnywhere(let configuration):
             let client = RolesAnywhereClient(
                 configuration: configuration, transport: transport, environment: environment, logger: logger, calls: calls)
-            return CachingCredentialProvider { try client.createSession() }
+            return CachingCredentialProvider(onRenewalFailure: Self.reportRenewalFailure(logger)) { try client.createSession() }
         case .environment:
             return EnvironmentCredentialProvider(environment: environment)
         case .profile(let name):
             let provider = ProfileCredentialProvider(profile: name, environment: environment, deadline: deadline)
-            return CachingCredentialProvider { try provider.credentials() }
+            return CachingCredentialProvider(onRenewalFailure: Self.reportRenewalFailure(logger)) { try provider.credentials() }
+        }
+    }
+
+    static func reportRenewalFailure(_ logger: Logger) -> @Sendable (String, Date?) -> Void {
+        { message, expiration in
+            logger.warning(
+                "cannot renew the credentials; the current ones serve until they expire",
+                metadata: ["error": "\(message)", "expires": "\(expiration.map(UTCTime.rfc3339) ?? "never")"])
         }
     }
 }

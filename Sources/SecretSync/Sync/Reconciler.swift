@@ -186,8 +186,14 @@ public struct Reconciler: Sendable {
             logger.notice(
                 "\(outcome.rawValue) \(path)", metadata: ["secret": "\(secret.name)", "version": "\(version.id)"])
         }
-        let paths = targets.map(\.path)
-        let left = entry.files.filter { !paths.contains($0) }
+        var paths = targets.map(\.path)
+        var left = entry.files.filter { !paths.contains($0) }
+        if secret.collection != nil, version.servedBy != nil {
+            // A fallback region may hold fewer of these values (Parameter Store does not
+            // replicate; a secret may lack a replica): what it lacks is not an orphan.
+            paths += left
+            left = []
+        }
         if !left.isEmpty {
             let bound = secret.collection?.directory
             state.orphans =

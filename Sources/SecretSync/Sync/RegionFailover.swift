@@ -14,7 +14,9 @@ extension SecretFetcher {
         guard let error = error as? AWSServiceError else { return false }
         if let cause = error.cause {
             switch cause.kind {
-            case .dns, .connect, .timeout, .other: return true
+            case .dns, .connect, .timeout: return true
+            // A reset or a cut answer from libcurl; not libcurl failing to load (no curl code).
+            case .other: return cause.curlCode != 0
             case .tls, .proxy, .tooLarge, .deadline: return false
             }
         }
@@ -47,6 +49,9 @@ extension SecretFetcher {
             var still = [Key]()
             for (original, key) in zip(here, moved) {
                 switch answers[key] {
+                case .success(.many(let versions))? where versions.isEmpty:
+                    // An empty answer from a fallback region proves nothing about the entry's own.
+                    logger.warning("the fallback region \(region) holds nothing for \(original.id)")
                 case .success(let fetched)?:
                     results[original] = .success(fetched.served(by: region))
                     logger.notice("read from the fallback region", metadata: ["id": "\(original.id)", "region": "\(region)"])

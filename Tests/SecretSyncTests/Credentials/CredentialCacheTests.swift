@@ -36,6 +36,37 @@ struct CredentialCacheTests {
         #expect(try cache.credentials().accessKeyId == "AKID2")
     }
 
+    @Test func aFailedRenewalServesTheStillValidCredentialsUntilShortlyBeforeTheyExpire() throws {
+        struct Down: Error {}
+        final class Source: @unchecked Sendable {
+            var failing = false
+            var calls = 0
+        }
+        let clock = ManualClock()
+        let source = Source()
+        let expiry = clock.now.addingTimeInterval(3600)
+        let reported = Counter()
+        let cache = CachingCredentialProvider(
+            clock: { clock.now }, onRenewalFailure: { _, _ in _ = reported.next() },
+            source: {
+                source.calls += 1
+                if source.failing { throw Down() }
+                return self.keys(source.calls, expiring: expiry)
+            })
+        #expect(try cache.credentials().accessKeyId == "AKID1")
+        source.failing = true
+        clock.now += 3000  // 10 minutes left: due for renewal, which fails
+        #expect(try cache.credentials().accessKeyId == "AKID1")
+        #expect(source.calls == 2 && reported.next() == 2)
+        clock.now += 10  // within the backoff: not asked again
+        #expect(try cache.credentials().accessKeyId == "AKID1")
+        #expect(source.calls == 2)
+        clock.now += 560  // 30 s left: too close to hand out
+        #expect(throws: Down.self) { try cache.credentials() }
+        source.failing = false
+        #expect(try cache.credentials().accessKeyId == "AKID4")
+    }
+
     @Test func refusedCredentialsAreDroppedAtOnce() throws {
         let counter = Counter()
         let cache = CachingCredentialProvider { self.keys(counter.next(), expiring: Date().addingTimeInterval(3600)) }

@@ -327,6 +327,8 @@ struct SecretFetcherTests {
         #expect(SecretFetcher.regionUnavailable(failure("ThrottlingException", retryable: true)))
         #expect(!SecretFetcher.regionUnavailable(failure(nil, retryable: false, kind: .deadline)))
         #expect(!SecretFetcher.regionUnavailable(failure(nil, retryable: false, kind: .tls)))
+        // libcurl failing to load has no curl code: not an outage.
+        #expect(!SecretFetcher.regionUnavailable(failure(nil, retryable: false, kind: .other)))
         for code in ["AccessDeniedException", "ResourceNotFoundException", "DecryptionFailure", "ParameterNotFound"] {
             #expect(!SecretFetcher.regionUnavailable(failure(code, retryable: false)))
         }
