@@ -12,6 +12,9 @@ import sys
 from conftest import run
 from support import wait_for
 
+# Values no path or id could contain by chance, so the log check below means something.
+FIRST, SECOND = "first-value-4c1d", "second-value-9e7a"
+
 CHILD = r"""
 import os, signal, sys
 log = sys.argv[1]
@@ -32,14 +35,14 @@ while True:
 
 
 def supervised(sync, admin, names, tmp_path, *flags: str):
-    admin.create_secret(Name=names("t"), SecretString="v1")
+    admin.create_secret(Name=names("t"), SecretString=FIRST)
     sync.write(f"- id: {names('t')}\n  env:\n    - name: T\n")
     child_log, log = tmp_path / "child.log", tmp_path / "secret-sync.log"
     process = subprocess.Popen(
         [str(sync.binary), "run", "-c", str(sync.manifest), "--restart-on-change", "--interval", "1s", "--log-level", "debug", *flags,
          "--", sys.executable, "-c", CHILD, str(child_log)],
         env=sync.env, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
-    wait_for(lambda: child_log.exists() and "start v1" in child_log.read_text(), 30, "the command to start")
+    wait_for(lambda: child_log.exists() and f"start {FIRST}" in child_log.read_text(), 30, "the command to start")
     return process, child_log, log
 
 
@@ -55,16 +58,16 @@ def test_a_rotation_restarts_the_command_once_with_the_new_value(sync, admin, na
     process, child_log, log = supervised(sync, admin, names, tmp_path)
     try:
         first_pid = int(lines(child_log, "start")[0].split()[2])
-        admin.put_secret_value(SecretId=names("t"), SecretString="v2")
+        admin.put_secret_value(SecretId=names("t"), SecretString=SECOND)
         wait_for(lambda: len(lines(child_log, "start")) == 2, 30, "a restart")
-        assert lines(child_log, "start")[1].startswith("start v2 ")
+        assert lines(child_log, "start")[1].startswith(f"start {SECOND} ")
         assert f"signal {signal.SIGTERM}" in lines(child_log, "signal")  # stopped with the stop signal
         # Three more fetches see no change: no further restart.
         seen = fetches(log)
         wait_for(lambda: fetches(log) >= seen + 3, 30, "three more fetches")
         assert len(lines(child_log, "start")) == 2
         assert first_pid != int(lines(child_log, "start")[1].split()[2])
-        assert "v2" not in log.read_text() and "v1" not in log.read_text()
+        assert SECOND not in log.read_text() and FIRST not in log.read_text()  # values never logged
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
@@ -80,7 +83,7 @@ def test_a_failed_fetch_leaves_the_command_running(sync, admin, names, tmp_path,
         os.kill(pid, 0)  # still running
         assert len(lines(child_log, "start")) == 1
         faults.up("us-west-2")
-        admin.put_secret_value(SecretId=names("t"), SecretString="v2")
+        admin.put_secret_value(SecretId=names("t"), SecretString=SECOND)
         wait_for(lambda: len(lines(child_log, "start")) == 2, 60, "a restart once the network is back")
     finally:
         process.send_signal(signal.SIGTERM)
