@@ -1,0 +1,87 @@
+import FoundationEssentials
+import Logging
+
+extension Reconciler {
+    // MARK: The per-entry step of a pass
+
+    /// One secret: its fetch result rendered and written (or planned); its state entry updated.
+    /// Returns the result and whether the secret counts as changed for its hooks.
+    func sync(
+        _ secret: SecretSpec, fetched: Result<[String: Result<Fetched, any Error>], any Error>, state: inout SyncState,
+        started: Date, dryRun: Bool, shouldStop: () -> String?
+    ) -> (PassReport.SecretResult, Bool) {
+        // Stopping (deadline, SIGTERM) skips the writes still to come, and leaves the secret's
+        // state as it was; a fetch that failed is reported as the failure it was.
+        if let reason = shouldStop(), case .success(let results) = fetched,
+            (try? results[secret.name]?.get()) != nil || results[secret.name] == nil
+        {
+            let notDone = NotDone(secret: secret.name, reason: reason)
+            logger.warning("\(notDone.message)", metadata: ["secret": "\(secret.name)"])
+            return (.init(name: secret.name, versionId: nil, files: [], error: notDone), false)
+        }
+        var entry = state.secrets[secret.name] ?? .init(secretId: secret.id)
+        entry.secretId = secret.id
+        entry.lastAttempt = started
+        defer { state.secrets[secret.name] = entry }
+        let failure = { (error: any DiagnosticError, version: String?, files: [(path: String, outcome: WriteOutcome)]) in
+            entry.lastError = Self.shortened(error.message)
+            self.logger.error("\(error.message)", metadata: Self.metadata(secret: secret.name, error: error))
+            return (PassReport.SecretResult(name: secret.name, versionId: version, files: files, error: error), false)
+        }
+        let version: (id: String, arn: String, servedBy: String?)
+        let targets: [FileTarget]
+        let files = SecretFiles(secret: secret, writer: writer)
+        do {
+            guard let result = try fetched.get()[secret.name] else { throw NotDone(secret: secret.name, reason: "it was not fetched") }
+            switch try result.get() {
+            case .one(let one):
+                version = (one.versionId, one.arn, one.servedBy)
+                targets = try files.targets(one)
+            case .many(let many):
+                let values = try CollectionValues(entry: secret, versions: many)
+                version = (values.versionId, secret.id, many.first?.servedBy)
+                targets = values.targets
+            }
+        } catch {
+            return failure((error as? DiagnosticError) ?? UnexpectedError(error), nil, [])
+        }
+        let outcomes: [(path: String, outcome: WriteOutcome)]
+        do {
+            if dryRun {
+                let plan = files.plan(targets)
+                if let error = plan.error { return failure(error, version.id, plan.outcomes) }
+                outcomes = plan.outcomes
+            } else {
+                outcomes = try files.write(targets)
+            }
+        } catch {
+            return failure((error as? DiagnosticError) ?? UnexpectedError(error), version.id, [])
+        }
+        for (path, outcome) in outcomes where outcome.wrote && !dryRun {
+            logger.notice(
+                "\(outcome.rawValue) \(path)", metadata: ["secret": "\(secret.name)", "version": "\(version.id)"])
+        }
+        var paths = targets.map(\.path)
+        var left = entry.files.filter { !paths.contains($0) }
+        if secret.collection != nil, version.servedBy != nil {
+            // A fallback region may hold fewer of these values (Parameter Store does not
+            // replicate; a secret may lack a replica): what it lacks is not an orphan.
+            paths += left
+            left = []
+        }
+        if !left.isEmpty {
+            let bound = secret.collection?.directory
+            state.orphans =
+                (state.orphans ?? []) + left.map { SyncState.OrphanFile(path: $0, bound: bound.flatMap { $0.isEmpty ? nil : $0 }) }
+        }
+        entry.directory = secret.collection?.directory
+        entry.servedBy = version.servedBy
+        let changed = entry.versionId != version.id || outcomes.contains { $0.outcome.wrote }
+        entry.arn = version.arn
+        entry.files = paths
+        entry.versionId = version.id
+        entry.lastSuccess = started
+        entry.lastError = nil
+        return (.init(name: secret.name, versionId: version.id, files: outcomes, error: nil), changed)
+    }
+}
