@@ -4,6 +4,19 @@ import Logging
 /// `select:` no longer holds: with `prune: true` they are removed (``FileRemover``), else listed
 /// as a warning each pass and kept in the state until they are gone or pruned.
 struct OrphanFiles {
+    /// What an entry that succeeded leaves behind: the paths the state now records for it, and
+    /// the files it wrote before and no longer writes. A `path:` or `select:` entry served by a
+    /// fallback region leaves none — that region may hold fewer of its values (Parameter Store
+    /// does not replicate; a secret may lack a replica) — and keeps recording them.
+    static func left(by entry: SecretSpec, wrote paths: [String], before: [String], servedByFallback: Bool)
+        -> (recorded: [String], orphans: [SyncState.OrphanFile])
+    {
+        let writing = Set(paths)
+        let left = before.filter { !writing.contains($0) }
+        if entry.collection != nil, servedByFallback { return (paths + left, []) }
+        return (paths, left.map { SyncState.OrphanFile(path: $0, bound: entry.collection?.directory) })
+    }
+
     let prune: Bool
     let remover: FileRemover
     let logger: Logger

@@ -61,19 +61,9 @@ extension Reconciler {
             logger.notice(
                 "\(outcome.rawValue) \(path)", metadata: ["secret": "\(secret.name)", "version": "\(version.id)"])
         }
-        var paths = targets.map(\.path)
-        var left = entry.files.filter { !paths.contains($0) }
-        if secret.collection != nil, version.servedBy != nil {
-            // A fallback region may hold fewer of these values (Parameter Store does not
-            // replicate; a secret may lack a replica): what it lacks is not an orphan.
-            paths += left
-            left = []
-        }
-        if !left.isEmpty {
-            let bound = secret.collection?.directory
-            state.orphans =
-                (state.orphans ?? []) + left.map { SyncState.OrphanFile(path: $0, bound: bound.flatMap { $0.isEmpty ? nil : $0 }) }
-        }
+        let (paths, orphans) = OrphanFiles.left(
+            by: secret, wrote: targets.map(\.path), before: entry.files, servedByFallback: version.servedBy != nil)
+        if !orphans.isEmpty { state.orphans = (state.orphans ?? []) + orphans }
         entry.directory = secret.collection?.directory
         entry.servedBy = version.servedBy
         let changed = entry.versionId != version.id || outcomes.contains { $0.outcome.wrote }

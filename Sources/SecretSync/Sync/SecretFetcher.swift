@@ -64,10 +64,14 @@ public final class SecretFetcher: @unchecked Sendable {
     /// How many calls `fetch` will make for these entries (of one kind and region), batches permitting.
     func expectedCalls(_ secrets: [SecretSpec]) -> Int {
         let distinct = Set(secrets.map { Key($0) })
-        let parameters = distinct.filter { $0.kind == .parameter }
-        let current = distinct.filter { $0.kind == .secret && $0.version == .stage("AWSCURRENT") }.count
+        // A path: or select: entry takes one call at a time, page after page.
+        let collections = distinct.filter { $0.collection != nil }.count
+        let single = distinct.filter { $0.collection == nil }
+        let parameters = single.filter { $0.kind == .parameter }
+        let current = single.filter { $0.kind == .secret && $0.version == .stage("AWSCURRENT") }.count
         let batched = batchAllowed && current > 1 ? (current + 19) / 20 : current
-        return batched + distinct.count - current - parameters.count + Self.parameterCalls(Array(parameters)).count
+        let others = single.count - current - parameters.count
+        return collections + batched + others + Self.parameterCalls(Array(parameters)).count
     }
 
     /// Opens connections to the endpoints these entries (of one kind and region) will use.
