@@ -68,6 +68,12 @@ static inline CURLcode ccurl_setopt_long(const struct ccurl_functions *table, CU
     return table->easy_setopt(handle, option, value);
 }
 
+// The lowest TLS version secret-sync accepts. curl 7 declares CURL_SSLVERSION_* in an anonymous
+// enum (Swift sees Int), curl 8 as int macros (Swift sees Int32): one `long` here builds on both.
+static inline long ccurl_minimum_tls_version(void) {
+    return (long)CURL_SSLVERSION_TLSv1_2;
+}
+
 static inline CURLcode ccurl_setopt_string(const struct ccurl_functions *table, CURL *handle, CURLoption option, const char *value) {
     return table->easy_setopt(handle, option, value);
 }

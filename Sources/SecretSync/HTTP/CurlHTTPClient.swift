@@ -105,7 +105,7 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
             curl.setPointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
             curl.setString(handle, CURLOPT_PROTOCOLS_STR, "https,http")
             curl.setLong(handle, CURLOPT_FOLLOWLOCATION, 0)
-            curl.setLong(handle, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2)
+            curl.setLong(handle, CURLOPT_SSLVERSION, ccurl_minimum_tls_version())
             curl.setLong(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
             curl.setLong(handle, CURLOPT_TIMEOUT_MS, Int(totalTimeout * 1000))
             curl.setString(handle, CURLOPT_USERAGENT, options.userAgent)
