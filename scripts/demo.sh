@@ -17,6 +17,8 @@ if [ "${SKIP_DEPS:-}" != 1 ]; then
   step "Installing build and test dependencies (scripts/install-deps.sh)"
   scripts/install-deps.sh
 fi
+# shellcheck source=python-env.sh
+source scripts/python-env.sh
 
 step "Building secret-sync"
 swift build 2>&1 | tail -1

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing secret-sync needs on Debian 12 / Ubuntu 24.04:
-# the C libraries (OpenSSL 3, libcurl, libyaml) and the Python packages of the local AWS test world.
-# The Swift toolchain itself is expected on PATH. Safe to run again.
+# the C libraries (OpenSSL 3, libcurl, libyaml) from apt, and the Python packages of the local AWS
+# test world in a virtual environment (.venv, or $SECRET_SYNC_VENV) — never into the system's
+# Python, which Debian 12 and Ubuntu 24.04 refuse (PEP 668). The Swift toolchain itself is
+# expected on PATH. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,8 +12,9 @@ cd "$(dirname "$0")/.."
 # that wants the PIN at every signature), OpenSC's pkcs11-spy to count logins,
 # p11-kit's proxy module, a swtpm TPM with the tpm2-openssl provider and tpm2-tools to provision it;
 # faketime slows the wall clock for the test that hook timeouts follow the monotonic clock;
-# dpkg-dev, lintian, man-db and systemd build, check and install the Debian package.
-packages=(libssl-dev libcurl4-openssl-dev libyaml-dev libp11-kit-dev openssl util-linux
+# dpkg-dev, lintian, man-db and systemd build, check and install the Debian package;
+# python3 and python3-venv hold the test world's virtual environment.
+packages=(ca-certificates python3 python3-venv libssl-dev libcurl4-openssl-dev libyaml-dev libp11-kit-dev openssl util-linux
   softhsm2 gnutls-bin opensc opensc-pkcs11 p11-kit p11-kit-modules swtpm tpm2-tools tpm2-openssl libtss2-tcti-swtpm0 faketime
   dpkg-dev lintian man-db systemd)
 missing=()
@@ -25,4 +28,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-python3 -m pip install --quiet --disable-pip-version-check -r testworld/requirements.txt
+venv=${SECRET_SYNC_VENV:-$PWD/.venv}
+if [ ! -x "$venv/bin/python3" ]; then
+  echo "install-deps: making the test world's Python environment in $venv"
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python3" -m pip install --quiet --disable-pip-version-check -r testworld/requirements.txt

@@ -4,6 +4,8 @@
 # Prerequisites: scripts/install-deps.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=python-env.sh
+source scripts/python-env.sh
 
 for tool in swift python3 openssl moto_server aws; do
   command -v "$tool" >/dev/null || { echo "test: $tool not found; run scripts/install-deps.sh" >&2; exit 2; }
