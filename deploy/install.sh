@@ -43,10 +43,18 @@ if [ "$hardware_keys" = yes ]; then
   done
 fi
 
+# A directory secret-sync trusts, root's with MODE: an existing one is taken back, since whoever
+# owns or may write the state or the certificate directory decides what secret-sync does as root
+# (secret-sync refuses such a directory). A symlink in its place is refused, not followed.
+# Installing into a DESTDIR as another user keeps that user as the owner.
+root_directory() {
+  if [ -L "$2" ]; then echo "install.sh: $2 is a symbolic link; remove it (secret-sync keeps its files in a real directory)" >&2; exit 1; fi
+  if [ "$(id -u)" -eq 0 ]; then install -d -m "$1" -o 0 -g 0 "$2"; else install -d -m "$1" "$2"; fi
+}
 # The certificate directory: root only. Put client.crt (0644), client.key (0600) and chain.pem here.
-install -d -m 0700 -o 0 -g 0 "$root/etc/ira" 2>/dev/null || install -d -m 0700 "$root/etc/ira"
-install -d -m 0755 "$root/etc/secret-sync"
-install -d -m 0700 "$root/var/lib/secret-sync"
+root_directory 0700 "$root/etc/ira"
+root_directory 0755 "$root/etc/secret-sync"
+root_directory 0700 "$root/var/lib/secret-sync"
 if [ ! -e "$root/etc/secret-sync/manifest.yaml" ]; then
   install -m 0600 "$here/../examples/manifest.yaml" "$root/etc/secret-sync/manifest.yaml"
   echo "install.sh: wrote /etc/secret-sync/manifest.yaml from examples/manifest.yaml: edit it, then run secret-sync validate"

@@ -19,7 +19,8 @@ struct SecretSyncCommand: ParsableCommand {
     )
 
     /// The one funnel from errors to text and exit codes: 0 success, 1 run-time failure,
-    /// 2 usage or configuration error. Nothing else in the program ends the process.
+    /// 2 usage or configuration error, 3 (`status`) unknown. Nothing else in the program ends
+    /// the process.
     static func main() {
         finish(with: runCommand())
     }
@@ -53,6 +54,9 @@ struct SecretSyncCommand: ParsableCommand {
             return code.rawValue
         } catch let error as CommandLocator.Failure {
             // The shell's conventions for a command that cannot be started: 127 not found, 126 not executable.
+            Console.error("secret-sync: error: \(error.displayText)\n")
+            return error.exitStatus
+        } catch let error as StateUnknown {
             Console.error("secret-sync: error: \(error.displayText)\n")
             return error.exitStatus
         } catch let error as DiagnosticError {

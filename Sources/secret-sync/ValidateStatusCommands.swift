@@ -44,7 +44,7 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Show each secret's version, last sync, last error and hooks owed, from the state file.",
         discussion:
-            "Needs only a manifest that parses and the state: it works while the certificate, a key or a user named in the manifest is missing. Exit status: 0 all secrets synced recently; 1 something is failing, stale, never synced or owes a hook; 2 usage or manifest error."
+            "Needs only a manifest that parses and the state: it works while the certificate, a key or a user named in the manifest is missing. Exit status: 0 all secrets synced recently; 1 something is failing, stale, never synced or owes a hook; 2 usage or manifest error; 3 unknown: the state could not be read or is not to be trusted."
     )
 
     static let maxAgeRange: ClosedRange<TimeInterval> = 1...(366 * 86400)
@@ -61,15 +61,34 @@ struct StatusCommand: ParsableCommand {
         if let maxAge { _ = try DurationOption.parse(maxAge, flag: "--max-age", within: Self.maxAgeRange) }
     }
 
+    /// Exit status when the state cannot be read or believed: in sync or not is unknown.
+    static let unknown: Int32 = 3
+
     func run() throws {
         let manifest = try manifestOptions.loadForState()
-        let loaded = StateStore(directory: manifest.stateDirectory).load(keepDamagedAside: false)
-        if let problem = loaded.problem { Console.error("secret-sync: warning: \(problem)\n") }
+        let loaded: StateStore.Loaded
+        do {
+            loaded = try StateStore(directory: manifest.stateDirectory).load(keepDamagedAside: false)
+        } catch let error as DiagnosticError {
+            throw StateUnknown(cause: error.message, fix: error.fix)
+        }
+        // Unreadable or damaged: "never synced" would be a lie; whether anything is in sync is unknown.
+        if let problem = loaded.problem {
+            throw StateUnknown(cause: problem.replacing("; starting from an empty state", with: ""), fix: nil)
+        }
         let maxAge = try maxAge.map { try DurationOption.parse($0, flag: "--max-age", within: Self.maxAgeRange) }
         let report = StatusReport(manifest: manifest, state: loaded.state, maxAge: maxAge)
         Console.out(json ? try report.json() : report.text())
         if !report.healthy { throw Unhealthy(report: report) }
     }
+}
+
+/// `status` could not read the state, or would not believe it: exit 3, not "never synced".
+struct StateUnknown: DiagnosticError {
+    let cause: String
+    let fix: String?
+    var message: String { "whether anything is in sync is unknown: \(cause)" }
+    var exitStatus: Int32 { StatusCommand.unknown }
 }
 
 struct Unhealthy: DiagnosticError {

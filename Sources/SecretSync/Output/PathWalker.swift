@@ -31,7 +31,11 @@ public struct PathWalker: Sendable {
     /// Mode of directories `open(_:creating:)` creates, whatever the umask.
     static let createdDirectoryMode: mode_t = 0o755
 
-    public init() {}
+    /// When set, every directory on the way is judged by ``PathTrust`` (as a passage) and the
+    /// walk refused for this use at the first one another user controls.
+    let trust: PathTrust.Use?
+
+    public init(judgingFor trust: PathTrust.Use? = nil) { self.trust = trust }
 
     /// The directory at `directory`, or nil when a component is missing and `creating` is false.
     /// `creating` makes missing components, mode 0755 exactly. `subject` names the file in errors.
@@ -39,6 +43,7 @@ public struct PathWalker: Sendable {
         var pending = directory.split(separator: "/").map(String.init)
         var current = DirectoryHandle(fd: Glibc.open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC), path: "")
         if current.fd < 0 { throw failure(subject, errno, "cannot open /") }
+        try judge(current, for: subject)
         var hops = 0
         while !pending.isEmpty {
             let component = pending.removeFirst()
@@ -57,8 +62,14 @@ public struct PathWalker: Sendable {
             }
             if next < 0 { throw failure(subject, errno, "cannot open directory \(current.path)/\(component)") }
             current = DirectoryHandle(fd: next, path: component == ".." ? parent(of: current.path) : current.path + "/" + component)
+            try judge(current, for: subject)
         }
         return current
+    }
+
+    private func judge(_ directory: DirectoryHandle, for subject: String) throws {
+        guard let trust else { return }
+        try PathTrust.judge(directory.fd, path: directory.path.isEmpty ? "/" : directory.path, as: .passage, for: trust, subject: subject)
     }
 
     /// Opens the regular file `name` in `directory` for reading, following a final symlink under
@@ -76,6 +87,16 @@ public struct PathWalker: Sendable {
                 let target = try followableLink(name, in: directory, for: path, hops: 0)
                 path = target.hasPrefix("/") ? target : "\(directory.path)/\(target)"
                 continue
+            }
+            if let trust, fd >= 0 {
+                // The directory holding the file, and the file, may be written by nobody else.
+                do {
+                    try PathTrust.judge(directory.fd, path: directoryPath, as: .holder, for: trust, subject: path)
+                    try PathTrust.judge(fd, path: path, as: .holder, for: trust, subject: path)
+                } catch {
+                    close(fd)
+                    throw error
+                }
             }
             return fd
         }
@@ -126,14 +147,12 @@ public struct PathWalker: Sendable {
     /// it must belong to root or to us, and be writable by nobody else — unless it has the sticky
     /// bit and the link belongs to root or to us (`/tmp`).
     static func untrustedReason(_ directory: stat, linkOwner: uid_t? = nil) -> String? {
-        let trusted: (uid_t) -> Bool = { $0 == 0 || $0 == geteuid() }
-        if !trusted(directory.st_uid) { return "owned by \(SystemAccounts.userName(directory.st_uid))" }
-        guard directory.st_mode & 0o022 != 0 else { return nil }
-        if directory.st_mode & S_ISVTX != 0 {
-            guard let linkOwner else { return nil }
-            return trusted(linkOwner) ? nil : "with the sticky bit, where the link belongs to \(SystemAccounts.userName(linkOwner))"
+        guard let reason = PathTrust.distrust(directory, as: .passage) else {
+            // A sticky directory writable by others holds only the links of their owners.
+            guard directory.st_mode & 0o022 != 0, let linkOwner, !PathTrust.isTrustedOwner(linkOwner) else { return nil }
+            return "with the sticky bit, where the link belongs to \(SystemAccounts.userName(linkOwner))"
         }
-        return "writable by other users"
+        return reason
     }
 
     /// Existing directories among `directories` and their parents that other users own or may

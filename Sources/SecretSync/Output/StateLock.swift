@@ -13,14 +13,20 @@ public final class StateLock {
     /// wait. While waiting, `shouldStop` is asked every 50 ms: when it gives a reason (a deadline,
     /// SIGTERM), the wait ends with an error naming it.
     public init(directory: String, waiting: () -> Void, shouldStop: () -> String? = { nil }) throws {
-        try StateStore(directory: directory).ensureDirectory()
+        let stateDirectory = try StateStore(directory: directory).ensureDirectory()
         let path = directory + "/lock"
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        let fd = openat(stateDirectory.fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
             let code = errno
             throw FileWriteError(
                 path: path, errno: code, message: "cannot open lock file \(path): \(String(cString: strerror(code)))",
                 fix: "run as a user that can write \(directory), or set state_dir:")
+        }
+        do {
+            try PathTrust.judge(fd, path: path, as: .holder, for: .state("lock file"), subject: path)
+        } catch {
+            close(fd)
+            throw error
         }
         var announced = false
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {

@@ -22,11 +22,18 @@ public struct StateStore: Sendable {
     /// aside as `state.json.damaged-TIME` for inspection and reported, and the pass starts from an
     /// empty state (every secret's hooks run once) rather than failing forever. An unreadable one
     /// is reported and left where it is.
-    public func load(keepDamagedAside: Bool = true, now: Date = Date()) -> Loaded {
+    ///
+    /// Throws ``UntrustedPathError`` when another user owns or may write the state directory, a
+    /// directory above it or the file: such a state is never believed, since it decides what
+    /// prune removes and which hooks run.
+    public func load(keepDamagedAside: Bool = true, now: Date = Date()) throws -> Loaded {
         let data: Data
         do {
+            guard try openDirectory(creating: false) != nil else { return Loaded(state: SyncState(), problem: nil) }
             // Thousands of secrets make a state larger than the 1 MiB other local files are held to.
-            data = try LocalFile.read(path, role: "state file", limit: 64 << 20)
+            data = try LocalFile.read(path, role: "state file", limit: 64 << 20, trust: .state("state file"))
+        } catch let error as UntrustedPathError {
+            throw error
         } catch let error as LocalFileError where error.errno == ENOENT {
             return Loaded(state: SyncState(), problem: nil)
         } catch let error as DiagnosticError {
@@ -53,22 +60,33 @@ public struct StateStore: Sendable {
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(state) + Data("\n".utf8)
-        try ensureDirectory()
+        _ = try ensureDirectory()
         try AtomicFileWriter().write(FileTarget(path: path, bytes: Array(data), mode: 0o600))
     }
 
-    /// Creates `state_dir` (0700) and any missing parent (0755), through the same safe walk as
-    /// destination files.
-    func ensureDirectory() throws {
+    /// `state_dir`, opened through the safe walk and judged by ``PathTrust`` (it, and every
+    /// directory above it); nil when it does not exist and `creating` is false. `creating` makes
+    /// it (0700) and any missing parent (0755).
+    @discardableResult
+    func openDirectory(creating: Bool) throws -> DirectoryHandle? {
+        let use = PathTrust.Use.state("state directory")
+        let walker = PathWalker(judgingFor: use)
         let (parentPath, name) = PathWalker.split(directory)
-        // Safe to unwrap: with `creating: true` the walk returns a directory or throws.
-        let parent = try PathWalker().open(parentPath, creating: true, for: directory)!
-        if mkdirat(parent.fd, name, 0o700) != 0, errno != EEXIST {
+        guard let parent = try walker.open(parentPath, creating: creating, for: directory) else { return nil }
+        if creating, mkdirat(parent.fd, name, 0o700) != 0, errno != EEXIST {
             let code = errno
             throw FileWriteError(
                 path: directory, errno: code, message: "cannot create state directory \(directory): \(String(cString: strerror(code)))",
                 fix: "create it (mode 0700) or set state_dir: to a writable directory")
         }
+        guard let handle = try walker.open(directory, creating: false, for: directory) else { return nil }
+        try PathTrust.judge(handle.fd, path: directory, as: .holder, for: use, subject: directory)
+        return handle
+    }
+
+    func ensureDirectory() throws -> DirectoryHandle {
+        // Safe to unwrap: with `creating: true` the directory is made, or the call throws.
+        try openDirectory(creating: true)!
     }
 }
 

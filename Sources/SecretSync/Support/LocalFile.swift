@@ -27,19 +27,22 @@ public enum LocalFile {
     /// The path is reached by ``PathWalker``, so a symlink is followed only where no other user
     /// could have planted it (a template or key swapped for a link to /etc/shadow is refused),
     /// and only a regular file is read (a FIFO would block the pass forever).
-    public static func read(_ path: String, role: String, limit: Int = sizeLimit) throws -> Data {
-        try readWithOwner(path, role: role, limit: limit).data
+    ///
+    /// With `trust`, the file and every directory above it are judged by ``PathTrust`` on the
+    /// descriptors opened, and an ``UntrustedPathError`` thrown for one another user controls.
+    public static func read(_ path: String, role: String, limit: Int = sizeLimit, trust: PathTrust.Use? = nil) throws -> Data {
+        try readWithOwner(path, role: role, limit: limit, trust: trust).data
     }
 
     /// ``read(_:role:limit:)``, with the owner and mode of the very file that was read (from the
     /// descriptor, not the name, so a swap between reading and checking cannot fool a caller).
-    public static func readWithOwner(_ path: String, role: String, limit: Int = sizeLimit) throws -> (
+    public static func readWithOwner(_ path: String, role: String, limit: Int = sizeLimit, trust: PathTrust.Use? = nil) throws -> (
         data: Data, owner: uid_t, mode: mode_t
     ) {
         let absolute = path.hasPrefix("/") ? path : currentDirectory() + "/" + path
         let fd: Int32
         do {
-            fd = try PathWalker().openFile(absolute)
+            fd = try PathWalker(judgingFor: trust).openFile(absolute)
         } catch let refused as FileWriteError {
             throw LocalFileError(
                 role: role, path: path, errno: refused.errno,

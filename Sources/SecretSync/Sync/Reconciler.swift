@@ -58,7 +58,7 @@ public struct Reconciler: Sendable {
     public func pass(dryRun: Bool, shouldStop: () -> String? = { nil }) throws -> PassReport {
         let lock = dryRun ? nil : try takeLock(shouldStop: shouldStop)
         defer { withExtendedLifetime(lock) {} }
-        let loaded = loadState(dryRun: dryRun)
+        let loaded = try loadState(dryRun: dryRun)
         var state = loaded
         let started = clock()
         let synced = manifest.entries.filter(\.writesFiles)
@@ -97,10 +97,11 @@ public struct Reconciler: Sendable {
             }, shouldStop: shouldStop)
     }
 
-    /// The state of the last pass: what this process could not save, else the file.
-    func loadState(dryRun: Bool) -> SyncState {
+    /// The state of the last pass: what this process could not save, else the file. A state
+    /// another user controls stops the pass (``PathTrust``).
+    func loadState(dryRun: Bool) throws -> SyncState {
         if let unsaved = memory.state(of: manifest.stateDirectory) { return unsaved }
-        let loaded = StateStore(directory: manifest.stateDirectory).load(keepDamagedAside: !dryRun)
+        let loaded = try StateStore(directory: manifest.stateDirectory).load(keepDamagedAside: !dryRun)
         if let problem = loaded.problem { logger.error("\(problem)") }
         return loaded.state
     }

@@ -31,7 +31,19 @@ public struct Validation {
                 message: "destination directory \($0.directory) is \($0.reason), who could replace or redirect its files",
                 fix: "chown root \($0.directory) && chmod go-w \($0.directory), or choose a directory only root controls")
         }
-        return directories + credentialFindings()
+        return directories + stateFindings() + credentialFindings()
+    }
+
+    /// A state another user controls would be refused by every pass: say so now.
+    func stateFindings() -> [Finding] {
+        do {
+            _ = try StateStore(directory: manifest.stateDirectory).load(keepDamagedAside: false)
+            return []
+        } catch let error as DiagnosticError {
+            return [Finding(severity: .problem, subject: manifest.stateDirectory, message: error.message, fix: error.fix)]
+        } catch {
+            return [Finding(severity: .problem, subject: manifest.stateDirectory, message: "\(error)", fix: nil)]
+        }
     }
 
     func credentialFindings() -> [Finding] {
