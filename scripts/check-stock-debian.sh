@@ -65,6 +65,8 @@ if "$tree/usr/bin/python3" -m pip --version >/dev/null 2>&1; then
   exit 1
 fi
 
+# The tree's root a mount point of its own, as / is on any machine (`unshare -m` needs it).
+bind "$tree" "$tree"
 bind /proc "$tree/proc"
 bind /sys "$tree/sys"
 bind /dev "$tree/dev"

@@ -13,8 +13,9 @@ cd "$(dirname "$0")/.."
 # p11-kit's proxy module, a swtpm TPM with the tpm2-openssl provider and tpm2-tools to provision it;
 # faketime slows the wall clock for the test that hook timeouts follow the monotonic clock;
 # dpkg-dev, lintian, man-db and systemd build, check and install the Debian package;
-# python3 and python3-venv hold the test world's virtual environment.
-packages=(ca-certificates python3 python3-venv libssl-dev libcurl4-openssl-dev libyaml-dev libp11-kit-dev openssl util-linux
+# python3 and python3-venv hold the test world's virtual environment; procps has kill and pkill
+# (the units' ExecReload, the tests), which a minimal system lacks.
+packages=(ca-certificates python3 python3-venv procps libssl-dev libcurl4-openssl-dev libyaml-dev libp11-kit-dev openssl util-linux
   softhsm2 gnutls-bin opensc opensc-pkcs11 p11-kit p11-kit-modules swtpm tpm2-tools tpm2-openssl libtss2-tcti-swtpm0 faketime
   dpkg-dev lintian man-db systemd)
 missing=()

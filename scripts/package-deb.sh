@@ -3,7 +3,8 @@
 # binary, the systemd units (installed, not enabled), the hardware-key drop-in as an opt-in,
 # man pages secret-sync(1), one per subcommand and secret-sync-manifest(5), bash/zsh/fish
 # completions, /etc/secret-sync/manifest.yaml as a conffile, /var/lib/secret-sync (0700).
-# Depends: is computed from the binary by dpkg-shlibdeps, plus libcurl4 (loaded with dlopen).
+# Depends: is computed from the binary by dpkg-shlibdeps, plus libcurl4 (loaded with dlopen) and
+# procps (/bin/kill in the daemon unit).
 #   scripts/package-deb.sh            # builds dist/secret-sync first if needed
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,7 +74,8 @@ mkdir -p "$stage/debian"
 printf 'Source: secret-sync\n\nPackage: secret-sync\nArchitecture: any\n' > "$stage/debian/control"
 shlibs=$(cd "$stage" && dpkg-shlibdeps -O -e"$root/usr/bin/secret-sync" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 shlibs=$(echo "$shlibs" | sed -E 's/libssl3( \([^)]*\))?/libssl3\1 | libssl3t64/')
-depends="$shlibs, libcurl4 (>= 7.85) | libcurl4t64"
+# procps: the daemon unit reloads with /bin/kill, which a minimal system lacks.
+depends="$shlibs, libcurl4 (>= 7.85) | libcurl4t64, procps"
 
 installed_size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 cat > "$root/DEBIAN/control" <<CONTROL

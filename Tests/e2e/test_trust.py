@@ -134,3 +134,61 @@ def test_install_sh_takes_back_an_existing_state_directory(tmp_path, binary):
     for directory, mode in (("var/lib/secret-sync", 0o700), ("etc/secret-sync", 0o755), ("etc/ira", 0o700)):
         info = (root / directory).stat()
         assert (info.st_uid, info.st_gid, info.st_mode & 0o7777) == (0, 0, mode), directory
+
+
+# --- names from data: protected variables by family ------------------------------------------
+
+
+SDK_AND_TRUST = {
+    "AWS_CA_BUNDLE": "/tmp/evil-ca.pem",
+    "AWS_ENDPOINT_URL": "https://evil.example",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER": "https://evil.example",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://evil.example/creds",
+    "AWS_CONFIG_FILE": "/tmp/evil-config",
+    "SSLKEYLOGFILE": "/tmp/keys.log",
+    "GRPC_PROXY": "http://evil.example:3128",
+    "NODE_EXTRA_CA_CERTS": "/tmp/evil-ca.pem",
+}
+
+
+@pytest.mark.parametrize("variable", sorted(SDK_AND_TRUST))
+def test_a_secrets_fields_cannot_set_sdk_proxy_or_trust_variables_through_dotenv(sync, admin, names, variable):
+    """Row: a secret's JSON field names AWS_CA_BUNDLE, AWS_ENDPOINT_URL*, AWS_CONTAINER_CREDENTIALS_FULL_URI, SSLKEYLOGFILE or a *_PROXY in a dotenv file | refused, naming the variable and its family; no file is written"""
+    admin.create_secret(Name=names("evil"), SecretString=json.dumps({variable: SDK_AND_TRUST[variable], "OK": "1"}))
+    sync.write(f"- id: {names('evil')}\n  files:\n    - path: {sync.out}/app.env\n      format: dotenv\n")
+    result = sync.once()
+    assert result.returncode == 1, result.stderr
+    assert f"would set {variable}" in result.stderr and "changes how programs are loaded" in result.stderr, result.stderr
+    assert not (sync.out / "app.env").exists()
+
+
+def test_a_prefix_cannot_make_sdk_variables(sync, admin, names):
+    admin.create_secret(Name=names("evil"), SecretString=json.dumps({"ENDPOINT_URL": "https://evil.example", "REGION": "x"}))
+    sync.write(f"- id: {names('evil')}\n  env:\n    - prefix: AWS_\n")
+    marker = sync.root / "started"
+    result = subprocess.run([str(sync.binary), "run", "-c", str(sync.manifest), "--", "touch", str(marker)],
+                            env=sync.env, capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    assert "would set AWS_ENDPOINT_URL through prefix AWS_" in result.stderr and "AWS_*" in result.stderr, result.stderr
+    assert not marker.exists()
+
+
+def test_an_explicit_name_may_still_set_an_sdk_variable(sync, admin, names):
+    admin.create_secret(Name=names("region"), SecretString="eu-west-1")
+    sync.write(f"- id: {names('region')}\n  env:\n    - name: AWS_REGION\n")
+    result = subprocess.run([str(sync.binary), "run", "-c", str(sync.manifest), "--", "sh", "-c", 'printf %s "$AWS_REGION"'],
+                            env=sync.env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "eu-west-1"
+
+
+def test_a_prefix_refuses_non_portable_names_instead_of_transliterating(sync, admin, names):
+    """Row: a field named `straße` under an env prefix: | refused (not APP_STRASSE); the command is not started"""
+    admin.create_secret(Name=names("u"), SecretString=json.dumps({"straße": "x"}))
+    sync.write(f"- id: {names('u')}\n  env:\n    - prefix: APP_\n")
+    marker = sync.root / "started"
+    result = subprocess.run([str(sync.binary), "run", "-c", str(sync.manifest), "--", "touch", str(marker)],
+                            env=sync.env, capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    assert "APP_STRASSE" not in result.stderr and "straße" in result.stderr, result.stderr
+    assert not marker.exists()

@@ -113,7 +113,7 @@ public enum Renderer {
             }
             guard !ProtectedVariables.contains(name) else {
                 throw RenderError(
-                    message: "field '\(name)' would set \(name), which \(ProtectedVariables.reason); refused for format: dotenv",
+                    message: "field '\(name)' would set \(name), which \(ProtectedVariables.reason(for: name)); refused for format: dotenv",
                     fix: "rename the field, or write the file with a template that names each variable")
             }
             let text = value.fieldText

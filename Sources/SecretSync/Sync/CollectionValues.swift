@@ -73,7 +73,7 @@ struct CollectionValues {
     static func variableName(prefix: String, relativeName: String) -> String {
         prefix
             + String(
-                relativeName.uppercased().unicodeScalars.map { scalar -> Character in
+                ProtectedVariables.asciiUppercased(relativeName).unicodeScalars.map { scalar -> Character in
                     (scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar))) || scalar == "_"
                         ? Character(scalar) : "_"
                 })
@@ -89,8 +89,11 @@ struct CollectionValues {
                 func refuse(_ message: String, _ fix: String) -> RenderError {
                     RenderError(message: "\(entry.name): \(item.version.name.escapingControlCharacters) \(message)", fix: fix)
                 }
+                guard item.relativeName.unicodeScalars.allSatisfy(\.isASCII) else {
+                    throw refuse("is not a portable name (only ASCII letters, digits and punctuation make variables)", "rename it, or write it to a file with directory:")
+                }
                 guard !ProtectedVariables.contains(name) else {
-                    throw refuse("would set \(name), which \(ProtectedVariables.reason); refused", "use another prefix")
+                    throw refuse("would set \(name), which \(ProtectedVariables.reason(for: name)); refused", "use another prefix")
                 }
                 if let other = origin[name] {
                     throw refuse("and \(other.escapingControlCharacters) both make \(name)", "rename one of them")

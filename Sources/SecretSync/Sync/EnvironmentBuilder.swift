@@ -82,7 +82,8 @@ public struct EnvironmentBuilder: Sendable {
                 }
                 guard case .object(let members) = object else { continue }
                 for (field, value) in members {
-                    let name = prefix + field.uppercased()
+                    // ASCII letters only: `straße` must be refused, not become STRASSE.
+                    let name = prefix + ProtectedVariables.asciiUppercased(field)
                     guard Renderer.isValidEnvironmentName(name) else {
                         throw failure(
                             "field '\(field)' would make '\(name)', which is not a valid environment variable name",
@@ -90,7 +91,7 @@ public struct EnvironmentBuilder: Sendable {
                     }
                     guard !ProtectedVariables.contains(name) else {
                         throw failure(
-                            "field '\(field)' would set \(name) through prefix \(prefix), which \(ProtectedVariables.reason); refused",
+                            "field '\(field)' would set \(name) through prefix \(prefix), which \(ProtectedVariables.reason(for: name)); refused",
                             "rename the field; if the application needs \(name), set it explicitly with name: \(name) and key: \(field)")
                     }
                     variables.append((name, value.fieldText, false))

@@ -80,14 +80,25 @@ struct InputCheckTests {
         }
     }
 
-    @Test(arguments: ["LD_PRELOAD", "ld_library_path", "PATH", "BASH_ENV", "https_proxy", "MALLOC_ARENA_MAX", "NOTIFY_SOCKET"])
+    @Test(arguments: [
+        "LD_PRELOAD", "ld_library_path", "PATH", "BASH_ENV", "https_proxy", "MALLOC_ARENA_MAX", "NOTIFY_SOCKET", "AWS_REGION",
+        "AWS_CA_BUNDLE", "aws_endpoint_url_sts", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "SSLKEYLOGFILE", "GRPC_PROXY", "no_proxy",
+        "PYTHONSAFEPATH", "JAVA_TOOL_OPTIONS", "MAVEN_OPTS", "SECRET_SYNC_CHANGED", "XDG_CONFIG_HOME", "WATCHDOG_USEC",
+    ])
     func protectedVariables(name: String) {
         #expect(ProtectedVariables.contains(name))
     }
 
-    @Test(arguments: ["DB_PASSWORD", "APP_PATH", "LANG", "AWS_REGION", "PATHS"])
+    @Test(arguments: ["DB_PASSWORD", "APP_PATH", "LANG", "PATHS", "APP_AWS_KEY", "PROXY_HOST", "DB_CERT"])
     func ordinaryVariables(name: String) {
         #expect(!ProtectedVariables.contains(name))
+    }
+
+    @Test func protectedNamesAreUpperCasedAsASCIIOnly() {
+        #expect(ProtectedVariables.asciiUppercased("straße") == "STRAßE")
+        // U+017F (long s) upper-cases to S in Unicode; a variable name is ASCII, so it stays.
+        #expect(!ProtectedVariables.contains("pyth\u{17F}n"))
+        #expect(ProtectedVariables.reason(for: "AWS_ENDPOINT_URL").contains("AWS_*"))
     }
 
     @Test func logLinesCannotBeForged() {
