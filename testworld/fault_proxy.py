@@ -14,7 +14,10 @@ through unchanged (headers byte for byte, so SigV4 signatures still verify). Fau
   huge             200 with a 20 MiB body (a response-size cap must refuse it)
   twin             forward, then add to a BatchGetSecretValue answer, after each secret, a secret of
                    the same name from another account (222222222222) whose value is "twin:" + the
-                   original: an answer matched by name alone would be swapped
+                   original: an answer matched by name alone would be swapped; to a GetParameters
+                   answer, before each parameter, a same-named one of that account (the first that
+                   fits would be taken)
+  twinregion       the same for GetParameters with another region (eu-central-1) instead of account
   forge            400 AccessDeniedException whose message carries a newline and a fake log line
   bigerror         400 AccessDeniedException with a 100 KB message
 
@@ -34,9 +37,21 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def twin(data: bytes) -> bytes:
-    """Each SecretValues entry followed by a same-named one of another account with another value."""
+def twin(data: bytes, field: int = 4, value: str = "222222222222") -> bytes:
+    """Each SecretValues entry followed by a same-named one of another account with another value;
+    each GetParameters entry preceded by one (ARN field `field` replaced by `value`)."""
     document = json.loads(data)
+    if "Parameters" in document:
+        doubled = []
+        for entry in document["Parameters"]:
+            copy = dict(entry)
+            parts = copy["ARN"].split(":")
+            parts[field] = value
+            copy["ARN"] = ":".join(parts)
+            copy["Value"] = "twin:" + entry.get("Value", "")
+            doubled += [copy, entry]
+        document["Parameters"] = doubled
+        return json.dumps(document).encode()
     if "SecretValues" not in document:
         return data
     doubled = []
@@ -117,6 +132,8 @@ class FaultProxy:
                     return
                 if kind == "twin" and status == 200:
                     data = twin(data)
+                if kind == "twinregion" and status == 200:
+                    data = twin(data, field=3, value="eu-central-1")
                 self.answer(status, data, headers.get("Content-Type", "application/x-amz-json-1.1"))
 
             def forward(self, body: bytes):

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -192,3 +194,180 @@ def test_a_prefix_refuses_non_portable_names_instead_of_transliterating(sync, ad
     assert result.returncode == 1, result.stderr
     assert "APP_STRASSE" not in result.stderr and "straße" in result.stderr, result.stderr
     assert not marker.exists()
+
+
+# --- what root is configured by: manifest, templates, PIN and auth files ---------------------
+
+
+def loosen(path: Path, how: str) -> str:
+    """Gives `path` to another user, or to every user; returns what the refusal must say."""
+    if how == "owned by another user":
+        os.chown(path, NOBODY.pw_uid, NOBODY.pw_gid)
+        return f"{path} is owned by nobody (nobody:nogroup"
+    path.chmod(0o666)
+    return f"{path} is writable by other users (root:root 0666)"
+
+
+@pytest.mark.parametrize("how", ["owned by another user", "writable by others"])
+def test_a_manifest_another_user_controls_is_refused_as_root(sync, admin, names, how):
+    """Row: as root, a manifest another user owns or may write (its hooks run as root) | refused like sshd's StrictModes, naming the file, owner and mode; nothing is fetched, written or run; exit 2"""
+    admin.create_secret(Name=names("a"), SecretString="v1")
+    marker = sync.root / "hook-ran"
+    sync.write(f"- id: {names('a')}\n  files:\n    - path: {sync.out}/a\n  on_change:\n    - touch {marker}\n")
+    named = loosen(sync.manifest, how)
+    for command in (["once"], ["validate"], ["status"]):
+        result = subprocess.run([str(sync.binary), *command, "-c", str(sync.manifest)], env=sync.env, capture_output=True, text=True)
+        assert result.returncode == 2, (command, result.stderr)
+        assert f"manifest {named}" in result.stderr and "fix: chown root:root" in result.stderr, result.stderr
+    assert not marker.exists() and not (sync.out / "a").exists()
+
+
+def test_a_manifest_below_a_directory_another_user_owns_is_refused(sync, admin, names):
+    admin.create_secret(Name=names("a"), SecretString="v1")
+    sync.write(f"- id: {names('a')}\n  files:\n    - path: {sync.out}/a\n")
+    theirs = sync.root / "theirs"
+    theirs.mkdir()
+    os.chown(theirs, NOBODY.pw_uid, NOBODY.pw_gid)
+    manifest = theirs / "manifest.yaml"
+    sync.manifest.rename(manifest)
+    result = subprocess.run([str(sync.binary), "once", "-c", str(manifest)], env=sync.env, capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert f"manifest {manifest} is below {theirs}, which is owned by nobody" in result.stderr, result.stderr
+
+
+def test_a_template_file_another_user_controls_is_refused_as_root(sync, admin, names):
+    admin.create_secret(Name=names("db"), SecretString=json.dumps({"password": "pw"}))
+    template = sync.root / "db.conf.tmpl"
+    template.write_text("password={{password}}\n")
+    sync.write(f"- id: {names('db')}\n  files:\n    - path: {sync.out}/db.conf\n      template_file: {template}\n")
+    ok(sync.once())
+    named = loosen(template, "writable by others")
+    result = sync.once()
+    assert result.returncode == 2, result.stderr
+    assert f"template file {named}" in result.stderr, result.stderr
+    assert (sync.out / "db.conf").read_text() == "password=pw\n"
+
+
+def test_a_user_may_keep_a_manifest_of_their_own(sync, admin, names, tmp_path):
+    """Not as root, the judgement is not made: a user's own manifest in their own directory is theirs to trust."""
+    home = Path(tempfile.mkdtemp(prefix="secret-sync-user-"))
+    try:
+        home.chmod(0o755)
+        manifest = home / "manifest.yaml"
+        manifest.write_text("version: 1\nauth:\n  environment: true\nregion: us-west-2\n"
+                            f"state_dir: {home}/state\nsecrets:\n  - id: x\n    files:\n      - path: {home}/x\n")
+        os.chown(home, NOBODY.pw_uid, NOBODY.pw_gid)
+        os.chown(manifest, NOBODY.pw_uid, NOBODY.pw_gid)
+        manifest.chmod(0o664)
+        result = subprocess.run(["setpriv", f"--reuid={NOBODY.pw_uid}", f"--regid={NOBODY.pw_gid}", "--clear-groups",
+                                 str(sync.binary), "validate", "-c", str(manifest)], env=sync.env, capture_output=True, text=True)
+        assert "refus" not in result.stderr, result.stderr
+        assert result.returncode == 0, result.stderr
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+# --- an answer used for another request: Parameter Store ----------------------------------------
+
+
+def two_parameters(sync, ssm_admin, names, faults) -> tuple[str, str]:
+    base = "/" + names("p")
+    a_id = f"{base}/a"
+    ssm_admin.put_parameter(Name=a_id, Value="a-real", Type="SecureString")
+    ssm_admin.put_parameter(Name=f"{base}/b", Value="b-real", Type="String")
+    sync.env["AWS_ENDPOINT_URL_SSM"] = sync.env["AWS_ENDPOINT_URL_SECRETS_MANAGER"]
+    sync.write("", parameters=f"""\
+        - id: {a_id}
+          name: a
+          files:
+            - path: {sync.out}/a
+        - id: {base}/b
+          name: b
+          files:
+            - path: {sync.out}/b
+        """)
+    return a_id, f"{base}/b"
+
+
+@pytest.mark.parametrize("fault", ["twin", "twinregion"])
+def test_parameter_answers_are_matched_by_arn_region_and_account_not_first_by_name(sync, ssm_admin, names, faults, fault):
+    """Row: a GetParameters answer holding, first, a same-named parameter of another account or region | each file gets its own parameter: an ambiguous name is asked alone, never the first that fits"""
+    # By name: moto's GetParameters does not take ARNs (AnswerMatcherTests cover ARN requests).
+    two_parameters(sync, ssm_admin, names, faults)
+    faults.inject([fault])
+    result = sync.once()
+    assert result.returncode == 0, result.stderr
+    assert faults.requests[0] == fault
+    assert (sync.out / "a").read_text() == "a-real"
+    assert (sync.out / "b").read_text() == "b-real"
+
+
+def test_a_parameter_answered_only_ambiguously_is_refused(sync, ssm_admin, names, faults):
+    two_parameters(sync, ssm_admin, names, faults)
+    faults.inject(["twin"] * 6)
+    result = sync.once()
+    assert result.returncode == 1, result.stderr
+    assert "did not answer" in result.stderr and "twin:" not in result.stderr
+    assert not (sync.out / "a").exists() and not (sync.out / "b").exists()
+
+
+# --- names from data: duplicate and Unicode-equivalent field names --------------------------------
+
+
+def test_a_duplicate_json_key_renders_the_last_value_everywhere_as_jq_and_python_do(sync, admin, names):
+    """Row: a secret's JSON with a duplicate key (`{"password":"first","password":"second"}`) | the last value wins in key:, dotenv, templates and env, as jq and Python read it"""
+    text = '{"password":"first","user":"app","password":"second"}'
+    assert json.loads(text)["password"] == "second"
+    admin.create_secret(Name=names("dup"), SecretString=text)
+    sync.write(f"""\
+        - id: {names("dup")}
+          files:
+            - path: {sync.out}/password
+              key: password
+            - path: {sync.out}/app.env
+              format: dotenv
+            - path: {sync.out}/conf
+              template: "{{{{password}}}}"
+        """)
+    ok(sync.once())
+    assert (sync.out / "password").read_text() == "second"
+    assert (sync.out / "conf").read_text() == "second"
+    assert (sync.out / "app.env").read_text().count("PASSWORD") == 0  # fields are written as named
+    env_lines = (sync.out / "app.env").read_text().splitlines()
+    assert [line for line in env_lines if line.startswith("password=")] == ['password="second"'], env_lines
+
+
+def test_field_names_are_compared_as_written_not_by_unicode_equivalence(sync, admin, names):
+    """Row: `key: "cafe\\u0301"` against a field `"caf\\u00e9"` (canonically equivalent) | not the same field: the secret fails as a missing field, nothing is written"""
+    admin.create_secret(Name=names("u"), SecretString=json.dumps({"caf\u00e9": "latte"}))
+    sync.write(f'- id: {names("u")}\n  files:\n    - path: {sync.out}/coffee\n      key: "cafe\\u0301"\n')
+    result = sync.once()
+    assert result.returncode == 1, result.stderr
+    assert not (sync.out / "coffee").exists()
+    sync.write(f'- id: {names("u")}\n  files:\n    - path: {sync.out}/coffee\n      key: "caf\\u00e9"\n')
+    ok(sync.once())
+    assert (sync.out / "coffee").read_text() == "latte"
+
+
+# --- every removal proven -------------------------------------------------------------------------
+
+
+def test_prune_never_removes_a_file_the_manifest_still_names_while_its_entry_fails(sync, admin, names):
+    """Row: an entry renamed and re-pointed at a secret that cannot be read, its file still named (`prune: true`) | the file is kept, as the pass says: prune never removes what the manifest names"""
+    two_secrets(sync, admin, names)
+    ok(sync.once())
+    sync.write(f"""\
+        - id: {names("a")}
+          name: a
+          files:
+            - path: {sync.out}/a
+        - id: {names("missing")}
+          name: b-renamed
+          files:
+            - path: {sync.out}/b
+        """, extra="prune: true\n")
+    result = sync.once()
+    assert result.returncode == 1, result.stderr
+    assert "the last good files were kept" in result.stderr
+    assert f"removed {sync.out / 'b'}" not in result.stderr, result.stderr
+    assert (sync.out / "b").read_text() == "b-v1"

@@ -57,10 +57,13 @@ public struct ParameterStoreClient: Sendable {
         }
         let invalid = Set((object["InvalidParameters"]?.array ?? []).compactMap(\.string))
         var results = [Request: Result<SecretVersion, AWSServiceError>]()
+        let matcher = AnswerMatcher(namesByARN: AnswerMatcher.sameName, region: region, requested: requests.map(\.id))
+        let answered = parameters.map { AnswerMatcher.Answer(arn: $0["ARN"]?.string, name: $0["Name"]?.string) }
         for request in requests {
             if invalid.contains(request.wireName) || invalid.contains(request.id) {
                 results[request] = .failure(notFound(request, region: region))
-            } else if let answer = parameters.first(where: { Self.answers(request, with: $0) }) {
+            } else if let index = matcher.match(request.id, among: answered, accepting: { Self.answers(request, with: parameters[$0]) }) {
+                let answer = parameters[index]
                 do {
                     results[request] = .success(try version(of: answer, for: request))
                 } catch {
@@ -69,19 +72,25 @@ public struct ParameterStoreClient: Sendable {
             } else {
                 results[request] = .failure(
                     AWSServiceError(
-                        subject: request.id, awsErrorCode: nil,
-                        message: "GetParameters did not answer for \(request.id) (\(request.version.description)); refused",
+                        subject: request.id, awsErrorCode: Self.unmatchedAnswer,
+                        message:
+                            "GetParameters did not answer for \(request.id) (\(request.version.description)) with exactly one parameter of its name in \(region); refused",
                         fix: "check AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL point at Parameter Store itself", retryable: false))
             }
         }
         return results
     }
 
-    /// True when `answer` is the parameter `request` names: by ARN for an ARN, else by name; and,
-    /// where the answer says which version or label it is, that one.
+    /// The code of a request no answer of its call provably answers (``AnswerMatcher``): asked
+    /// again alone, then refused.
+    static let unmatchedAnswer = "UnmatchedAnswer"
+
+    /// True when `answer` could be `request`'s: its ARN for an ARN, else its name (as written), and
+    /// where the answer says which version or label it is, that one. Whether it is certainly
+    /// `request`'s among the call's answers is ``AnswerMatcher``'s to say.
     static func answers(_ request: Request, with answer: JSONDocument) -> Bool {
-        let matchesName = request.id.hasPrefix("arn:") ? answer["ARN"]?.string == request.id : answer["Name"]?.string == request.id
-        guard matchesName else { return false }
+        let named = AnswerMatcher.isARN(request.id) ? answer["ARN"]?.string : answer["Name"]?.string
+        guard let named, AnswerMatcher.sameName(named, request.id) else { return false }
         if let selector = answer["Selector"]?.string, !selector.isEmpty {
             switch request.version {
             case .number(let number): return selector == ":\(number)"

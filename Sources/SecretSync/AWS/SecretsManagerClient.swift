@@ -62,10 +62,7 @@ public struct SecretsManagerClient: Sendable {
     /// (complete, or partial without the 6-character suffix) only by that ARN; a name request only
     /// by a secret of that name in that region.
     static func answers(_ id: String, region: String, with version: SecretVersion) -> Bool {
-        if id.hasPrefix("arn:") {
-            return version.arn == id || (version.arn.hasPrefix(id + "-") && version.arn.utf8.count == id.utf8.count + 7)
-        }
-        return version.name == id && ARN(version.arn)?.region == region
+        AnswerMatcher(namesByARN: namesByARN, region: region, requested: [id]).fits(id, .init(arn: version.arn, name: version.name))
     }
 
     /// A `SecretBinary`'s base64 text decoded; the intermediate copies are overwritten.
@@ -228,19 +225,16 @@ public struct SecretsManagerClient: Sendable {
         return arns
     }
 
-    /// The one answer of a batch that is `id`'s, or nil when there is none or it is not certain.
-    /// Answers carry names, and two accounts can each have a secret of one name: an ARN request
-    /// matches only by ARN, and a name request only a same-named secret of the region that no ARN
-    /// request of the batch claims, and only when exactly one such secret answered.
+    /// The one answer of a batch that is `id`'s, or nil when there is none or it is not certain
+    /// (``AnswerMatcher``).
     static func match(_ id: String, among answered: [SecretVersion], requested: [String], region: String) -> SecretVersion? {
-        let candidates = answered.filter { answers(id, region: region, with: $0) }
-        guard let candidate = candidates.first, Set(candidates.map(\.arn)).count == 1 else { return nil }
-        if !id.hasPrefix("arn:") {
-            let sameName = Set(answered.filter { $0.name == id }.map(\.arn))
-            let claimedByARN = requested.contains { $0.hasPrefix("arn:") && answers($0, region: region, with: candidate) }
-            guard sameName.count == 1, !claimedByARN else { return nil }
-        }
-        return candidate
+        let matcher = AnswerMatcher(namesByARN: namesByARN, region: region, requested: requested)
+        return matcher.match(id, among: answered.map { .init(arn: $0.arn, name: $0.name) }).map { answered[$0] }
+    }
+
+    /// A full ARN, or a partial one (without the 6-character suffix Secrets Manager adds).
+    @Sendable static func namesByARN(_ id: String, _ arn: String) -> Bool {
+        AnswerMatcher.sameName(arn, id) || (arn.utf8.starts(with: (id + "-").utf8) && arn.utf8.count == id.utf8.count + 7)
     }
 
     /// Opens a connection to the region's endpoint ahead of time (see ``AWSJSONService/warmUp(region:)``).

@@ -44,21 +44,15 @@ public struct ProfileCredentialProvider: CredentialProvider {
     /// The file's sections, or nil when it does not exist. As root, a file that another user owns
     /// or may write is refused: its `credential_process` would run as root.
     func readShared(_ path: String, role: String) throws -> INIFile? {
-        let file: (data: Data, owner: uid_t, mode: mode_t)
+        let data: Data
         do {
-            file = try LocalFile.readWithOwner(path, role: role)
+            // As root, judged by PathTrust on the descriptors read (its credential_process would run as root).
+            data = try LocalFile.read(
+                path, role: role,
+                trust: PathTrust.rootConfiguration(
+                    role, risk: "make secret-sync run any credential_process as root", isConfiguration: false))
         } catch let error as LocalFileError where error.errno == ENOENT {
             return nil
-        }
-        let data = file.data
-        // Judged on the file that was read (its descriptor), not on the name, which could be swapped.
-        if geteuid() == 0, file.owner != 0 || file.mode & 0o022 != 0 {
-            throw CredentialSourceError(
-                message:
-                    "refusing \(role) \(path): it is \(file.owner != 0 ? "owned by \(SystemAccounts.userName(file.owner))" : "writable by other users"), and secret-sync runs as root",
-                fix:
-                    "chown root:root \(path) && chmod 0600 \(path), or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at root's own files"
-            )
         }
         return INIFile(String(decoding: data, as: UTF8.self))
     }

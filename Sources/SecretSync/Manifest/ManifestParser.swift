@@ -21,8 +21,13 @@ public struct ManifestParser {
         self.resolveAccounts = resolveAccounts
     }
 
+    /// As root, the manifest must be root's: it says which files are written and which hooks run.
+    static var trust: PathTrust.Use? {
+        PathTrust.rootConfiguration("manifest", risk: "choose which files secret-sync writes and which hooks it runs as root")
+    }
+
     public func load(path: String) throws -> Manifest {
-        let data = try LocalFile.read(path, role: "manifest")
+        let data = try LocalFile.read(path, role: "manifest", trust: Self.trust)
         guard let text = String(validating: data, as: UTF8.self) else {
             throw ManifestError(
                 path: path,

@@ -45,6 +45,9 @@ extension ManifestReader {
         let certificate = localFile(fields, "certificate", keyPath, parent: node, role: "certificate", required: true)
         let privateKey = keySource(fields, keyPath, parent: node)
         let tpmAuthFile = localFile(fields, "tpm_auth_file", keyPath, parent: node, role: "TPM auth value file", required: false)
+        if let tpmAuthFile, let node = fields["tpm_auth_file"]?.value {
+            judge(tpmAuthFile, node, join(keyPath, "tpm_auth_file"), use: SecretFile.trust("TPM key auth value"))
+        }
         if tpmAuthFile != nil, case .pkcs11 = privateKey, let node = fields["tpm_auth_file"]?.value {
             report(
                 node, join(keyPath, "tpm_auth_file"), "tpm_auth_file applies to TPM keys, but private_key is a PKCS#11 URI",
@@ -139,6 +142,8 @@ extension ManifestReader {
                     report(
                         valueNode, join(keyPath, "private_key"), "PIN file \(pin) (pin-source) does not exist",
                         fix: "write the token's PIN there (readable only by secret-sync's user), or correct pin-source")
+                } else if let pin = uri.pinSource {
+                    judge(pin, valueNode, join(keyPath, "private_key"), use: SecretFile.trust("PIN"))
                 }
             }
             return source
@@ -149,6 +154,13 @@ extension ManifestReader {
             report(valueNode, join(keyPath, "private_key"), "\(error)")
             return nil
         }
+    }
+
+    /// Reports a local file root is configured by that another user controls (``PathTrust``),
+    /// when local files are checked.
+    mutating func judge(_ path: String, _ node: YAMLNode, _ keyPath: String, use: PathTrust.Use?) {
+        guard checkLocalFiles, let use, let refusal = PathTrust.refusal(ofFile: path, for: use) else { return }
+        report(node, keyPath, refusal.message, fix: refusal.fix)
     }
 
     mutating func localFile(

@@ -134,6 +134,8 @@ extension ManifestReader {
             } else if let value = fields["template_file"]?.value, let templatePath = absolutePath(value, join(keyPath, "template_file")) {
                 if checkLocalFiles, !FileManager.default.fileExists(atPath: templatePath) {
                     report(value, join(keyPath, "template_file"), "template file \(templatePath) does not exist")
+                } else {
+                    judge(templatePath, value, join(keyPath, "template_file"), use: Template.fileTrust)
                 }
                 content = .template(.file(templatePath))
             }

@@ -30,6 +30,9 @@ public enum PathTrust {
         public let risk: String
         /// The fix when the path is refused, given the refused path.
         public let fix: @Sendable (String) -> String
+        /// A refusal is a configuration error (exit 2), as for the manifest, rather than a
+        /// run-time failure (exit 1), as for the state.
+        public var isConfiguration = false
 
         /// The state directory and its files: they decide what prune removes and which hooks run.
         public static func state(_ role: String) -> Use {
@@ -41,7 +44,38 @@ public enum PathTrust {
         }
     }
 
+    /// What root is configured by — the manifest, `template_file`s, PIN and auth files, AWS
+    /// profile files: judged only when secret-sync runs as root (another user's own files are
+    /// theirs to trust), then refused like sshd's StrictModes when another user owns or may write
+    /// them or a directory above them. Nil when not running as root.
+    public static func rootConfiguration(_ role: String, risk: String, isConfiguration: Bool = true) -> Use? {
+        guard geteuid() == 0 else { return nil }
+        return Use(
+            role: role, risk: risk,
+            fix: { path in "chown root:root \(path) && chmod go-w \(path), or keep the file where only root can change it" },
+            isConfiguration: isConfiguration)
+    }
+
+    /// The refusal of the file at `path` for `use`, or nil when it is trusted or cannot be
+    /// opened (whoever reads it reports that).
+    public static func refusal(ofFile path: String, for use: Use) -> UntrustedPathError? {
+        do {
+            let fd = try PathWalker(judgingFor: use).openFile(path)
+            if fd >= 0 { close(fd) }
+            return nil
+        } catch let refusal as UntrustedPathError {
+            return refusal
+        } catch {
+            return nil
+        }
+    }
+
     static func isTrustedOwner(_ uid: uid_t) -> Bool { uid == 0 || uid == geteuid() }
+
+    /// `nobody:nogroup 0644`, for refusals: the owner and mode an operator has to change.
+    static func ownership(_ info: stat) -> String {
+        "\(SystemAccounts.userName(info.st_uid)):\(SystemAccounts.groupName(info.st_gid)) \(String(info.st_mode & 0o7777, radix: 8).leftPadded(to: 4))"
+    }
 
     /// Why `info` cannot be trusted where it stands, or nil when it can.
     public static func distrust(_ info: stat, as standing: Standing) -> String? {
@@ -58,7 +92,7 @@ public enum PathTrust {
             throw UntrustedPathError(use: use, subject: subject, path: path, reason: "cannot be examined (\(String(cString: strerror(errno))))")
         }
         if let reason = distrust(info, as: standing) {
-            throw UntrustedPathError(use: use, subject: subject, path: path, reason: reason)
+            throw UntrustedPathError(use: use, subject: subject, path: path, reason: "\(reason) (\(ownership(info)))")
         }
     }
 }
@@ -79,5 +113,6 @@ public struct UntrustedPathError: DiagnosticError {
         return "\(use.role) \(subject) is below \(path), which is \(reason), who could \(use.risk); refusing it"
     }
     public var fix: String? { use.fix(path) }
+    public var isUsageError: Bool { use.isConfiguration }
     public var errorCode: String? { "UntrustedPath" }
 }

@@ -34,10 +34,12 @@ public indirect enum JSONDocument: Equatable, Sendable {
         return nil
     }
 
-    /// The first value of `key` in an object.
+    /// The value of `key` in an object, the key compared as written (byte for byte: `cafe\u{301}`
+    /// is not `caf\u{e9}`, though Swift's `==` calls them equal). A parsed object holds each key
+    /// once (the last value of a duplicate, as jq and Python read it).
     public subscript(key: String) -> JSONDocument? {
         guard case .object(let members) = self else { return nil }
-        return members.first { $0.key == key }?.value
+        return members.first { $0.key.utf8.elementsEqual(key.utf8) }?.value
     }
 
     /// Compact JSON text; object members keep their order.
@@ -104,6 +106,18 @@ public indirect enum JSONDocument: Equatable, Sendable {
         mutating func object(depth: Int) -> JSONDocument? {
             index += 1
             var members = [(key: String, value: JSONDocument)]()
+            // A duplicate key keeps its first place and takes its last value, as jq and Python do,
+            // so that every reader of the object (key:, dotenv, templates, env) sees one value.
+            var positions = [[UInt8]: Int]()
+            func add(_ key: String, _ value: JSONDocument) {
+                let bytes = Array(key.utf8)
+                if let position = positions[bytes] {
+                    members[position].value = value
+                } else {
+                    positions[bytes] = members.count
+                    members.append((key, value))
+                }
+            }
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
@@ -118,10 +132,10 @@ public indirect enum JSONDocument: Equatable, Sendable {
                 skipWhitespace()
                 if sensitive.contains(key), index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
                     guard let decoded = stringBytes() else { return nil }
-                    members.append((key, .sensitive(SecretPayload(kind: .string, bytes: decoded))))
+                    add(key, .sensitive(SecretPayload(kind: .string, bytes: decoded)))
                 } else {
                     guard let value = value(depth: depth + 1) else { return nil }
-                    members.append((key, value))
+                    add(key, value)
                 }
                 skipWhitespace()
                 guard index < bytes.count else { return nil }

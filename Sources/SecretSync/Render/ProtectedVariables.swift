@@ -28,9 +28,10 @@ public enum ProtectedVariables {
             }
         }
 
-        var shown: String {
+        /// The family as a person reads it: the pattern, or for a list the name that matched.
+        func shown(for upper: String) -> String {
             switch pattern {
-            case .exact(let names): return names.sorted().joined(separator: ", ")
+            case .exact: return upper
             case .prefix(let prefix): return prefix + "*"
             case .suffix(let suffix): return "*" + suffix
             }
@@ -52,7 +53,7 @@ public enum ProtectedVariables {
         Family(
             pattern: .exact([
                 "PATH", "CDPATH", "ENV", "IFS", "SHELLOPTS", "BASHOPTS", "PS4", "PROMPT_COMMAND", "GLOBIGNORE", "SHELL", "HOME",
-                "TMPDIR", "USER", "LOGNAME",
+                "TMPDIR",
             ]), what: "program lookup and shell start-up"),
         Family(pattern: .prefix("PYTHON"), what: "Python's module path and start-up"),
         Family(pattern: .prefix("PERL"), what: "Perl's module path and options"),
@@ -96,7 +97,8 @@ public enum ProtectedVariables {
     /// trust (AWS_*: the AWS SDKs' ...)".
     static func reason(for name: String) -> String {
         let family = family(of: name)
-        return "changes how programs are loaded, run or whom they trust" + (family.map { " (\($0.shown): \($0.what))" } ?? "")
+        let upper = asciiUppercased(name)
+        return "changes how programs are loaded, run or whom they trust" + (family.map { " (\($0.shown(for: upper)): \($0.what))" } ?? "")
     }
 
     /// Upper-cases ASCII letters only: `ß` must not become `SS`, nor `ſ` an `S`.

@@ -37,7 +37,7 @@ public enum Renderer {
         case .template(.inline(let template)):
             return Array(try fill(template, try object(payload, for: "a template")).utf8)
         case .template(.file(let path)):
-            let source = try LocalFile.read(path, role: "template file")
+            let source = try LocalFile.read(path, role: "template file", trust: Template.fileTrust)
             guard let text = String(validating: source, as: UTF8.self) else {
                 throw RenderError(message: "template file \(path) is not UTF-8 text", fix: "save the template as UTF-8")
             }

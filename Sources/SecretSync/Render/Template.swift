@@ -3,6 +3,11 @@
 /// There is deliberately nothing else: no conditionals, no escaping rules, no functions. A field
 /// that is missing is an error, never an empty string.
 public struct Template: Sendable, Equatable {
+    /// As root, a `template_file` must be root's: it decides what is written into secret files.
+    static var fileTrust: PathTrust.Use? {
+        PathTrust.rootConfiguration("template file", risk: "choose what secret-sync writes, and where a secret's values go")
+    }
+
     public enum Segment: Sendable, Equatable {
         case text(String)
         case field(String)

@@ -16,8 +16,14 @@ enum Wipe {
 
 /// Reads a PIN or auth value file: one trailing newline (`echo 1234 > pin`) is not part of it.
 enum SecretFile {
+    static func trust(_ role: String) -> PathTrust.Use? {
+        PathTrust.rootConfiguration(role, risk: "replace it and so decide how secret-sync unlocks its key")
+    }
+
     static func read(_ path: String, role: String) throws -> [UInt8] {
-        var data = try LocalFile.read(path, role: role)
+        // As root, a PIN or auth file another user could write would give them the key's use
+        // with a value of their choosing, or lock the token: judged like the manifest.
+        var data = try LocalFile.read(path, role: role, trust: trust(role))
         defer { data.resetBytes(in: 0..<data.count) }
         var bytes = [UInt8](data)
         if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }

@@ -24,7 +24,14 @@ struct OrphanFiles {
     /// Adds the files of entries no longer in the manifest to the state's orphans, drops those an
     /// entry writes again or that are gone, then removes (or plans to remove, or lists) the rest.
     /// Returns what was removed, or would be.
-    func settle(_ state: inout SyncState, synced: [SecretSpec], dryRun: Bool) -> [(path: String, outcome: FileRemover.Outcome)] {
+    ///
+    /// Never removed, whatever the state says: a file the manifest names, and a file below the
+    /// directory of a `path:`/`select:` entry that failed this pass (its values are unknown).
+    /// Such a file stays recorded until an entry writes it again; the pass's "last good files
+    /// were kept" stays true.
+    func settle(_ state: inout SyncState, synced: [SecretSpec], failed: Set<String>, dryRun: Bool)
+        -> [(path: String, outcome: FileRemover.Outcome)]
+    {
         let configured = Set(synced.map(\.name))
         var orphans = state.orphans ?? []
         for (name, entry) in state.secrets where !configured.contains(name) {
@@ -36,9 +43,19 @@ struct OrphanFiles {
         var seen = Set<String>()
         orphans = orphans.filter { !written.contains($0.path) && seen.insert($0.path).inserted }
 
+        let named = Set(synced.flatMap { $0.files.map(\.path) })
+        let unknownDirectories = synced.filter { failed.contains($0.name) }.compactMap { $0.collection?.directory }
+        func stillWanted(_ path: String) -> Bool {
+            named.contains(path) || unknownDirectories.contains { path.utf8.starts(with: ($0.hasSuffix("/") ? $0 : $0 + "/").utf8) }
+        }
+
         var kept = [SyncState.OrphanFile]()
         var removals = [(path: String, outcome: FileRemover.Outcome)]()
         for orphan in orphans {
+            if stillWanted(orphan.path) {
+                kept.append(orphan)
+                continue
+            }
             do {
                 let outcome =
                     prune && !dryRun ? try remover.remove(orphan.path, emptyDirectoriesBelow: orphan.bound) : try remover.plan(orphan.path)

@@ -75,7 +75,7 @@ public struct Reconciler: Sendable {
         }
         report.apiCalls = apiCalls.current - callsBefore
         report.removals = OrphanFiles(prune: manifest.prune, remover: FileRemover(), logger: logger)
-            .settle(&state, synced: synced, dryRun: dryRun)
+            .settle(&state, synced: synced, failed: Set(report.failedSecrets.map(\.name)), dryRun: dryRun)
 
         let succeeded = Set(report.secrets.filter { $0.error == nil }.map(\.name))
         let owed = state.secrets.mapValues(\.pendingHooks)

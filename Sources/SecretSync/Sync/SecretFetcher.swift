@@ -213,7 +213,14 @@ public final class SecretFetcher: @unchecked Sendable {
         let requests = keys.map { ParameterStoreClient.Request(id: $0.id, version: $0.version) }
         do {
             let answers = try parameters.getParameters(requests, region: region, credentials: credentials)
-            return zip(keys, requests).map { key, request in (key, answers[request].map { $0.mapError { $0 as any Error } }) }
+            return zip(keys, requests).flatMap { key, request -> [(Key, Result<SecretVersion, any Error>?)] in
+                // Not provably answered among others (a same-named parameter of another account or
+                // region): asked alone; alone, refused.
+                if keys.count > 1, case .failure(let error)? = answers[request], error.awsErrorCode == ParameterStoreClient.unmatchedAnswer {
+                    return parameterCall([key], region: region, credentials: credentials)
+                }
+                return [(key, answers[request].map { $0.mapError { $0 as any Error } })]
+            }
         } catch let error as AWSServiceError
             where keys.count > 1 && ["AccessDeniedException", "AccessDenied"].contains(error.awsErrorCode ?? "")
         {
