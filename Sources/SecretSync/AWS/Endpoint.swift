@@ -79,7 +79,9 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
                 fix: "give only scheme, host, port and an optional base path")
         }
         self.scheme = scheme
-        self.host = host
+        // An IPv6 literal comes with its brackets (`[::1]`); `host` holds the address itself, and
+        // `hostHeader` brackets it again where a URL or a Host header needs them.
+        self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         self.port = components.port
         var path = components.percentEncodedPath
         while path.hasSuffix("/") { path.removeLast() }

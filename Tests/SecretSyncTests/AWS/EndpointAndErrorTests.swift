@@ -36,6 +36,9 @@ struct EndpointAndErrorTests {
 
     @Test func hostHeaderKeepsOnlyNonDefaultPorts() throws {
         #expect(try Endpoint(url: "https://h:443", source: "t").hostHeader == "h")
+        // An IPv6 literal: bracketed once in the Host header and the URL, never twice.
+        let literal = try Endpoint(url: "http://[::1]:9911", source: "t")
+        #expect(literal.host == "::1" && literal.hostHeader == "[::1]:9911" && literal.description == "http://[::1]:9911")
         #expect(try Endpoint(url: "https://h:4566", source: "t").hostHeader == "h:4566")
         #expect(try Endpoint(url: "http://h:80/", source: "t").hostHeader == "h")
     }
