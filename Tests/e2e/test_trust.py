@@ -204,11 +204,15 @@ def loosen(path: Path, how: str) -> str:
     if how == "owned by another user":
         os.chown(path, NOBODY.pw_uid, NOBODY.pw_gid)
         return f"{path} is owned by nobody (nobody:nogroup"
+    if how == "writable by its group":
+        os.chown(path, 0, NOBODY.pw_gid)
+        path.chmod(0o664)
+        return f"{path} is writable by the group nogroup (root:nogroup 0664)"
     path.chmod(0o666)
     return f"{path} is writable by other users (root:root 0666)"
 
 
-@pytest.mark.parametrize("how", ["owned by another user", "writable by others"])
+@pytest.mark.parametrize("how", ["owned by another user", "writable by its group", "writable by others"])
 def test_a_manifest_another_user_controls_is_refused_as_root(sync, admin, names, how):
     """Row: as root, a manifest another user owns or may write (its hooks run as root) | refused like sshd's StrictModes, naming the file, owner and mode; nothing is fetched, written or run; exit 2"""
     admin.create_secret(Name=names("a"), SecretString="v1")
@@ -220,6 +224,21 @@ def test_a_manifest_another_user_controls_is_refused_as_root(sync, admin, names,
         assert result.returncode == 2, (command, result.stderr)
         assert f"manifest {named}" in result.stderr and "fix: chown root:root" in result.stderr, result.stderr
     assert not marker.exists() and not (sync.out / "a").exists()
+
+
+def test_roots_group_may_write_what_root_is_configured_by(sync, admin, names):
+    """A checkout made with umask 002 is root:root 0775 (gid 0 is root's, as logrotate holds): its manifest is used."""
+    admin.create_secret(Name=names("a"), SecretString="v1")
+    checkout = sync.root / "checkout"
+    checkout.mkdir()
+    checkout.chmod(0o775)
+    manifest = checkout / "manifest.yaml"
+    sync.write(f"- id: {names('a')}\n  files:\n    - path: {sync.out}/a\n")
+    sync.manifest.rename(manifest)
+    manifest.chmod(0o664)
+    result = subprocess.run([str(sync.binary), "once", "-c", str(manifest)], env=sync.env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (sync.out / "a").read_text() == "v1"
 
 
 def test_a_manifest_below_a_directory_another_user_owns_is_refused(sync, admin, names):

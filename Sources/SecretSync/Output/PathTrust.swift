@@ -9,7 +9,8 @@ import FoundationEssentials
 /// descriptors (`fstat`), never on names, so nothing can be swapped between the judgement and
 /// the use.
 ///
-/// Trusted owners are root and the user secret-sync runs as. A directory on the way to the path
+/// Trusted owners are root and the user secret-sync runs as; a trusted group is root's (gid 0),
+/// and the user's own when not root. A directory on the way to the path
 /// may be writable by others only with the sticky bit (`/tmp`: nobody can rename or remove what
 /// is not theirs there); the directory that holds the file, and the file itself, not at all —
 /// as sshd's StrictModes.
@@ -72,6 +73,19 @@ public enum PathTrust {
 
     static func isTrustedOwner(_ uid: uid_t) -> Bool { uid == 0 || uid == geteuid() }
 
+    /// Group 0 is root's own, as logrotate holds (a checkout made with umask 002 is `root:root
+    /// 0775`); so is our own group when not running as root.
+    static func isTrustedGroup(_ gid: gid_t) -> Bool { gid == 0 || (geteuid() != 0 && gid == getegid()) }
+
+    /// Who other than the trusted owners and groups may write `info`, or nil when nobody may.
+    static func otherWriters(_ info: stat) -> String? {
+        if info.st_mode & 0o002 != 0 { return "writable by other users" }
+        if info.st_mode & 0o020 != 0, !isTrustedGroup(info.st_gid) {
+            return "writable by the group \(SystemAccounts.groupName(info.st_gid))"
+        }
+        return nil
+    }
+
     /// `nobody:nogroup 0644`, for refusals: the owner and mode an operator has to change.
     static func ownership(_ info: stat) -> String {
         "\(SystemAccounts.userName(info.st_uid)):\(SystemAccounts.groupName(info.st_gid)) \(String(info.st_mode & 0o7777, radix: 8).leftPadded(to: 4))"
@@ -80,9 +94,9 @@ public enum PathTrust {
     /// Why `info` cannot be trusted where it stands, or nil when it can.
     public static func distrust(_ info: stat, as standing: Standing) -> String? {
         if !isTrustedOwner(info.st_uid) { return "owned by \(SystemAccounts.userName(info.st_uid))" }
-        guard info.st_mode & 0o022 != 0 else { return nil }
+        guard let writers = otherWriters(info) else { return nil }
         if standing == .passage, info.st_mode & S_IFMT == S_IFDIR, info.st_mode & S_ISVTX != 0 { return nil }
-        return "writable by other users"
+        return writers
     }
 
     /// Judges the open descriptor `fd`, reached as `path`; throws the refusal for `use` of `subject`.

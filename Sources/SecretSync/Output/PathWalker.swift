@@ -149,7 +149,7 @@ public struct PathWalker: Sendable {
     static func untrustedReason(_ directory: stat, linkOwner: uid_t? = nil) -> String? {
         guard let reason = PathTrust.distrust(directory, as: .passage) else {
             // A sticky directory writable by others holds only the links of their owners.
-            guard directory.st_mode & 0o022 != 0, let linkOwner, !PathTrust.isTrustedOwner(linkOwner) else { return nil }
+            guard PathTrust.otherWriters(directory) != nil, let linkOwner, !PathTrust.isTrustedOwner(linkOwner) else { return nil }
             return "with the sticky bit, where the link belongs to \(SystemAccounts.userName(linkOwner))"
         }
         return reason
