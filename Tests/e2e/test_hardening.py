@@ -171,6 +171,7 @@ def test_profile_files_another_user_owns_are_refused_as_root(sync, admin, names,
     d = world.description()
     config = Path(sync.env["AWS_SHARED_CREDENTIALS_FILE"])
     config.write_text(f"[app]\naws_access_key_id = {d['admin_access_key_id']}\naws_secret_access_key = {d['admin_secret_access_key']}\n")
+    config.chmod(0o644)  # whatever the umask: the refusal names the mode
     os.chown(config, NOBODY.pw_uid, NOBODY.pw_gid)
     one_file(sync, admin, names, sync.out / "a")
     sync.manifest.write_text(sync.manifest.read_text().replace(sync.auth(), "auth:\n  profile: app\nregion: us-west-2\n"))
