@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -100,14 +101,66 @@ def test_the_hardware_key_drop_in_verifies_and_opens_only_the_tpm_and_usb(servic
     assert settings == ["PrivateDevices=no", "DevicePolicy=closed", "DeviceAllow=/dev/tpmrm0 rw", "DeviceAllow=char-usb_device rw"]
 
 
-def test_cloud_init_example_is_valid_yaml_and_installs_then_syncs():
+def cloud_init_step() -> str:
+    document = yaml.safe_load((DEPLOY / "cloud-init.yaml").read_text())
+    assert len(document["runcmd"]) == 1, "one fail-fast step: runcmd has no set -e between steps"
+    command = document["runcmd"][0]
+    assert command[:2] == ["sh", "-c"]
+    return command[2]
+
+
+def run_cloud_init(tmp_path: Path, package: bytes, sha256: str, curl_fails: bool = False) -> tuple[subprocess.CompletedProcess, list[str], Path]:
+    """Runs the example's runcmd step with stand-ins for curl, apt-get, secret-sync and systemctl
+    that record their calls; the package "downloaded" is `package`, the pinned hash `sha256`."""
+    stubs, scratch, calls = tmp_path / "bin", tmp_path / "tmp", tmp_path / "calls"
+    stubs.mkdir()
+    scratch.mkdir()
+    (tmp_path / "package").write_bytes(package)
+    curl = f'''#!/bin/sh
+echo "curl $*" >> {calls}
+{"exit 22" if curl_fails else ""}
+while [ $# -gt 0 ]; do [ "$1" = -o ] && cp {tmp_path}/package "$2"; shift; done
+'''
+    (stubs / "curl").write_text(curl)
+    for tool in ("apt-get", "secret-sync", "systemctl"):
+        (stubs / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n'
+                                  + (f'for a; do case "$a" in *.deb) sha256sum "$a" >> {calls};; esac; done\n' if tool == "apt-get" else ""))
+    for stub in stubs.iterdir():
+        stub.chmod(0o755)
+    script = cloud_init_step().replace("PACKAGE_SHA256=SET-THIS-TO-THE-SHA-256-OF-THE-PACKAGE", f"PACKAGE_SHA256={sha256}")
+    result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
+                            env={"PATH": f"{stubs}:/usr/bin:/bin", "TMPDIR": str(scratch)})
+    return result, (calls.read_text().splitlines() if calls.exists() else []), scratch
+
+
+def test_cloud_init_installs_the_checked_package_then_syncs_then_enables_the_timer(tmp_path):
     document = yaml.safe_load((DEPLOY / "cloud-init.yaml").read_text())
     assert (DEPLOY / "cloud-init.yaml").read_text().startswith("#cloud-config\n")
-    commands = [" ".join(c) if isinstance(c, list) else c for c in document["runcmd"]]
-    assert any("install.sh" in c for c in commands)
-    assert commands.index(next(c for c in commands if "secret-sync.service" in c)) < commands.index(next(c for c in commands if "secret-sync.timer" in c))
     manifest = document["write_files"][0]
     assert manifest["permissions"] == "0600" and "roles_anywhere" in manifest["content"]
+    package = b"the package"
+    result, calls, scratch = run_cloud_init(tmp_path, package, hashlib.sha256(package).hexdigest())
+    assert result.returncode == 0, result.stderr
+    tools = [call.split()[0] for call in calls]
+    assert tools == ["curl", "apt-get", hashlib.sha256(package).hexdigest(), "secret-sync", "systemctl", "systemctl"], calls
+    assert "--proto =https" in calls[0]
+    assert calls[3:] == ["secret-sync validate", "systemctl start secret-sync.service", "systemctl enable --now secret-sync.timer"]
+    assert list(scratch.iterdir()) == [], "the download directory is removed"
+
+
+@pytest.mark.parametrize("fault", ["a package that is not the pinned one", "a failed download", "the hash left unset"])
+def test_cloud_init_runs_nothing_it_has_not_checked(tmp_path, fault):
+    """A download that failed, a package that is not the pinned one, or no hash: nothing is installed or run."""
+    package = b"the package"
+    sha256 = {"a package that is not the pinned one": hashlib.sha256(b"another").hexdigest(),
+              "a failed download": hashlib.sha256(package).hexdigest(),
+              "the hash left unset": "SET-THIS-TO-THE-SHA-256-OF-THE-PACKAGE"}[fault]
+    result, calls, scratch = run_cloud_init(tmp_path, package, sha256, curl_fails=fault == "a failed download")
+    assert result.returncode != 0
+    assert [call for call in calls if not call.startswith("curl")] == [], calls
+    assert list(scratch.iterdir()) == []
+    if fault == "the hash left unset":
+        assert "PACKAGE_SHA256 is not a SHA-256" in result.stderr and calls == []
 
 
 def test_cloudformation_template_passes_cfn_lint():
