@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import pwd
@@ -127,3 +128,47 @@ def test_status_reports_health_for_monitoring(sync, admin, names):
     assert "missing [failing]" in failing.stdout and "last error: Secrets Manager refused BatchGetSecretValue for" in failing.stdout
     assert "secret-sync: error: not in sync: missing (failing)" in failing.stderr
     assert 'secret_sync_secret_failing{secret="missing"} 1' in (sync.root / "metrics" / "secret_sync.prom").read_text()
+
+
+def ago(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - seconds))
+
+
+def test_an_idle_pass_keeps_status_and_metrics_fresh(sync, admin, names):
+    """Row: a pass that changed nothing, minutes after the last one that wrote | status and the metrics' last-pass time follow it: every pass records itself, so `status --max-age 5m` calls the secret ok, not stale"""
+    admin.create_secret(Name=names("good"), SecretString="g")
+    metrics = sync.root / "metrics" / "secret_sync.prom"
+    sync.write(f"- id: {names('good')}\n  name: good\n  files:\n    - path: {sync.out}/good\n", extra=f"metrics_file: {metrics}\n")
+    assert sync.once().returncode == 0
+    # Six minutes pass (no test waits for real time): the state says the last pass was then.
+    saved = json.loads((sync.state / "state.json").read_text())
+    saved["secrets"]["good"]["lastSuccess"] = saved["secrets"]["good"]["lastAttempt"] = ago(360)
+    saved["lastPass"]["started"] = saved["lastPass"]["finished"] = ago(360)
+    (sync.state / "state.json").write_text(json.dumps(saved))
+
+    idle = sync.once()
+    assert idle.returncode == 0 and "files_written=0" in idle.stderr, idle.stderr
+    fresh = status(sync, "--max-age", "5m")
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert "good [ok]" in fresh.stdout
+    finished = json.loads(status(sync, "--json").stdout)["lastPass"]["finished"]
+    assert time.time() - calendar.timegm(time.strptime(finished, "%Y-%m-%dT%H:%M:%SZ")) < 120, finished
+    stamp = next(float(line.split()[1]) for line in metrics.read_text().splitlines() if line.startswith("secret_sync_last_pass_timestamp_seconds"))
+    assert time.time() - stamp < 120, metrics.read_text()
+
+
+def test_status_json_has_one_shape_for_every_entry(sync, admin, names):
+    """Row: `status --json` read by monitoring, with entries that failed, synced and never ran | one schema: every entry has the same keys (null where absent), the document a formatVersion"""
+    admin.create_secret(Name=names("good"), SecretString="g")
+    entries = f"- id: {names('good')}\n  name: good\n  files:\n    - path: {sync.out}/good\n"
+    sync.write(entries)
+    before = json.loads(status(sync, "--json").stdout)
+    assert before["formatVersion"] == 1 and before["lastPass"] is None, before
+    sync.write(entries + f"- id: {names('missing')}\n  name: missing\n  files:\n    - path: {sync.out}/missing\n")
+    assert sync.once().returncode == 1
+    document = json.loads(status(sync, "--json").stdout)
+    assert set(document) == {"formatVersion", "healthy", "maxAgeSeconds", "lastPass", "secrets"}
+    good, missing = sorted(document["secrets"], key=lambda entry: entry["name"])
+    assert set(good) == set(missing) == set(before["secrets"][0]), (good, missing)
+    assert good["lastError"] is None and good["servedBy"] is None and missing["versionId"] is None and missing["lastError"]
+    assert document["lastPass"]["filesRemoved"] == 0

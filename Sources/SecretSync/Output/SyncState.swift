@@ -68,6 +68,23 @@ public struct SyncState: Codable, Sendable, Equatable {
         public var apiCalls: Int
         /// Files removed by `prune: true` (nil in states from before it existed).
         public var filesRemoved: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case started, finished, secrets, failures, filesWritten, hooksRun, apiCalls, filesRemoved
+        }
+
+        /// Every field, null where unknown: `status --json` has one shape.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(started, forKey: .started)
+            try container.encode(finished, forKey: .finished)
+            try container.encode(secrets, forKey: .secrets)
+            try container.encode(failures, forKey: .failures)
+            try container.encode(filesWritten, forKey: .filesWritten)
+            try container.encode(hooksRun, forKey: .hooksRun)
+            try container.encode(apiCalls, forKey: .apiCalls)
+            try container.encode(filesRemoved, forKey: .filesRemoved)
+        }
     }
 }
 

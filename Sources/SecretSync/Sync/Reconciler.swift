@@ -48,9 +48,6 @@ public struct Reconciler: Sendable {
         self.deadline = deadline
     }
 
-    /// How often an idle pass still records itself in the state (and the metrics file).
-    public static let stateHeartbeat: TimeInterval = 10 * 60
-
     /// One pass: the pipeline, each step named below. `shouldStop` is asked while waiting for the
     /// lock, before each secret and before each hook: when it gives a reason, the secrets not yet
     /// started are left as they are and reported, and hooks are kept owed for the next pass.
@@ -58,8 +55,7 @@ public struct Reconciler: Sendable {
     public func pass(dryRun: Bool, shouldStop: () -> String? = { nil }) throws -> PassReport {
         let lock = dryRun ? nil : try takeLock(shouldStop: shouldStop)
         defer { withExtendedLifetime(lock) {} }
-        let loaded = try loadState(dryRun: dryRun)
-        var state = loaded
+        var state = try loadState(dryRun: dryRun)
         let started = clock()
         let synced = manifest.entries.filter(\.writesFiles)
         warnAboutDestinations(synced)
@@ -83,7 +79,7 @@ public struct Reconciler: Sendable {
         report.hooks = runHooks(runs, state: &state, dryRun: dryRun, shouldStop: shouldStop)
 
         guard !dryRun else { return report }
-        report.stateError = record(&state, loaded: loaded, synced: synced, report: report, started: started)
+        report.stateError = record(&state, synced: synced, report: report, started: started)
         return report
     }
 
@@ -173,9 +169,10 @@ public struct Reconciler: Sendable {
     }
 
     /// Forgets what left the manifest, records the pass, and saves the state (and metrics) —
-    /// unless the pass was idle and the last record is recent. When the disk refuses the state,
-    /// it is kept in memory for the next pass and the error is returned.
-    func record(_ state: inout SyncState, loaded: SyncState, synced: [SecretSpec], report: PassReport, started: Date)
+    /// after every pass, idle or not: freshness (`status`, the metrics' last-pass time) follows
+    /// passes, not changes. When the disk refuses the state, it is kept in memory for the next
+    /// pass and the error is returned.
+    func record(_ state: inout SyncState, synced: [SecretSpec], report: PassReport, started: Date)
         -> (any DiagnosticError)?
     {
         let configured = Dictionary(uniqueKeysWithValues: synced.map { ($0.name, Set($0.onChange)) })
@@ -186,11 +183,6 @@ public struct Reconciler: Sendable {
             filesWritten: report.filesWritten, hooksRun: report.hooks.count, apiCalls: report.apiCalls,
             filesRemoved: report.removals.filter { $0.outcome == .removed }.count)
         logger.info("API calls this pass", metadata: ["calls": "\(report.apiCalls)"])
-        if memory.state(of: manifest.stateDirectory) == nil, Self.onlyTimesDiffer(loaded, state), let previous = loaded.lastPass,
-            clock().timeIntervalSince(previous.finished) < Self.stateHeartbeat
-        {
-            return nil
-        }
         do {
             try StateStore(directory: manifest.stateDirectory).save(state)
             memory.remember(nil, of: manifest.stateDirectory)
@@ -213,21 +205,6 @@ public struct Reconciler: Sendable {
     }
 
     // MARK: Helpers
-
-    /// True when two states differ only in pass and attempt times: an idle pass.
-    static func onlyTimesDiffer(_ a: SyncState, _ b: SyncState) -> Bool {
-        func normalised(_ state: SyncState) -> SyncState {
-            var copy = state
-            copy.lastPass = nil
-            for name in copy.secrets.keys {
-                copy.secrets[name]?.lastAttempt = nil
-                copy.secrets[name]?.lastSuccess = nil
-            }
-            return copy
-        }
-        return a.lastPass?.failures == 0 && b.lastPass?.failures == 0 && b.lastPass?.filesWritten == 0 && b.lastPass?.hooksRun == 0
-            && normalised(a) == normalised(b)
-    }
 
     /// Error text kept in the state is cut: it can come from the network, and a state file that
     /// outgrew what is read back would be "damaged" on every pass.

@@ -21,7 +21,30 @@ public struct StatusReport: Sendable {
         /// The fallback region that served the last success (nil: the entry's own region).
         public let servedBy: String?
         public let health: Health
+
+        enum CodingKeys: String, CodingKey {
+            case name, kind, secretId, versionId, lastSuccess, lastAttempt, lastError, pendingHooks, lastHookError, servedBy, health
+        }
+
+        /// One shape for every entry: a field that does not apply is null, never missing.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(kind, forKey: .kind)
+            try container.encode(secretId, forKey: .secretId)
+            try container.encode(versionId, forKey: .versionId)
+            try container.encode(lastSuccess, forKey: .lastSuccess)
+            try container.encode(lastAttempt, forKey: .lastAttempt)
+            try container.encode(lastError, forKey: .lastError)
+            try container.encode(pendingHooks, forKey: .pendingHooks)
+            try container.encode(lastHookError, forKey: .lastHookError)
+            try container.encode(servedBy, forKey: .servedBy)
+            try container.encode(health, forKey: .health)
+        }
     }
+
+    /// The version of `status --json`'s document: raised when a field changes meaning or goes.
+    public static let jsonFormatVersion = 1
 
     /// How one secret stands, for people and for monitoring.
     public enum Health: String, Sendable, Codable {
@@ -39,8 +62,8 @@ public struct StatusReport: Sendable {
     public var healthy: Bool { entries.allSatisfy { $0.health == .ok } }
 
     public init(manifest: Manifest, state: SyncState, now: Date = Date(), maxAge: TimeInterval? = nil) {
-        // Idle passes record themselves only every heartbeat, so staleness allows for it.
-        let maxAge = maxAge ?? max(3 * manifest.interval, 15 * 60) + Reconciler.stateHeartbeat
+        // Every pass records itself, so three missed intervals (at least 15 minutes) are stale.
+        let maxAge = maxAge ?? max(3 * manifest.interval, 15 * 60)
         self.maxAge = maxAge
         lastPass = state.lastPass
         entries = manifest.entries.filter(\.writesFiles).map { secret in
@@ -90,10 +113,22 @@ public struct StatusReport: Sendable {
 
     public func json() throws -> String {
         struct Document: Encodable {
+            let formatVersion = StatusReport.jsonFormatVersion
             let healthy: Bool
             let maxAgeSeconds: Int
             let lastPass: SyncState.PassRecord?
             let secrets: [Entry]
+
+            enum CodingKeys: String, CodingKey { case formatVersion, healthy, maxAgeSeconds, lastPass, secrets }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(formatVersion, forKey: .formatVersion)
+                try container.encode(healthy, forKey: .healthy)
+                try container.encode(maxAgeSeconds, forKey: .maxAgeSeconds)
+                try container.encode(lastPass, forKey: .lastPass)  // null before the first pass
+                try container.encode(secrets, forKey: .secrets)
+            }
         }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
