@@ -169,6 +169,47 @@ def test_a_client_that_trickles_its_request_loses_its_slot(sync, admin, names, t
         stop(daemon)
 
 
+HOLDER = """
+import select, socket, sys
+port, count = int(sys.argv[1]), int(sys.argv[2])
+def connect():
+    return socket.create_connection(("127.0.0.1", port))
+held = [connect() for _ in range(count)]
+print("holding", flush=True)
+while True:  # every connection the endpoint closes is opened again at once: the pressure never lets up
+    ready, _, _ = select.select(held + [sys.stdin], [], [])
+    if sys.stdin in ready:
+        break
+    for connection in ready:
+        if not connection.recv(4096):
+            connection.close()
+            held[held.index(connection)] = connect()
+"""
+
+
+def test_another_users_idle_connections_cannot_lock_out_token_holders(sync, admin, names, tmp_path):
+    """Row: another local user holds 40 idle connections to the credentials endpoint, reopening each one closed | each user gets at most 8 of its 64 connections: a token holder is still served; the refusals are logged with the uid, at most one line per user and status every 10 s"""
+    daemon, url, token_file = endpoint_daemon(sync, admin, names, tmp_path)
+    port = int(url.split(":")[2].split("/")[0])
+    holder = subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-c", HOLDER, str(port), "40"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "holding\n"
+        logged(daemon, "8 connections of this user at once")
+        token = token_file.read_text()
+        for _ in range(20):
+            status, document = get(url, token)
+            assert status == 200, document
+        assert holder.poll() is None, "the holder was still holding"
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+        log = stop(daemon)
+    refusals = [line for line in log.splitlines() if "credentials refused" in line and "nobody" in line]
+    assert refusals and "8 connections of this user at once" in refusals[0], refusals[:3]
+    assert len(refusals) <= 4, f"refusals are logged at most once per user and status every 10 s, not per connection: {len(refusals)} lines"
+
+
 def test_a_taken_port_does_not_stop_the_daemon_from_syncing(sync, admin, names, tmp_path):
     squatter = socket.socket()
     squatter.bind(("127.0.0.1", 0))

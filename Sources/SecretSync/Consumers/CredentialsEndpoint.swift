@@ -11,10 +11,11 @@ import Logging
 /// token in `Authorization`, nothing else; a fresh random token at each start, in a file only
 /// root and the named group may read. Credentials come from the daemon's own provider, renewed
 /// before they expire; when they cannot be renewed the answer is an error, never expired ones.
-/// No credential or token is ever logged; each request's line says who asked (the peer's uid)
-/// and what was answered.
+/// No credential or token is ever logged; each request's line says who asked (the peer's uid,
+/// found when the connection is accepted) and what was answered. Each local user may hold only
+/// a share of the connections (``EndpointAdmission``), so no user can lock out another.
 public final class CredentialsEndpoint: @unchecked Sendable {
-    // @unchecked Sendable: `listener`, `active` and `stopped` are only touched while `lock` is held.
+    // @unchecked Sendable: `listener` and `stopped` are only touched while `lock` is held.
     let spec: CredentialsEndpointSpec
     let credentials: any CredentialProvider
     let logger: Logger
@@ -22,11 +23,16 @@ public final class CredentialsEndpoint: @unchecked Sendable {
     private let token: [UInt8]
     private var listener: Int32 = -1
     private let lock = Lock()
-    private var active = 0
     private var stopped = false
+    let admission = EndpointAdmission(total: CredentialsEndpoint.connectionLimit, perUser: CredentialsEndpoint.perUserLimit)
+    let refusals = RefusalThrottle(interval: CredentialsEndpoint.refusalLogInterval)
 
-    /// Requests served at once; more are answered 503 at once.
-    static let concurrencyLimit = 16
+    /// Connections held at once; more are answered 503 at once.
+    static let connectionLimit = 64
+    /// Connections one local user may hold at once; more are answered 503 at once.
+    static let perUserLimit = 8
+    /// Refusals are logged at most once per user this often, counting those left out.
+    static let refusalLogInterval: TimeInterval = 10
     /// A client that sends its request slower than this is dropped.
     static let readTimeout: TimeInterval = 5
     /// What static keys (which name no expiry) are served with, so SDKs ask again.
@@ -127,49 +133,54 @@ public final class CredentialsEndpoint: @unchecked Sendable {
     }
 
     func admit(_ connection: Int32, peer: PeerAddress) {
-        lock.lock()
-        let admitted = active < Self.concurrencyLimit
-        if admitted { active += 1 }
-        lock.unlock()
-        guard admitted else {
+        guard admission.enter() else {
             // Answered on the accepting thread: kept cheap (no uid lookup, a short send timeout).
-            var timeout = timeval(tv_sec: 1, tv_usec: 0)
-            setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            send(connection, status: 503, body: Array(#"{"Code":"Busy","Message":"too many requests at once; try again"}"#.utf8))
+            refuseBusy(connection, peer: peer, uid: nil, because: "\(Self.connectionLimit) connections at once")
             close(connection)
             return
         }
         Threads.detach { [self] in
             defer {
                 close(connection)
-                lock.lock()
-                active -= 1
-                lock.unlock()
+                admission.leave()
             }
-            serve(connection, peer: peer)
+            let uid = peer.owner(listening: spec)
+            guard admission.enter(user: uid) else {
+                return refuseBusy(connection, peer: peer, uid: uid, because: "\(Self.perUserLimit) connections of this user at once")
+            }
+            defer { admission.leave(user: uid) }
+            serve(connection, peer: peer, uid: uid)
         }
     }
 
-    func serve(_ connection: Int32, peer: PeerAddress) {
+    /// 503 Busy, without reading the request (the caller closes the connection).
+    func refuseBusy(_ connection: Int32, peer: PeerAddress, uid: UInt32?, because reason: String) {
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        send(connection, status: 503, body: Array(#"{"Code":"Busy","Message":"too many connections at once; try again"}"#.utf8))
+        log(peer: peer, uid: uid, status: 503, request: nil, detail: reason)
+    }
+
+    func serve(_ connection: Int32, peer: PeerAddress, uid: UInt32?) {
         var timeout = timeval(tv_sec: Int(Self.readTimeout), tv_usec: 0)
         setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard let request = read(connection) else {
-            return respond(connection, peer: peer, status: 400, code: "BadRequest", message: "not an HTTP/1.1 request")
+            return respond(connection, peer: peer, uid: uid, status: 400, code: "BadRequest", message: "not an HTTP/1.1 request")
         }
         guard request.path == spec.path else {
-            return respond(connection, peer: peer, status: 404, code: "NotFound", message: "nothing is served here", request: request)
+            return respond(connection, peer: peer, uid: uid, status: 404, code: "NotFound", message: "nothing is served here", request: request)
         }
         guard request.method == "GET" else {
-            return respond(connection, peer: peer, status: 405, code: "MethodNotAllowed", message: "only GET", request: request)
+            return respond(connection, peer: peer, uid: uid, status: 405, code: "MethodNotAllowed", message: "only GET", request: request)
         }
         guard let authorization = request.headers["authorization"] else {
             return respond(
-                connection, peer: peer, status: 401, code: "Unauthorized",
+                connection, peer: peer, uid: uid, status: 401, code: "Unauthorized",
                 message: "the Authorization header must carry the token (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)", request: request)
         }
         guard constantTimeEqual(Array(authorization.utf8), token) else {
-            return respond(connection, peer: peer, status: 403, code: "Forbidden", message: "wrong token", request: request)
+            return respond(connection, peer: peer, uid: uid, status: 403, code: "Forbidden", message: "wrong token", request: request)
         }
         let served: AWSCredentials
         do {
@@ -177,13 +188,13 @@ public final class CredentialsEndpoint: @unchecked Sendable {
         } catch {
             let message = (error as? DiagnosticError)?.message ?? "\(error)"
             return respond(
-                connection, peer: peer, status: 503, code: "CredentialsUnavailable", message: "cannot renew the credentials: \(message)",
+                connection, peer: peer, uid: uid, status: 503, code: "CredentialsUnavailable", message: "cannot renew the credentials: \(message)",
                 request: request)
         }
         let now = clock()
         if let expiration = served.expiration, expiration <= now {
             return respond(
-                connection, peer: peer, status: 503, code: "CredentialsUnavailable",
+                connection, peer: peer, uid: uid, status: 503, code: "CredentialsUnavailable",
                 message: "the credentials expired and cannot be renewed",
                 request: request)
         }
@@ -196,7 +207,7 @@ public final class CredentialsEndpoint: @unchecked Sendable {
         var body = Array(JSONDocument.object(members).text.utf8)
         defer { Wipe.bytes(&body) }
         send(connection, status: 200, body: body)
-        log(peer: peer, status: 200, request: request, detail: "credentials until \(UTCTime.rfc3339(expiration))")
+        log(peer: peer, uid: uid, status: 200, request: request, detail: "credentials until \(UTCTime.rfc3339(expiration))")
     }
 
     /// The request head, read until its blank line, within the size limit and one deadline for
@@ -218,12 +229,13 @@ public final class CredentialsEndpoint: @unchecked Sendable {
     }
 
     func respond(
-        _ connection: Int32, peer: PeerAddress, status: Int, code: String, message: String, request: EndpointRequest? = nil
+        _ connection: Int32, peer: PeerAddress, uid: UInt32?, status: Int, code: String, message: String,
+        request: EndpointRequest? = nil
     ) {
         send(
             connection, status: status,
             body: Array(JSONDocument.object([("Code", .string(code)), ("Message", .string(message))]).text.utf8))
-        log(peer: peer, status: status, request: request, detail: message)
+        log(peer: peer, uid: uid, status: status, request: request, detail: message)
     }
 
     func send(_ connection: Int32, status: Int, body: [UInt8]) {
@@ -241,14 +253,15 @@ public final class CredentialsEndpoint: @unchecked Sendable {
         }
     }
 
-    func log(peer: PeerAddress, status: Int, request: EndpointRequest?, detail: String) {
+    /// One line per answer; refusals at most once per user and status every `refusalLogInterval`,
+    /// counting those left out, so that a flood of connections is not a flood of lines.
+    func log(peer: PeerAddress, uid: UInt32?, status: Int, request: EndpointRequest?, detail: String) {
         var metadata: Logger.Metadata = ["peer": "\(peer)", "status": "\(status)"]
-        if let uid = peer.owner(listening: spec) { metadata["uid"] = "\(uid) (\(SystemAccounts.userName(uid)))" }
+        if let uid { metadata["uid"] = "\(uid) (\(SystemAccounts.userName(uid)))" }
         if let request { metadata["request"] = "\(request.method.escapingControlCharacters) \(request.path.escapingControlCharacters)" }
-        if status == 200 {
-            logger.info("credentials served: \(detail)", metadata: metadata)
-        } else {
-            logger.warning("credentials refused: \(detail)", metadata: metadata)
-        }
+        guard status != 200 else { return logger.info("credentials served: \(detail)", metadata: metadata) }
+        guard let suppressed = refusals.admit("\(uid.map(String.init) ?? "unknown") \(status)", now: clock()) else { return }
+        if suppressed > 0 { metadata["refused_before"] = "\(suppressed) since the last line" }
+        logger.warning("credentials refused: \(detail)", metadata: metadata)
     }
 }
