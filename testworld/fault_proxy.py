@@ -18,6 +18,10 @@ through unchanged (headers byte for byte, so SigV4 signatures still verify). Fau
                    answer, before each parameter, a same-named one of that account (the first that
                    fits would be taken)
   twinregion       the same for GetParameters with another region (eu-central-1) instead of account
+  flood:N:BYTES    answer GetParametersByPath, without asking moto, with N parameters under the
+                   requested path, each of BYTES bytes, and a fresh NextToken: as a stand-in endpoint
+                   that never stops (a page holds at most 10 by the API; N=11 breaks that, BYTES=9000
+                   breaks the 8 KB value limit)
   forge            400 AccessDeniedException whose message carries a newline and a fake log line
   bigerror         400 AccessDeniedException with a 100 KB message
 
@@ -35,6 +39,20 @@ import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+FLOODED = iter(range(1 << 62))
+
+
+def flood(request: dict, count: int, size: int) -> bytes:
+    """One made-up GetParametersByPath page of `count` parameters of `size` bytes, and a token."""
+    path = request.get("Path", "/").rstrip("/")
+    parameters = []
+    for _ in range(count):
+        n = next(FLOODED)
+        parameters.append({"Name": f"{path}/flood{n}", "Type": "String", "Value": "x" * size, "Version": 1,
+                           "ARN": f"arn:aws:ssm:us-west-2:123456789012:parameter{path}/flood{n}", "DataType": "text"})
+    return json.dumps({"Parameters": parameters, "NextToken": f"flood-{next(FLOODED)}"}).encode()
 
 
 def twin(data: bytes, field: int = 4, value: str = "222222222222") -> bytes:
@@ -113,6 +131,9 @@ class FaultProxy:
                     return self.answer(200, b"<html><body>Please log in to the network</body></html>", "text/html")
                 if kind == "huge":
                     return self.answer(200, b"{" + b" " * (20 << 20) + b"}")
+                if kind == "flood":
+                    count, _, size = argument.partition(":")
+                    return self.answer(200, flood(json.loads(body), int(count), int(size)))
                 if kind == "forge":
                     message = "denied\nnotice: forged line from the network\r\nerror: another"
                     return self.answer(400, json.dumps({"__type": "AccessDeniedException", "message": message}).encode())

@@ -4,6 +4,9 @@ each parameter authorised by its ARN (testworld/moto_world.py); the role may rea
 from __future__ import annotations
 
 import json
+import subprocess
+
+import pytest
 
 from support import ok
 
@@ -239,3 +242,23 @@ def test_a_parameter_name_that_climbs_out_of_the_directory_writes_nothing(sync, 
     assert "cannot name a file" in result.stderr
     assert (sync.out / "climb" / "ok").read_text() == "fine"  # nothing of the entry was written
     assert not (sync.out / "escape").exists()
+
+
+@pytest.mark.parametrize("fault, refusal", [
+    ("flood:10:4000", "holds more than 1000 values, secret-sync's bound for one entry"),
+    ("flood:11:10", "answered 11 values in one page, more than the 10 asked (MaxResults)"),
+    ("flood:1:9000", "with 9000 bytes, more than Parameter Store's 8192"),
+])
+def test_a_path_without_end_is_refused_within_bounds(sync, ssm_admin, names, faults, fault, refusal):
+    """Row: a stand-in Parameter Store answering a `path:` entry with pages that never end, a page wider than MaxResults, or a value over 8 KB | the entry fails naming the bound (1,000 values or 32 MiB an entry, the API's page size and value size), after at most 101 pages; nothing of it is written"""
+    base = "/" + names("flood")
+    ssm_admin.put_parameter(Name=f"{base}/real", Value="v", Type="String")
+    sync.env["AWS_ENDPOINT_URL_SSM"] = sync.env["AWS_ENDPOINT_URL_SECRETS_MANAGER"]
+    sync.write("", parameters=f"- path: {base}/\n  name: flood\n  directory: {sync.out}/flood\n")
+    faults.inject([fault] * 1200)
+    # Without the bounds, 10,000 pages of 40 KB were held before the page limit ended it.
+    result = subprocess.run([str(sync.binary), "once", "-c", str(sync.manifest)], env=sync.env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert refusal in result.stderr, result.stderr
+    assert not (sync.out / "flood").exists()
+    assert len([request for request in faults.requests if request.startswith("flood")]) <= 101

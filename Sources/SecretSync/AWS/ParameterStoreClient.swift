@@ -102,11 +102,16 @@ public struct ParameterStoreClient: Sendable {
         return true
     }
 
-    func version(of answer: JSONDocument, for request: Request) throws(AWSServiceError) -> SecretVersion {
+    func version(of answer: JSONDocument, for request: Request, operation: String = "GetParameters") throws(AWSServiceError)
+        -> SecretVersion
+    {
         guard let version = answer["Version"]?.integer, case .sensitive(let value)? = answer["Value"] else {
-            throw service.malformed("GetParameters", subject: request.id)
+            throw service.malformed(operation, subject: request.id)
         }
         let name = answer["Name"]?.string ?? request.id
+        try CollectionBounds.checkSize(
+            value, of: name, limit: CollectionBounds.parameterValueBytes, service: "Parameter Store", operation: operation,
+            endpointVariable: "AWS_ENDPOINT_URL_SSM")
         return SecretVersion(arn: answer["ARN"]?.string ?? name, name: name, versionId: String(version), payload: value)
     }
 
@@ -142,6 +147,9 @@ public struct ParameterStoreClient: Sendable {
     public func getParametersByPath(_ path: String, region: String, credentials: AWSCredentials) throws -> [SecretVersion] {
         let prefix = path.hasSuffix("/") ? path : path + "/"
         var versions = [SecretVersion]()
+        var bounds = CollectionBounds(
+            service: "Parameter Store", operation: "GetParametersByPath", subject: "the parameters under \(path)", pageSize: Self.pageSize,
+            endpointVariable: "AWS_ENDPOINT_URL_SSM")
         try service.paged(
             "GetParametersByPath", subject: path, region: region, credentials: credentials, sensitive: ["Value"],
             body: { token in
@@ -154,6 +162,7 @@ public struct ParameterStoreClient: Sendable {
             },
             page: { answer in
                 guard let parameters = answer["Parameters"]?.array else { throw service.malformed("GetParametersByPath", subject: path) }
+                try bounds.check(pageOf: parameters.count)
                 for parameter in parameters {
                     let request = Request(id: parameter["Name"]?.string ?? "", version: .latest)
                     guard request.id.hasPrefix(prefix) else {
@@ -163,7 +172,9 @@ public struct ParameterStoreClient: Sendable {
                                 "GetParametersByPath for \(path) answered with a parameter outside it (\(request.id.escapingControlCharacters)); refused",
                             fix: "check AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL point at Parameter Store itself", retryable: false)
                     }
-                    versions.append(try version(of: parameter, for: request))
+                    let value = try version(of: parameter, for: request, operation: "GetParametersByPath")
+                    try bounds.take(value)
+                    versions.append(value)
                 }
             })
         return versions

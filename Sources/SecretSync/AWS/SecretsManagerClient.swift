@@ -104,6 +104,9 @@ public struct SecretsManagerClient: Sendable {
                 message: "secret \(secretId) version \(versionId) has neither SecretString nor SecretBinary",
                 fix: "put a value in the secret", retryable: false)
         }
+        try CollectionBounds.checkSize(
+            payload, of: secretId, limit: CollectionBounds.secretValueBytes, service: "Secrets Manager", operation: "GetSecretValue",
+            endpointVariable: "AWS_ENDPOINT_URL_SECRETS_MANAGER")
         return SecretVersion(arn: arn, name: object["Name"]?.string ?? secretId, versionId: versionId, payload: payload)
     }
 
@@ -162,6 +165,9 @@ public struct SecretsManagerClient: Sendable {
         return .array(filters)
     }
 
+    /// `BatchGetSecretValue` takes at most this many results a page (with `Filters`).
+    static let selectionPageSize = 20
+
     /// `BatchGetSecretValue` with `Filters`, page by page (20 a page): the `AWSCURRENT` value of
     /// every secret the filters match. A matched secret that could not be read fails the call.
     public func selectSecretValues(namePrefix: String?, tags: [SecretTag], region: String, credentials: AWSCredentials) throws
@@ -171,11 +177,14 @@ public struct SecretsManagerClient: Sendable {
             "the secrets selected by "
             + ([namePrefix.map { "name_prefix \($0)" }] + tags.map { "tag \($0.key)" }).compactMap { $0 }.joined(separator: ", ")
         var versions = [SecretVersion]()
+        var bounds = CollectionBounds(
+            service: "Secrets Manager", operation: "BatchGetSecretValue", subject: label, pageSize: Self.selectionPageSize,
+            endpointVariable: "AWS_ENDPOINT_URL_SECRETS_MANAGER")
         try service.paged(
             "BatchGetSecretValue", subject: label, region: region, credentials: credentials, sensitive: Self.valueMembers,
             body: { token in
                 var members: [(key: String, value: JSONDocument)] = [
-                    ("Filters", Self.filters(namePrefix: namePrefix, tags: tags)), ("MaxResults", .number("20")),
+                    ("Filters", Self.filters(namePrefix: namePrefix, tags: tags)), ("MaxResults", .number(String(Self.selectionPageSize))),
                 ]
                 if let token { members.append(("NextToken", .string(token))) }
                 return .object(members)
@@ -190,8 +199,12 @@ public struct SecretsManagerClient: Sendable {
                         fix: service.descriptor.fix(code: code, region: region, retryable: false, source: credentials.source),
                         retryable: false)
                 }
-                for value in answer["SecretValues"]?.array ?? [] {
-                    versions.append(try Self.secretVersion(value, secretId: value["Name"]?.string ?? label))
+                let values = answer["SecretValues"]?.array ?? []
+                try bounds.check(pageOf: values.count)
+                for value in values {
+                    let version = try Self.secretVersion(value, secretId: value["Name"]?.string ?? label)
+                    try bounds.take(version)
+                    versions.append(version)
                 }
             })
         return versions

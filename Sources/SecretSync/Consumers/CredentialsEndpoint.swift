@@ -169,7 +169,8 @@ public final class CredentialsEndpoint: @unchecked Sendable {
             return respond(connection, peer: peer, uid: uid, status: 400, code: "BadRequest", message: "not an HTTP/1.1 request")
         }
         guard request.path == spec.path else {
-            return respond(connection, peer: peer, uid: uid, status: 404, code: "NotFound", message: "nothing is served here", request: request)
+            return respond(
+                connection, peer: peer, uid: uid, status: 404, code: "NotFound", message: "nothing is served here", request: request)
         }
         guard request.method == "GET" else {
             return respond(connection, peer: peer, uid: uid, status: 405, code: "MethodNotAllowed", message: "only GET", request: request)
@@ -188,7 +189,8 @@ public final class CredentialsEndpoint: @unchecked Sendable {
         } catch {
             let message = (error as? DiagnosticError)?.message ?? "\(error)"
             return respond(
-                connection, peer: peer, uid: uid, status: 503, code: "CredentialsUnavailable", message: "cannot renew the credentials: \(message)",
+                connection, peer: peer, uid: uid, status: 503, code: "CredentialsUnavailable",
+                message: "cannot renew the credentials: \(message)",
                 request: request)
         }
         let now = clock()

@@ -103,7 +103,8 @@ public enum PathTrust {
     static func judge(_ fd: Int32, path: String, as standing: Standing, for use: Use, subject: String) throws {
         var info = stat()
         guard fstat(fd, &info) == 0 else {
-            throw UntrustedPathError(use: use, subject: subject, path: path, reason: "cannot be examined (\(String(cString: strerror(errno))))")
+            throw UntrustedPathError(
+                use: use, subject: subject, path: path, reason: "cannot be examined (\(String(cString: strerror(errno))))")
         }
         if let reason = distrust(info, as: standing) {
             throw UntrustedPathError(use: use, subject: subject, path: path, reason: "\(reason) (\(ownership(info)))")

@@ -90,7 +90,9 @@ struct CollectionValues {
                     RenderError(message: "\(entry.name): \(item.version.name.escapingControlCharacters) \(message)", fix: fix)
                 }
                 guard item.relativeName.unicodeScalars.allSatisfy(\.isASCII) else {
-                    throw refuse("is not a portable name (only ASCII letters, digits and punctuation make variables)", "rename it, or write it to a file with directory:")
+                    throw refuse(
+                        "is not a portable name (only ASCII letters, digits and punctuation make variables)",
+                        "rename it, or write it to a file with directory:")
                 }
                 guard !ProtectedVariables.contains(name) else {
                     throw refuse("would set \(name), which \(ProtectedVariables.reason(for: name)); refused", "use another prefix")

@@ -216,7 +216,8 @@ public final class SecretFetcher: @unchecked Sendable {
             return zip(keys, requests).flatMap { key, request -> [(Key, Result<SecretVersion, any Error>?)] in
                 // Not provably answered among others (a same-named parameter of another account or
                 // region): asked alone; alone, refused.
-                if keys.count > 1, case .failure(let error)? = answers[request], error.awsErrorCode == ParameterStoreClient.unmatchedAnswer {
+                if keys.count > 1, case .failure(let error)? = answers[request], error.awsErrorCode == ParameterStoreClient.unmatchedAnswer
+                {
                     return parameterCall([key], region: region, credentials: credentials)
                 }
                 return [(key, answers[request].map { $0.mapError { $0 as any Error } })]

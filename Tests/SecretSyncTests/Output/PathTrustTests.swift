@@ -17,20 +17,21 @@ struct PathTrustTests {
     /// nogroup: neither root's group nor ours.
     static let nogroup: gid_t = 65534
 
-    @Test(arguments: [
-        // (owner is other, mode, standing, refused because)
-        (false, S_IFDIR | 0o700, PathTrust.Standing.holder, nil),
-        (false, S_IFDIR | 0o755, PathTrust.Standing.passage, nil),
-        (true, S_IFDIR | 0o700, PathTrust.Standing.holder, "owned by nobody"),
-        (true, S_IFDIR | 0o755, PathTrust.Standing.passage, "owned by nobody"),
-        (false, S_IFDIR | 0o775, PathTrust.Standing.holder, "writable by the group nogroup"),
-        (false, S_IFDIR | 0o757, PathTrust.Standing.passage, "writable by other users"),
-        // /tmp: a sticky passage is fine, a sticky holder is not.
-        (false, S_IFDIR | 0o1777, PathTrust.Standing.passage, nil),
-        (false, S_IFDIR | 0o1777, PathTrust.Standing.holder, "writable by other users"),
-        (false, S_IFREG | 0o600, PathTrust.Standing.holder, nil),
-        (false, S_IFREG | 0o620, PathTrust.Standing.holder, "writable by the group nogroup"),
-    ] as [(Bool, mode_t, PathTrust.Standing, String?)])
+    @Test(
+        arguments: [
+            // (owner is other, mode, standing, refused because)
+            (false, S_IFDIR | 0o700, PathTrust.Standing.holder, nil),
+            (false, S_IFDIR | 0o755, PathTrust.Standing.passage, nil),
+            (true, S_IFDIR | 0o700, PathTrust.Standing.holder, "owned by nobody"),
+            (true, S_IFDIR | 0o755, PathTrust.Standing.passage, "owned by nobody"),
+            (false, S_IFDIR | 0o775, PathTrust.Standing.holder, "writable by the group nogroup"),
+            (false, S_IFDIR | 0o757, PathTrust.Standing.passage, "writable by other users"),
+            // /tmp: a sticky passage is fine, a sticky holder is not.
+            (false, S_IFDIR | 0o1777, PathTrust.Standing.passage, nil),
+            (false, S_IFDIR | 0o1777, PathTrust.Standing.holder, "writable by other users"),
+            (false, S_IFREG | 0o600, PathTrust.Standing.holder, nil),
+            (false, S_IFREG | 0o620, PathTrust.Standing.holder, "writable by the group nogroup"),
+        ] as [(Bool, mode_t, PathTrust.Standing, String?)])
     func judgesOwnerAndMode(ownedByOther: Bool, mode: mode_t, standing: PathTrust.Standing, reason: String?) {
         let owner = ownedByOther ? Self.other : geteuid()
         #expect(PathTrust.distrust(info(owner: owner, group: Self.nogroup, mode: mode), as: standing) == reason)
