@@ -22,6 +22,9 @@ through unchanged (headers byte for byte, so SigV4 signatures still verify). Fau
                    requested path, each of BYTES bytes, and a fresh NextToken: as a stand-in endpoint
                    that never stops (a page holds at most 10 by the API; N=11 breaks that, BYTES=9000
                    breaks the 8 KB value limit)
+  surrogate        forward, then give every secret whose name holds "bad", in a BatchGetSecretValue or
+                   GetSecretValue answer, a SecretString with a lone UTF-16 surrogate (JSON "\ud800",
+                   which no UTF-8 text can hold)
   forge            400 AccessDeniedException whose message carries a newline and a fake log line
   bigerror         400 AccessDeniedException with a 100 KB message
 
@@ -53,6 +56,14 @@ def flood(request: dict, count: int, size: int) -> bytes:
         parameters.append({"Name": f"{path}/flood{n}", "Type": "String", "Value": "x" * size, "Version": 1,
                            "ARN": f"arn:aws:ssm:us-west-2:123456789012:parameter{path}/flood{n}", "DataType": "text"})
     return json.dumps({"Parameters": parameters, "NextToken": f"flood-{next(FLOODED)}"}).encode()
+
+
+def surrogate(data: bytes) -> bytes:
+    answer = json.loads(data)
+    for value in answer.get("SecretValues", [answer]):
+        if "bad" in value.get("Name", ""):
+            value["SecretString"] = "before \ud800 after"
+    return json.dumps(answer).encode()  # ensure_ascii: the surrogate goes out as \ud800
 
 
 def twin(data: bytes, field: int = 4, value: str = "222222222222") -> bytes:
@@ -151,6 +162,8 @@ class FaultProxy:
                     self.wfile.flush()
                     self.close_connection = True
                     return
+                if kind == "surrogate" and status == 200:
+                    data = surrogate(data)
                 if kind == "twin" and status == 200:
                     data = twin(data)
                 if kind == "twinregion" and status == 200:

@@ -207,6 +207,29 @@ def test_batch_answers_are_matched_by_arn_not_by_name(sync, admin, names, faults
     assert (sync.out / "b").read_text() == "b-real"
 
 
+def test_one_undecodable_value_fails_alone_not_its_batch_mates(sync, admin, names, faults):
+    """Row: one secret of a BatchGetSecretValue answer holds a lone UTF-16 surrogate (no UTF-8 text can) | only that secret fails, naming why; its batch mates are written; the answer is not thrown away"""
+    admin.create_secret(Name=names("good"), SecretString="good-value")
+    admin.create_secret(Name=names("bad"), SecretString="bad-value")
+    sync.write(f"""\
+        - id: {names("good")}
+          name: good
+          files:
+            - path: {sync.out}/good
+        - id: {names("bad")}
+          name: bad
+          files:
+            - path: {sync.out}/bad
+        """)
+    faults.inject(["surrogate"] * 8)
+    result = sync.once()
+    assert result.returncode == 1, result.stderr
+    assert (sync.out / "good").read_text() == "good-value"
+    assert not (sync.out / "bad").exists()
+    assert "its SecretString is not text (it holds a lone UTF-16 surrogate (\\uD800))" in result.stderr, result.stderr
+    assert "1 of 2 secrets failed (bad)" in result.stderr, result.stderr
+
+
 def test_an_aws_error_message_cannot_forge_log_lines(sync, admin, names, faults):
     """Row: an error message from the network carrying newlines and fake log lines | control characters are escaped: one event, one line"""
     one_file(sync, admin, names, sync.out / "a")

@@ -105,6 +105,12 @@ public struct ParameterStoreClient: Sendable {
     func version(of answer: JSONDocument, for request: Request, operation: String = "GetParameters") throws(AWSServiceError)
         -> SecretVersion
     {
+        if case .undecodable(let problem)? = answer["Value"] {
+            throw AWSServiceError(
+                subject: request.id, awsErrorCode: nil,
+                message: "parameter \(request.id) cannot be written: its value is not text (\(problem)); refused",
+                fix: "put the parameter again as valid UTF-8 text", retryable: false)
+        }
         guard let version = answer["Version"]?.integer, case .sensitive(let value)? = answer["Value"] else {
             throw service.malformed(operation, subject: request.id)
         }

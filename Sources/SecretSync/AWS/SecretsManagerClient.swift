@@ -90,7 +90,12 @@ public struct SecretsManagerClient: Sendable {
                 fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager", retryable: false)
         }
         let payload: SecretPayload
-        if case .sensitive(let value)? = object["SecretString"] {
+        if case .undecodable(let problem)? = object["SecretString"] {
+            throw AWSServiceError(
+                subject: secretId, awsErrorCode: nil,
+                message: "secret \(secretId) version \(versionId) cannot be written: its SecretString is not text (\(problem)); refused",
+                fix: "put the value again as valid UTF-8 text (or as SecretBinary)", retryable: false)
+        } else if case .sensitive(let value)? = object["SecretString"] {
             payload = value
         } else if case .sensitive(let encoded)? = object["SecretBinary"], let decoded = Self.base64Decoded(encoded.bytes) {
             payload = SecretPayload(kind: .binary, bytes: decoded)

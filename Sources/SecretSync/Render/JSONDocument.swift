@@ -10,6 +10,10 @@ public indirect enum JSONDocument: Equatable, Sendable {
     /// A string member named in `parse(_:sensitive:)`, decoded straight from the input bytes into
     /// a zeroing payload, never into a Swift `String`. It prints as `"<redacted>"`.
     case sensitive(SecretPayload)
+    /// A string member named in `parse(_:sensitive:)` that is well-formed JSON but not Unicode
+    /// (a lone UTF-16 surrogate, invalid UTF-8), with why: one such value fails alone, never the
+    /// answer it came in with its batch mates. Its content is not kept.
+    case undecodable(String)
 
     public static func == (lhs: JSONDocument, rhs: JSONDocument) -> Bool {
         if case .sensitive(let a) = lhs, case .sensitive(let b) = rhs { return a.bytes == b.bytes }
@@ -53,6 +57,7 @@ public indirect enum JSONDocument: Equatable, Sendable {
         case .bool(let value): return value ? "true" : "false"
         case .null: return "null"
         case .sensitive: return "\"<redacted>\""
+        case .undecodable: return "\"<undecodable>\""
         }
     }
 
@@ -131,8 +136,13 @@ public indirect enum JSONDocument: Equatable, Sendable {
                 index += 1
                 skipWhitespace()
                 if sensitive.contains(key), index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
-                    guard let decoded = stringBytes() else { return nil }
-                    add(key, .sensitive(SecretPayload(kind: .string, bytes: decoded)))
+                    guard var scanned = scanString() else { return nil }
+                    if let problem = scanned.problem {
+                        Wipe.bytes(&scanned.bytes)
+                        add(key, .undecodable(problem))
+                    } else {
+                        add(key, .sensitive(SecretPayload(kind: .string, bytes: scanned.bytes)))
+                    }
                 } else {
                     guard let value = value(depth: depth + 1) else { return nil }
                     add(key, value)
@@ -204,8 +214,22 @@ public indirect enum JSONDocument: Equatable, Sendable {
         /// the way (so a secret's text can go straight into a zeroing payload). Invalid UTF-8 and
         /// unescaped control characters are refused, never replaced: a secret must not be altered.
         mutating func stringBytes() -> [UInt8]? {
+            guard let scanned = scanString(), scanned.problem == nil else { return nil }
+            return scanned.bytes
+        }
+
+        /// A scanned string: its bytes, and why they are not Unicode (nil when they are).
+        struct Scanned {
+            var bytes: [UInt8]
+            var problem: String?
+        }
+
+        /// Scans a string to its closing quote. Nil when it is not JSON (a bad escape, a raw
+        /// control character, no end); a string that is JSON but not Unicode says why instead.
+        mutating func scanString() -> Scanned? {
             index += 1
             var out = [UInt8]()
+            var problem: String?
             // Room for the rest of the input at once: growing by reallocation would leave partial
             // copies of a secret behind in freed memory.
             out.reserveCapacity(bytes.count - index)
@@ -214,7 +238,8 @@ public indirect enum JSONDocument: Equatable, Sendable {
                 switch byte {
                 case UInt8(ascii: "\""):
                     index += 1
-                    return Self.isUTF8(out) ? out : nil
+                    if problem == nil, !Self.isUTF8(out) { problem = "it is not valid UTF-8" }
+                    return Scanned(bytes: out, problem: problem)
                 case UInt8(ascii: "\\"):
                     index += 1
                     guard index < bytes.count else { return nil }
@@ -230,13 +255,20 @@ public indirect enum JSONDocument: Equatable, Sendable {
                     case UInt8(ascii: "u"):
                         guard var code = hex4() else { return nil }
                         if (0xD800...0xDBFF).contains(code) {
-                            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
-                            else { return nil }
-                            index += 2
-                            guard let low = hex4(), (0xDC00...0xDFFF).contains(low) else { return nil }
-                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                            let mark = index
+                            if index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                                index += 2
+                                if let low = hex4(), (0xDC00...0xDFFF).contains(low) {
+                                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                                } else {
+                                    index = mark  // the next escape is read on its own
+                                }
+                            }
                         }
-                        guard let scalar = Unicode.Scalar(code) else { return nil }
+                        guard let scalar = Unicode.Scalar(code) else {
+                            problem = problem ?? "it holds a lone UTF-16 surrogate (\\u\(String(code, radix: 16, uppercase: true)))"
+                            continue
+                        }
                         UTF8.encode(scalar) { out.append($0) }
                     default: return nil
                     }

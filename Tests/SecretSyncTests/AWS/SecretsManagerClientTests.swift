@@ -125,8 +125,34 @@ struct SecretsManagerClientTests {
         #expect(payload.bytes == Array("q\"b\\n\u{e9}\u{1F600}/x".utf8))
         #expect(parsed.text.contains("<redacted>") && !parsed.text.contains("q\\\"b"))
         #expect(parsed["Name"]?.string == "n")
-        // Invalid UTF-8 and raw control characters are refused, never replaced.
-        #expect(JSONDocument.parse([0x7B, 0x22, 0x53, 0x22, 0x3A, 0x22, 0xFF, 0x22, 0x7D], sensitive: ["S"]) == nil)
+        // Invalid UTF-8 is never replaced: that value is undecodable, and fails alone (its
+        // batch mates parse); a raw control character is not JSON, and fails the answer.
+        #expect(
+            JSONDocument.parse([0x7B, 0x22, 0x53, 0x22, 0x3A, 0x22, 0xFF, 0x22, 0x7D], sensitive: ["S"])?["S"]
+                == .undecodable("it is not valid UTF-8"))
         #expect(JSONDocument.parse(Array(#"{"S":"a"#.utf8) + [0x0A] + Array(#""}"#.utf8), sensitive: ["S"]) == nil)
+    }
+
+    @Test(
+        arguments: [
+            (#"{"S":"a\ud800b","N":"n"}"#, #"it holds a lone UTF-16 surrogate (\uD800)"#),
+            (#"{"S":"\udc00","N":"n"}"#, #"it holds a lone UTF-16 surrogate (\uDC00)"#),
+            (#"{"S":"\ud800\u0041","N":"n"}"#, #"it holds a lone UTF-16 surrogate (\uD800)"#),
+            (#"{"S":"x\ud800","N":"n"}"#, #"it holds a lone UTF-16 surrogate (\uD800)"#),
+        ])
+    func aLoneSurrogateMakesItsValueUndecodableNotItsAnswer(text: String, problem: String) throws {
+        let parsed = try #require(JSONDocument.parse(Array(text.utf8), sensitive: ["S"]))
+        #expect(parsed["S"] == .undecodable(problem))
+        #expect(parsed["N"]?.string == "n", "the rest of the answer is read")
+        #expect(JSONDocument.parse(Array(#"{"S":"\ud800\uzzzz"}"#.utf8), sensitive: ["S"]) == nil, "a bad escape is not JSON")
+    }
+
+    @Test func anUndecodableSecretStringFailsThatSecretSayingWhy() {
+        let object = JSONDocument.object([
+            ("ARN", .string("arn:aws:secretsmanager:us-west-2:1:secret:bad-AbCdEf")), ("VersionId", .string("v1")),
+            ("SecretString", .undecodable(#"it holds a lone UTF-16 surrogate (\uD800)"#)),
+        ])
+        let error = #expect(throws: AWSServiceError.self) { try SecretsManagerClient.secretVersion(object, secretId: "bad") }
+        #expect(error?.message.contains("its SecretString is not text (it holds a lone UTF-16 surrogate") == true)
     }
 }
