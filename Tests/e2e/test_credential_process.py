@@ -130,9 +130,11 @@ def test_without_the_ca_bundle_tls_fails_with_the_fix(binary, world, clean_env):
 
 
 class ConnectProxy:
-    """A minimal HTTPS (CONNECT) proxy on loopback that counts the tunnels it opened."""
+    """A minimal HTTPS (CONNECT) proxy on loopback that counts the tunnels it opened (or, with
+    `refuse`, the CONNECTs it answered with that status, as a proxy whose rules forbid the host)."""
 
-    def __init__(self):
+    def __init__(self, refuse: int | None = None):
+        self.refuse = refuse
         self.server = socket.socket()
         self.server.bind(("127.0.0.1", 0))
         self.server.listen(8)
@@ -157,6 +159,10 @@ class ConnectProxy:
             request += chunk
         target = request.split(b" ")[1].decode()
         self.tunnels.append(target)
+        if self.refuse:
+            client.sendall(f"HTTP/1.1 {self.refuse} Forbidden\r\nContent-Length: 0\r\n\r\n".encode())
+            client.close()
+            return
         host, port = target.rsplit(":", 1)
         upstream = socket.create_connection((host, int(port)))
         client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -191,6 +197,21 @@ def test_https_proxy_and_no_proxy(binary, world, emulator, clean_env):
         assert result.returncode == 0, result.stderr
         assert len(proxy.tunnels) == 1  # NO_PROXY bypassed the proxy
         assert len(emulator.requests()) == 2
+    finally:
+        proxy.close()
+
+
+def test_a_proxy_that_refuses_is_named_and_not_asked_again(binary, world, clean_env):
+    """Row: the HTTPS proxy answers 403 to CONNECT (its rules forbid the host) | one request, not retried: the error names the proxy, its answer and the host, and says to allow the host or list it in NO_PROXY"""
+    proxy = ConnectProxy(refuse=403)
+    try:
+        certificate, key, _ = material(world, "ec-p256-sec1", False)
+        clean_env["HTTPS_PROXY"] = f"http://127.0.0.1:{proxy.port}"
+        result = run(binary, credential_process_args(world, certificate, key), clean_env)
+        assert result.returncode != 0
+        assert f"the proxy http://127.0.0.1:{proxy.port} (HTTPS_PROXY) refused to tunnel to 127.0.0.1 (HTTP 403)" in result.stderr, result.stderr
+        assert "NO_PROXY" in result.stderr
+        assert len(proxy.tunnels) == 1, proxy.tunnels  # a refusal is not retried
     finally:
         proxy.close()
 

@@ -166,7 +166,11 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
                 message: "response from \(request.url) is larger than \(options.maxResponseBytes) bytes; refused",
                 fix: "check the endpoint setting points at the AWS service")
         }
-        guard code == CURLE_OK else { throw error(for: code, url: request.url) }
+        guard code == CURLE_OK else {
+            let proxyAnswer = curl.getLong(handle, CURLINFO_HTTP_CONNECTCODE)
+            if proxyAnswer >= 300 { throw ProxySetting.refusal(status: proxyAnswer, url: request.url, curlCode: Int(code.rawValue)) }
+            throw error(for: code, url: request.url)
+        }
         let status = curl.getLong(handle, CURLINFO_RESPONSE_CODE)
         return HTTPResponse(status: status, headers: accumulator.headers, body: accumulator.body)
     }
