@@ -12,7 +12,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = [REPO / "Tests" / "e2e" / name for name in ("test_reliability.py", "test_hardening.py", "test_hardware_keys.py", "test_failover.py", "test_prune.py",
                                                    "test_parameters.py", "test_credentials_endpoint.py", "test_run_supervisor.py", "test_trust.py",
-                                                   "test_validate_status.py", "test_credential_process.py")]
+                                                   "test_validate_status.py", "test_credential_process.py", "test_once.py")]
 DOCUMENT = REPO / "docs" / "RELIABILITY.md"
 
 

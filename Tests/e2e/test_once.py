@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import pwd
 import grp
 import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 from support import DB, DB_TEXT, Sync, ok, read_until
 
@@ -296,6 +299,46 @@ def test_a_hook_that_hangs_is_killed_at_the_timeout(sync, admin, names):
     assert result.returncode == 1
     assert time.monotonic() - started < 20
     assert "hook failed: timed out (killed with its process group)" in result.stderr
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` still runs (a zombie waiting for its new parent to reap it does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("escape", [
+    "setsid, its parent still running",
+    "setsid, its parent gone (reparented to init)",
+    "setsid, ignoring SIGTERM",
+])
+def test_a_hooks_descendants_that_left_its_process_group_die_at_its_timeout(sync, admin, names, escape):
+    """Row: a hook that times out after starting a descendant in a session of its own (`setsid sleep &`), orphaned or ignoring SIGTERM | the descendants die with the hook: everything started with the hook's run mark in its environment is killed, not only its process group"""
+    admin.create_secret(Name=names("api"), SecretString="t")
+    pidfile = sync.root / "escaped.pid"
+    stray = f"setsid sh -c 'echo $$ > {pidfile}; exec sleep 300'"
+    hook = {
+        "setsid, its parent still running": f"{stray} & sleep 60",
+        "setsid, its parent gone (reparented to init)": f"({stray} &); sleep 60",
+        "setsid, ignoring SIGTERM": f"trap '' TERM; {stray} & sleep 60",
+    }[escape]
+    sync.write(f"""\
+        - id: {names("api")}
+          files:
+            - path: {sync.out}/token
+          on_change:
+            - {json.dumps(hook)}
+        """, extra="hook_timeout: 1s\n")
+    result = sync.once()
+    assert result.returncode == 1 and "hook failed: timed out" in result.stderr, result.stderr
+    pid = int(pidfile.read_text())
+    try:
+        assert not alive(pid), f"the escaped descendant {pid} still runs"
+    finally:
+        if alive(pid):
+            os.kill(pid, 9)
 
 
 def test_dry_run_shows_the_plan_and_touches_nothing(sync, admin, names):

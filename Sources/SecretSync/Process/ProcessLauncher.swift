@@ -25,7 +25,8 @@ public enum ProcessEnding: Sendable, Equatable {
 /// The one way secret-sync starts a child process that it waits for (hooks, `credential_process`):
 /// `posix_spawn` in a process group of its own, stdin from /dev/null, an empty signal mask and
 /// default dispositions, the core limit secret-sync inherited, none of secret-sync's own
-/// descriptors; at the deadline the whole group gets SIGTERM, then SIGKILL two seconds later.
+/// descriptors; at the deadline the whole group gets SIGTERM, then SIGKILL two seconds later —
+/// and so does every descendant that left the group, found by its ``LaunchMark``.
 /// Captured output is read from both pipes together (a child that fills one pipe while we wait on
 /// the other would deadlock) and kept up to a limit, the rest drained and dropped.
 public enum ProcessLauncher {
@@ -61,7 +62,10 @@ public enum ProcessLauncher {
                 pipes.append((ends[0], ends[1]))
             }
         }
-        let started = spawn(arguments, environment: environment) { actions in
+        let mark = LaunchMark()
+        var marked = environment
+        marked[LaunchMark.variable] = mark.value
+        let started = spawn(arguments, environment: marked) { actions in
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             if pipes.isEmpty {
                 posix_spawn_file_actions_adddup2(&actions, 2, 1)
@@ -78,7 +82,7 @@ public enum ProcessLauncher {
         }
         let limit: Int
         if case .capture(let bytes) = output { limit = bytes } else { limit = 0 }
-        return supervise(pid, pipes: pipes.map(\.read), limit: limit, deadline: deadline)
+        return supervise(pid, mark: mark, pipes: pipes.map(\.read), limit: limit, deadline: deadline)
     }
 
     /// Starts a long-running child that keeps secret-sync's stdin, stdout and stderr (and the
@@ -134,8 +138,10 @@ public enum ProcessLauncher {
         return signal == 0 ? .exited((waitStatus >> 8) & 0xff) : .signalled(signal)
     }
 
-    /// Reads the pipes and waits for `pid` until it exits, killing its group at the deadline.
-    private static func supervise(_ pid: pid_t, pipes: [Int32], limit: Int, deadline: Deadline) -> Outcome {
+    /// Reads the pipes and waits for `pid` until it exits, killing its group at the deadline —
+    /// and every process that carries its `mark`: descendants that left the group (`setsid`),
+    /// lost their parent or ignored SIGTERM die with it.
+    private static func supervise(_ pid: pid_t, mark: LaunchMark, pipes: [Int32], limit: Int, deadline: Deadline) -> Outcome {
         var buffers = pipes.map { _ in [UInt8]() }
         var open = pipes.map { _ in true }
         var killedAt: Deadline?
@@ -156,13 +162,17 @@ public enum ProcessLauncher {
             if drainUntil == nil {
                 if killedAt == nil, deadline.hasPassed {
                     kill(-pid, SIGTERM)
+                    mark.signal(SIGTERM)
                     killedAt = .now()
                 } else if let killedAt, -killedAt.remaining > killGrace {
                     kill(-pid, SIGKILL)
+                    mark.signal(SIGKILL)
                 }
             }
             _ = readAvailable(pipes, open: &open, into: &buffers, limit: limit, waitMilliseconds: 10)
         }
+        // Timed out: what outlived the group (a descendant that ignored SIGTERM) goes now.
+        if killedAt != nil { mark.signal(SIGKILL) }
         let stdout = buffers.first ?? []
         let stderr = buffers.count > 1 ? buffers[1] : []
         // Killed at the deadline: timed out. A child that exited by itself keeps its own status.
