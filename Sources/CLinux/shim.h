@@ -20,6 +20,11 @@ static inline int clinux_memfd_create(const char *name) { return (int)syscall(SY
 // start, so a child spawned by another thread at that instant cannot inherit them.
 static inline int clinux_pipe_cloexec(int fds[2]) { return (int)syscall(SYS_pipe2, fds, 02000000 /* O_CLOEXEC */); }
 
+// pidfd_open(2) and pidfd_send_signal(2), which glibc's Swift module does not export: a signal
+// sent through a descriptor that pins one process can never reach another that reused its pid.
+static inline int clinux_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+static inline int clinux_pidfd_send_signal(int pidfd, int signal) { return (int)syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0); }
+
 // What `secret-sync --version` says of the build. scripts/release.sh defines them
 // (-Xcc -DSECRET_SYNC_BUILD_COMMIT="..."); a development build leaves them empty.
 #ifndef SECRET_SYNC_BUILD_COMMIT

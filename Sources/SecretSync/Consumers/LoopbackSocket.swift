@@ -49,7 +49,7 @@ struct PeerAddress: CustomStringConvertible {
         let local = tableAddress + ":" + Self.hex(port)
         let remote = ":" + Self.hex(spec.port)
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = Self.readSmallFile(table) else { continue }
+            guard let text = KernelFile.bytes(table).map({ String(decoding: $0, as: UTF8.self) }) else { continue }
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ")
                 guard fields.count > 7, fields[1] == local, fields[2].hasSuffix(remote) else { continue }
@@ -62,20 +62,6 @@ struct PeerAddress: CustomStringConvertible {
     static func hex(_ port: UInt16) -> String {
         let digits = String(port, radix: 16, uppercase: true)
         return String(repeating: "0", count: 4 - digits.count) + digits
-    }
-
-    static func readSmallFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while bytes.count < 16 << 20 {
-            let count = Glibc.read(fd, &chunk, chunk.count)
-            guard count > 0 else { break }
-            bytes += chunk[..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -30,8 +30,9 @@ enum ProxySetting {
     /// The proxy answered the `CONNECT` for `url` with `status`: a decision of the proxy's rules,
     /// not a fault in the network, so it is not retried.
     static func refusal(status: Int, url: String, curlCode: Int) -> HTTPError {
-        let host = URLComponents(string: url)?.host ?? url
-        let port = URLComponents(string: url)?.port ?? 443
+        let components = URLComponents(string: url)
+        let host = components?.host ?? url
+        let port = components?.port ?? 443
         let proxy = forURL(url).map { "the proxy \($0.proxy) (\($0.variable))" } ?? "the proxy"
         return HTTPError(
             kind: .proxy, url: url, curlCode: curlCode, message: "\(proxy) refused to tunnel to \(host) (HTTP \(status))",

@@ -1,3 +1,4 @@
+import CLinux
 import FoundationEssentials
 
 #if canImport(Glibc)
@@ -17,7 +18,7 @@ struct LaunchMark: Sendable {
 
     init() {
         var random = SystemRandomNumberGenerator()
-        value = (0..<16).map { _ in String(UInt8.random(in: 0...255, using: &random), radix: 16).leftPadded(to: 2) }.joined()
+        value = (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }.lowercaseHex
     }
 
     /// `VARIABLE=value`, as it stands in an environment block.
@@ -25,41 +26,43 @@ struct LaunchMark: Sendable {
 
     /// The processes, other than secret-sync itself, whose environment holds this mark.
     func processes() -> [pid_t] {
+        candidates().filter { Self.environment(of: $0, holds: needle) }
+    }
+
+    /// Sends `signal` to every marked process. Each is pinned by a pidfd before its mark is
+    /// read, and signalled through it: a marked process that exits and whose pid is reused
+    /// meanwhile is never confused with the newcomer (which carries no mark).
+    func signal(_ signal: Int32) {
+        for pid in candidates() {
+            let pinned = clinux_pidfd_open(pid)
+            defer { if pinned >= 0 { close(pinned) } }
+            guard Self.environment(of: pid, holds: needle) else { continue }
+            if pinned >= 0 {
+                _ = clinux_pidfd_send_signal(pinned, signal)
+            } else if errno == ENOSYS {
+                kill(pid, signal)  // a kernel before 5.3: no pidfds
+            }
+        }
+    }
+
+    private var needle: [UInt8] { Array(entry.utf8) + [0] }
+
+    /// Every pid in /proc but our own.
+    private func candidates() -> [pid_t] {
         guard let directory = opendir("/proc") else { return [] }
         defer { closedir(directory) }
-        let needle = Array(entry.utf8) + [0]
         let own = getpid()
-        var found = [pid_t]()
+        var pids = [pid_t]()
         while let item = readdir(directory) {
             let name = withUnsafeBytes(of: item.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let pid = pid_t(name), pid != own, Self.environment(of: pid, holds: needle) else { continue }
-            found.append(pid)
+            if let pid = pid_t(name), pid != own { pids.append(pid) }
         }
-        return found
+        return pids
     }
 
-    /// Sends `signal` to every marked process; returns how many there were.
-    @discardableResult
-    func signal(_ signal: Int32) -> Int {
-        let marked = processes()
-        for pid in marked { kill(pid, signal) }
-        return marked.count
-    }
-
-    /// Whether `/proc/PID/environ` holds `needle` as a whole entry (it starts the block or
-    /// follows a NUL).
+    /// Whether `/proc/PID/environ` holds `needle` as a whole entry.
     static func environment(of pid: pid_t, holds needle: [UInt8]) -> Bool {
-        let fd = open("/proc/\(pid)/environ", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var block = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while block.count < 4 << 20 {
-            let count = read(fd, &chunk, chunk.count)
-            guard count > 0 else { break }
-            block += chunk[..<count]
-        }
-        return holds(block, needle)
+        KernelFile.bytes("/proc/\(pid)/environ", limit: 4 << 20).map { holds($0, needle) } ?? false
     }
 
     /// Whether the environment block (NUL-separated entries) holds `needle` (an entry and its
