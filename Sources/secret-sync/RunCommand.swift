@@ -80,7 +80,7 @@ struct RunCommand: ParsableCommand {
         let logger = logging.makeLogger()
         let parent = ProcessEnvironment.inherited
         let manifest = try manifestOptions.load()
-        let transport = try HTTPClientPool(options: .fromEnvironment(parent), size: SecretFetcher.defaultConcurrency)
+        let transport = try HTTPClientPool(options: .fromEnvironment(parent), size: EntryFetcher.defaultConcurrency)
         // One source of credentials for the first fetch and every later one (--restart-on-change).
         let secrets = RunEnvironment(
             manifest: manifest, credentials: manifest.credentialProvider(transport: transport, environment: parent, logger: logger),

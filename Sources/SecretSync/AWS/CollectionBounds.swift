@@ -41,7 +41,7 @@ struct CollectionBounds {
     }
 
     /// Counts `version` into the entry: refused beyond the entry's bounds.
-    mutating func take(_ version: SecretVersion) throws(AWSServiceError) {
+    mutating func take(_ version: StoredValue) throws(AWSServiceError) {
         values += 1
         bytes += version.payload.count
         guard values <= Self.maxValues else {
@@ -55,7 +55,7 @@ struct CollectionBounds {
     /// Every value a service answers, one or in a collection, goes through this: no larger than
     /// the service can hold (`limit` bytes), or the answer is not the service's.
     static func checkSize(
-        _ payload: SecretPayload, of name: String, limit: Int, service: String, operation: String, endpointVariable: String
+        _ payload: ValuePayload, of name: String, limit: Int, service: String, operation: String, endpointVariable: String
     ) throws(AWSServiceError) {
         guard payload.count <= limit else {
             throw AWSServiceError(

@@ -6,7 +6,7 @@ import Logging
 #endif
 
 /// AWS Systems Manager Parameter Store, for the calls secret-sync makes: `GetParameters`, ten
-/// names a call, always decrypted. A parameter's value arrives as a ``SecretVersion`` whose
+/// names a call, always decrypted. A parameter's value arrives as a ``StoredValue`` whose
 /// version ID is the parameter's `Version` number.
 public struct ParameterStoreClient: Sendable {
     let service: AWSJSONService
@@ -25,14 +25,14 @@ public struct ParameterStoreClient: Sendable {
     /// What one entry asks for: a name or ARN and which version.
     public struct Request: Hashable, Sendable {
         public let id: String
-        public let version: VersionSelector
+        public let version: ParameterVersionSelector
 
         /// The text `GetParameters` takes: `name`, `name:3` or `name:label`.
         var wireName: String {
             switch version {
             case .number(let number): return "\(id):\(number)"
             case .label(let label): return "\(id):\(label)"
-            default: return id
+            case .latest: return id
             }
         }
     }
@@ -41,7 +41,7 @@ public struct ParameterStoreClient: Sendable {
     /// answer names its parameter, not always the version asked for). Per-parameter failures come
     /// back in the result; a failure of the whole call is thrown.
     public func getParameters(_ requests: [Request], region: String, credentials: AWSCredentials) throws -> [Request: Result<
-        SecretVersion, AWSServiceError
+        StoredValue, AWSServiceError
     >] {
         precondition((1...Self.namesPerCall).contains(requests.count))
         precondition(Set(requests.map(\.id)).count == requests.count, "one request per parameter and call")
@@ -56,7 +56,7 @@ public struct ParameterStoreClient: Sendable {
             throw service.malformed("GetParameters", subject: label)
         }
         let invalid = Set((object["InvalidParameters"]?.array ?? []).compactMap(\.string))
-        var results = [Request: Result<SecretVersion, AWSServiceError>]()
+        var results = [Request: Result<StoredValue, AWSServiceError>]()
         let matcher = AnswerMatcher(namesByARN: AnswerMatcher.sameName, region: region, requested: requests.map(\.id))
         let answered = parameters.map { AnswerMatcher.Answer(arn: $0["ARN"]?.string, name: $0["Name"]?.string) }
         for request in requests {
@@ -95,7 +95,7 @@ public struct ParameterStoreClient: Sendable {
             switch request.version {
             case .number(let number): return selector == ":\(number)"
             case .label(let label): return selector == ":\(label)"
-            default: return false
+            case .latest: return false
             }
         }
         if case .number(let number) = request.version { return answer["Version"]?.integer == number }
@@ -103,7 +103,7 @@ public struct ParameterStoreClient: Sendable {
     }
 
     func version(of answer: JSONDocument, for request: Request, operation: String = "GetParameters") throws(AWSServiceError)
-        -> SecretVersion
+        -> StoredValue
     {
         if case .undecodable(let problem)? = answer["Value"] {
             throw AWSServiceError(
@@ -118,7 +118,7 @@ public struct ParameterStoreClient: Sendable {
         try CollectionBounds.checkSize(
             value, of: name, limit: CollectionBounds.parameterValueBytes, service: "Parameter Store", operation: operation,
             endpointVariable: "AWS_ENDPOINT_URL_SSM")
-        return SecretVersion(arn: answer["ARN"]?.string ?? name, name: name, versionId: String(version), payload: value)
+        return StoredValue(arn: answer["ARN"]?.string ?? name, name: name, versionId: String(version), payload: value)
     }
 
     func notFound(_ request: Request, region: String) -> AWSServiceError {
@@ -150,9 +150,9 @@ public struct ParameterStoreClient: Sendable {
 
     /// Every parameter under `path`, recursively and decrypted, page by page; each answer must lie
     /// under the path.
-    public func getParametersByPath(_ path: String, region: String, credentials: AWSCredentials) throws -> [SecretVersion] {
+    public func getParametersByPath(_ path: String, region: String, credentials: AWSCredentials) throws -> [StoredValue] {
         let prefix = path.hasSuffix("/") ? path : path + "/"
-        var versions = [SecretVersion]()
+        var versions = [StoredValue]()
         var bounds = CollectionBounds(
             service: "Parameter Store", operation: "GetParametersByPath", subject: "the parameters under \(path)", pageSize: Self.pageSize,
             endpointVariable: "AWS_ENDPOINT_URL_SSM")

@@ -5,16 +5,6 @@ import Logging
     import Glibc
 #endif
 
-/// One version of a secret as `GetSecretValue` returned it.
-public struct SecretVersion: Sendable {
-    public let arn: String
-    public let name: String
-    public let versionId: String
-    public let payload: SecretPayload
-    /// The fallback region that answered, when the entry's own region could not be reached.
-    public var servedBy: String? = nil
-}
-
 /// The Secrets Manager JSON 1.1 API over SigV4, for the calls secret-sync makes.
 public struct SecretsManagerClient: Sendable {
     let service: AWSJSONService
@@ -36,13 +26,12 @@ public struct SecretsManagerClient: Sendable {
     /// `GetSecretValue` for `secretId` at `version`, retrying throttling and server faults with
     /// jittered exponential backoff (``RetryPolicy``).
     public func getSecretValue(
-        secretId: String, version: VersionSelector, region: String, credentials: AWSCredentials
-    ) throws -> SecretVersion {
+        secretId: String, version: SecretVersionSelector, region: String, credentials: AWSCredentials
+    ) throws -> StoredValue {
         var body: [(key: String, value: JSONDocument)] = [("SecretId", .string(secretId))]
         switch version {
         case .stage(let stage): body.append(("VersionStage", .string(stage)))
         case .id(let id): body.append(("VersionId", .string(id)))
-        case .latest, .number, .label: preconditionFailure("a parameter's version selector given to Secrets Manager")
         }
         let response = try service.call("GetSecretValue", body: .object(body), subject: secretId, region: region, credentials: credentials)
         guard let object = Self.parseAnswer(response), case .object = object else {
@@ -61,7 +50,7 @@ public struct SecretsManagerClient: Sendable {
     /// True when `version` can be the answer to a request for `id` in `region`: an ARN request
     /// (complete, or partial without the 6-character suffix) only by that ARN; a name request only
     /// by a secret of that name in that region.
-    static func answers(_ id: String, region: String, with version: SecretVersion) -> Bool {
+    static func answers(_ id: String, region: String, with version: StoredValue) -> Bool {
         AnswerMatcher(namesByARN: namesByARN, region: region, requested: [id]).fits(id, .init(arn: version.arn, name: version.name))
     }
 
@@ -82,14 +71,14 @@ public struct SecretsManagerClient: Sendable {
         AWSJSONService.parseAnswer(response, sensitive: valueMembers)
     }
 
-    /// One `SecretValues` entry (or a GetSecretValue answer) as a ``SecretVersion``.
-    static func secretVersion(_ object: JSONDocument, secretId: String) throws -> SecretVersion {
+    /// One `SecretValues` entry (or a GetSecretValue answer) as a ``StoredValue``.
+    static func secretVersion(_ object: JSONDocument, secretId: String) throws -> StoredValue {
         guard let arn = object["ARN"]?.string, let versionId = object["VersionId"]?.string else {
             throw AWSServiceError(
                 subject: secretId, awsErrorCode: nil, message: "unexpected GetSecretValue answer for \(secretId): not the documented JSON",
                 fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager", retryable: false)
         }
-        let payload: SecretPayload
+        let payload: ValuePayload
         if case .undecodable(let problem)? = object["SecretString"] {
             throw AWSServiceError(
                 subject: secretId, awsErrorCode: nil,
@@ -98,11 +87,11 @@ public struct SecretsManagerClient: Sendable {
         } else if case .sensitive(let value)? = object["SecretString"] {
             payload = value
         } else if case .sensitive(let encoded)? = object["SecretBinary"], let decoded = Self.base64Decoded(encoded.bytes) {
-            payload = SecretPayload(kind: .binary, bytes: decoded)
+            payload = ValuePayload(kind: .binary, bytes: decoded)
         } else if let string = object["SecretString"]?.string {
-            payload = SecretPayload(kind: .string, bytes: Array(string.utf8))
+            payload = ValuePayload(kind: .string, bytes: Array(string.utf8))
         } else if let binary = object["SecretBinary"]?.string, let bytes = Data(base64Encoded: binary) {
-            payload = SecretPayload(kind: .binary, bytes: Array(bytes))
+            payload = ValuePayload(kind: .binary, bytes: Array(bytes))
         } else {
             throw AWSServiceError(
                 subject: secretId, awsErrorCode: nil,
@@ -112,13 +101,13 @@ public struct SecretsManagerClient: Sendable {
         try CollectionBounds.checkSize(
             payload, of: secretId, limit: CollectionBounds.secretValueBytes, service: "Secrets Manager", operation: "GetSecretValue",
             endpointVariable: "AWS_ENDPOINT_URL_SECRETS_MANAGER")
-        return SecretVersion(arn: arn, name: object["Name"]?.string ?? secretId, versionId: versionId, payload: payload)
+        return StoredValue(arn: arn, name: object["Name"]?.string ?? secretId, versionId: versionId, payload: payload)
     }
 
     /// `BatchGetSecretValue` for up to 20 ids (always their `AWSCURRENT` version). Per-secret
     /// failures come back in the result; a failure of the whole call is thrown.
     public func batchGetSecretValue(secretIds: [String], region: String, credentials: AWSCredentials) throws -> [String: Result<
-        SecretVersion, AWSServiceError
+        StoredValue, AWSServiceError
     >] {
         precondition((1...20).contains(secretIds.count))
         let label = "\(secretIds.count) secrets"
@@ -142,7 +131,7 @@ public struct SecretsManagerClient: Sendable {
                     code: code, region: region, retryable: AWSErrorBody.isRetryable(code: code, status: 400), source: credentials.source),
                 retryable: false)
         }
-        var results = [String: Result<SecretVersion, AWSServiceError>]()
+        var results = [String: Result<StoredValue, AWSServiceError>]()
         for id in secretIds {
             if let version = Self.match(id, among: answered, requested: secretIds, region: region) {
                 results[id] = .success(version)
@@ -176,12 +165,12 @@ public struct SecretsManagerClient: Sendable {
     /// `BatchGetSecretValue` with `Filters`, page by page (20 a page): the `AWSCURRENT` value of
     /// every secret the filters match. A matched secret that could not be read fails the call.
     public func selectSecretValues(namePrefix: String?, tags: [SecretTag], region: String, credentials: AWSCredentials) throws
-        -> [SecretVersion]
+        -> [StoredValue]
     {
         let label =
             "the secrets selected by "
             + ([namePrefix.map { "name_prefix \($0)" }] + tags.map { "tag \($0.key)" }).compactMap { $0 }.joined(separator: ", ")
-        var versions = [SecretVersion]()
+        var versions = [StoredValue]()
         var bounds = CollectionBounds(
             service: "Secrets Manager", operation: "BatchGetSecretValue", subject: label, pageSize: Self.selectionPageSize,
             endpointVariable: "AWS_ENDPOINT_URL_SECRETS_MANAGER")
@@ -245,7 +234,7 @@ public struct SecretsManagerClient: Sendable {
 
     /// The one answer of a batch that is `id`'s, or nil when there is none or it is not certain
     /// (``AnswerMatcher``).
-    static func match(_ id: String, among answered: [SecretVersion], requested: [String], region: String) -> SecretVersion? {
+    static func match(_ id: String, among answered: [StoredValue], requested: [String], region: String) -> StoredValue? {
         let matcher = AnswerMatcher(namesByARN: namesByARN, region: region, requested: requested)
         return matcher.match(id, among: answered.map { .init(arn: $0.arn, name: $0.name) }).map { answered[$0] }
     }

@@ -7,8 +7,8 @@ import FoundationEssentials
 /// Access keys for SigV4 (HMAC) signing.
 public struct AWSCredentials: Sendable, CustomStringConvertible {
     public let accessKeyId: String
-    public let secretAccessKey: SecretValue
-    public let sessionToken: SecretValue?
+    public let secretAccessKey: RedactedString
+    public let sessionToken: RedactedString?
     /// When the credentials stop working; nil for long-lived keys.
     public let expiration: Date?
     /// The service's own expiration text, passed through unchanged by `credential-process`.
@@ -17,7 +17,7 @@ public struct AWSCredentials: Sendable, CustomStringConvertible {
     public let source: CredentialSource
 
     public init(
-        accessKeyId: String, secretAccessKey: SecretValue, sessionToken: SecretValue? = nil,
+        accessKeyId: String, secretAccessKey: RedactedString, sessionToken: RedactedString? = nil,
         expiration: Date? = nil, expirationText: String? = nil, source: CredentialSource = .rolesAnywhere
     ) {
         self.accessKeyId = accessKeyId

@@ -187,7 +187,7 @@ public final class CredentialsEndpoint: @unchecked Sendable {
         do {
             served = try credentials.credentials()
         } catch {
-            let message = (error as? DiagnosticError)?.message ?? "\(error)"
+            let message = error.diagnosis.message
             return respond(
                 connection, peer: peer, uid: uid, status: 503, code: "CredentialsUnavailable",
                 message: "cannot renew the credentials: \(message)",

@@ -137,7 +137,7 @@ public final class Supervisor: @unchecked Sendable {
                     logger.warning(
                         "cannot fetch the secrets; the command keeps running with the ones it has",
                         metadata: [
-                            "error": "\((error as? DiagnosticError)?.message ?? "\(error)")", "retry_in": "\(NumberText.fixed(delay, 1))s",
+                            "error": "\(error.diagnosis.message)", "retry_in": "\(NumberText.fixed(delay, 1))s",
                         ])
                     nextCheck = .after(delay)
                 }

@@ -52,8 +52,8 @@ public enum CredentialProcessOutput {
             expirationText = text
         }
         return AWSCredentials(
-            accessKeyId: accessKey, secretAccessKey: SecretValue(secretKey),
-            sessionToken: object["SessionToken"]?.string.map(SecretValue.init), expiration: expiration,
+            accessKeyId: accessKey, secretAccessKey: RedactedString(secretKey),
+            sessionToken: object["SessionToken"]?.string.map(RedactedString.init), expiration: expiration,
             expirationText: expirationText, source: .profile(profile))
     }
 }

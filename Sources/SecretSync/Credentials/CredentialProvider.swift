@@ -117,7 +117,7 @@ public final class CachingCredentialProvider: CredentialProvider, @unchecked Sen
             // Renewal failed: credentials that are still good serve until shortly before they
             // expire (and the failure is reported); then the error is the answer.
             guard let cached, isUsable(cached, at: now) else { throw error }
-            onRenewalFailure?((error as? DiagnosticError)?.message ?? "\(error)", cached.expiration)
+            onRenewalFailure?(error.diagnosis.message, cached.expiration)
             return cached
         }
     }
@@ -149,7 +149,7 @@ public struct EnvironmentCredentialProvider: CredentialProvider {
                 message: "auth: environment: true, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set",
                 fix: "set them in the service's environment (e.g. an EnvironmentFile= readable only by root), or use roles_anywhere")
         }
-        let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : SecretValue($0) }
-        return AWSCredentials(accessKeyId: accessKey, secretAccessKey: SecretValue(secretKey), sessionToken: token, source: .environment)
+        let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : RedactedString($0) }
+        return AWSCredentials(accessKeyId: accessKey, secretAccessKey: RedactedString(secretKey), sessionToken: token, source: .environment)
     }
 }

@@ -60,8 +60,8 @@ public struct ProfileCredentialProvider: CredentialProvider {
     func staticKeys(_ section: [String: String]) -> AWSCredentials? {
         guard let accessKey = section["aws_access_key_id"], let secretKey = section["aws_secret_access_key"] else { return nil }
         return AWSCredentials(
-            accessKeyId: accessKey, secretAccessKey: SecretValue(secretKey),
-            sessionToken: section["aws_session_token"].map(SecretValue.init), source: .profile(profile))
+            accessKeyId: accessKey, secretAccessKey: RedactedString(secretKey),
+            sessionToken: section["aws_session_token"].map(RedactedString.init), source: .profile(profile))
     }
 
     func runProcess(_ command: String) throws -> AWSCredentials {

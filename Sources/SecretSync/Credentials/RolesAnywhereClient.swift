@@ -180,7 +180,7 @@ public struct RolesAnywhereClient: Sendable {
                 fix: error.fix)
             if error.isRetryable { throw RetryableFailure(underlying: wrapped) }
             // A region's host name that does not resolve is worth a fallback region, not a retry.
-            if error.kind == .dns { throw RegionUnreachable(underlying: wrapped, region: resolved.region) }
+            if case .dns = error.kind { throw RegionUnreachable(underlying: wrapped, region: resolved.region) }
             throw wrapped
         }
 
@@ -265,7 +265,7 @@ public struct RolesAnywhereClient: Sendable {
             throw malformed("expiration '\(expirationText!)' is not an RFC 3339 time")
         }
         return AWSCredentials(
-            accessKeyId: accessKeyId, secretAccessKey: SecretValue(secretAccessKey),
-            sessionToken: SecretValue(sessionToken), expiration: expiration, expirationText: expirationText)
+            accessKeyId: accessKeyId, secretAccessKey: RedactedString(secretAccessKey),
+            sessionToken: RedactedString(sessionToken), expiration: expiration, expirationText: expirationText)
     }
 }

@@ -6,7 +6,7 @@ extension ManifestReader {
     /// A `parameters:` entry with `path:`: every parameter below it.
     mutating func parameterPath(
         _ node: YAMLNode, _ keyPath: String, defaults: FileDefaults, manifestRegion: String?, auth: Manifest.Auth?
-    ) -> SecretSpec? {
+    ) -> ManifestEntry? {
         guard let fields = entries(node, keyPath, allowed: ["path"] + Self.collectionKeys) else { return nil }
         guard let pathNode = fields["path"]?.value, let path = string(pathNode, join(keyPath, "path")) else { return nil }
         if !path.hasPrefix("/") {
@@ -17,7 +17,7 @@ extension ManifestReader {
             checkParameterName(path.hasSuffix("/") ? String(path.dropLast()) : path, pathNode, join(keyPath, "path"))
         }
         return collection(
-            node, keyPath, fields, kind: .parameter, source: .parameterPath(path), id: path, defaultName: path,
+            node, keyPath, fields, source: .parameterPath(path), defaultName: path,
             what: "parameters under '\(path)'", defaults: defaults, manifestRegion: manifestRegion, auth: auth)
     }
 
@@ -25,7 +25,7 @@ extension ManifestReader {
     /// that carries every one of `tags`.
     mutating func secretSelection(
         _ node: YAMLNode, _ keyPath: String, defaults: FileDefaults, manifestRegion: String?, auth: Manifest.Auth?
-    ) -> SecretSpec? {
+    ) -> ManifestEntry? {
         guard let fields = entries(node, keyPath, allowed: ["select"] + Self.collectionKeys),
             let selectNode = fields["select"]?.value,
             let select = entries(selectNode, join(keyPath, "select"), allowed: ["name_prefix", "tags"])
@@ -52,17 +52,15 @@ extension ManifestReader {
         if namePrefix == nil, select["tags"] == nil {
             report(selectNode, join(keyPath, "select"), "select: names nothing to match", fix: "give name_prefix:, tags: or both")
         }
-        tags.sort { ($0.key, $0.value) < ($1.key, $1.value) }
-        let described =
-            ([namePrefix.map { "name_prefix=\($0)" }] + tags.map { "tag \($0.key)=\($0.value)" }).compactMap { $0 }.joined(separator: " ")
+        let selection = SecretSelection(namePrefix: namePrefix, tags: tags)
         if namePrefix == nil, fields["name"] == nil {
             report(
                 node, keyPath, "a selection by tags alone needs a name:", fix: "add name: (used in the state, logs and SECRET_SYNC_CHANGED)"
             )
         }
         return collection(
-            node, keyPath, fields, kind: .secret, source: .secretSelection(namePrefix: namePrefix, tags: tags), id: described,
-            defaultName: namePrefix ?? "selection", what: "secrets selected by \(described)", defaults: defaults,
+            node, keyPath, fields, source: .secretSelection(selection), defaultName: namePrefix ?? "selection",
+            what: "secrets selected by \(selection)", defaults: defaults,
             manifestRegion: manifestRegion, auth: auth)
     }
 
@@ -79,10 +77,10 @@ extension ManifestReader {
 
     /// What every collection entry shares: its name, region, where its values go and its hooks.
     mutating func collection(
-        _ node: YAMLNode, _ keyPath: String, _ fields: [String: (key: YAMLNode, value: YAMLNode)], kind: EntryKind,
-        source: CollectionSpec.Source, id: String, defaultName: String, what: String, defaults: FileDefaults, manifestRegion: String?,
+        _ node: YAMLNode, _ keyPath: String, _ fields: [String: (key: YAMLNode, value: YAMLNode)],
+        source: ManifestEntry.Source, defaultName: String, what: String, defaults: FileDefaults, manifestRegion: String?,
         auth: Manifest.Auth?
-    ) -> SecretSpec {
+    ) -> ManifestEntry {
         var name = defaultName
         if let value = fields["name"]?.value, let given = string(value, join(keyPath, "name")) {
             if given.contains(where: { $0.isWhitespace || $0.isNewline }) {
@@ -130,10 +128,9 @@ extension ManifestReader {
                 )
             }
         }
-        var spec = SecretSpec(
-            kind: kind, id: id, name: name, version: kind == .secret ? .stage("AWSCURRENT") : .latest, region: region ?? "", files: [],
-            env: env, onChange: hooks, location: location(node))
-        spec.collection = CollectionSpec(source: source, directory: directory, mode: fileMode, owner: owner, group: group)
-        return spec
+        return ManifestEntry(
+            name: name, collection: source, region: region ?? "",
+            directory: directory.map { CollectionDirectory(path: $0, mode: fileMode, owner: owner, group: group) }, env: env,
+            onChange: hooks, location: location(node))
     }
 }

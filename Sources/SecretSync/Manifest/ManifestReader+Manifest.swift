@@ -59,26 +59,26 @@ extension ManifestReader {
                 report(node, "fallback_regions", "a region is listed twice", fix: "list each region once, in the order to try them")
             }
         }
-        var entries = [SecretSpec]()
+        var entries = [ManifestEntry]()
         if top["secrets"] == nil, top["parameters"] == nil {
             report(
                 root, "", "missing required key 'secrets'",
                 fix: "list the secrets to sync under secrets: (or Parameter Store parameters under parameters:)")
         }
-        for (key, kind) in [("secrets", EntryKind.secret), ("parameters", .parameter)] {
+        for (key, service) in [("secrets", AWSService.secretsManager), ("parameters", .parameterStore)] {
             guard let node = top[key]?.value else { continue }
             if case .sequence(let sequence, _) = node, sequence.isEmpty {
-                report(node, key, "the list is empty", fix: "list at least one \(kind.rawValue), or remove \(key):")
+                report(node, key, "the list is empty", fix: "list at least one \(service.noun), or remove \(key):")
             }
             entries += list(node, key, of: key) { reader, item, path in
                 if case .mapping(let pairs, _) = item,
-                    pairs.contains(where: { $0.key.scalar?.string == (kind == .secret ? "select" : "path") })
+                    pairs.contains(where: { $0.key.scalar?.string == (service == .secretsManager ? "select" : "path") })
                 {
-                    return kind == .secret
+                    return service == .secretsManager
                         ? reader.secretSelection(item, path, defaults: defaults, manifestRegion: region, auth: auth)
                         : reader.parameterPath(item, path, defaults: defaults, manifestRegion: region, auth: auth)
                 }
-                return reader.entry(item, path, kind: kind, defaults: defaults, manifestRegion: region, auth: auth)
+                return reader.entry(item, path, service: service, defaults: defaults, manifestRegion: region, auth: auth)
             }
         }
         checkUniqueness(entries)

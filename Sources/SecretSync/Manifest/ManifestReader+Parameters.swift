@@ -7,7 +7,7 @@ extension ManifestReader {
     static let parameterLevelLimit = 15
 
     /// `version:` (a positive number) or `label:` of a parameter; its latest version when neither.
-    mutating func parameterVersion(_ fields: [String: (key: YAMLNode, value: YAMLNode)], _ keyPath: String) -> VersionSelector {
+    mutating func parameterVersion(_ fields: [String: (key: YAMLNode, value: YAMLNode)], _ keyPath: String) -> ParameterVersionSelector {
         switch (fields["version"], fields["label"]) {
         case (.some(let version), .some):
             report(version.key, join(keyPath, "version"), "version and label are both given", fix: "keep one of them")

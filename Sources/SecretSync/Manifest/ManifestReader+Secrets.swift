@@ -10,13 +10,17 @@ extension ManifestReader {
     static let secretKeys = ["id", "name", "version_stage", "version_id", "region", "files", "env", "on_change"]
     static let parameterKeys = ["id", "name", "version", "label", "region", "files", "env", "on_change"]
 
-    /// One entry of `secrets:` (kind `.secret`) or `parameters:` (kind `.parameter`).
+    /// One entry of `secrets:` or `parameters:` by `id:`.
     mutating func entry(
-        _ node: YAMLNode, _ keyPath: String, kind: EntryKind, defaults: FileDefaults, manifestRegion: String?, auth: Manifest.Auth?
-    ) -> SecretSpec? {
-        let noun = kind == .secret ? "secret" : "parameter"
-        guard let fields = entries(node, keyPath, allowed: kind == .secret ? Self.secretKeys : Self.parameterKeys) else { return nil }
-        let idFix = kind == .secret ? "give the secret's name or ARN as id:" : "give the parameter's name or ARN as id:, or a path as path:"
+        _ node: YAMLNode, _ keyPath: String, service: AWSService, defaults: FileDefaults, manifestRegion: String?, auth: Manifest.Auth?
+    ) -> ManifestEntry? {
+        let noun = service.noun
+        guard let fields = entries(node, keyPath, allowed: service == .secretsManager ? Self.secretKeys : Self.parameterKeys) else {
+            return nil
+        }
+        let idFix =
+            service == .secretsManager
+            ? "give the secret's name or ARN as id:" : "give the parameter's name or ARN as id:, or a path as path:"
         guard let idNode = required(fields, "id", keyPath, parent: node, fix: idFix),
             let id = string(idNode, join(keyPath, "id"))
         else { return nil }
@@ -27,8 +31,16 @@ extension ManifestReader {
             }
             name = given
         }
-        let version = kind == .secret ? secretVersion(fields, keyPath) : parameterVersion(fields, keyPath)
-        let arnRegion = kind == .secret ? secretARNRegion(id, idNode, keyPath) : parameterARNRegion(id, idNode, keyPath)
+        let source: ManifestEntry.Source
+        let arnRegion: String?
+        switch service {
+        case .secretsManager:
+            source = .secret(id: id, version: secretVersion(fields, keyPath))
+            arnRegion = secretARNRegion(id, idNode, keyPath)
+        case .parameterStore:
+            source = .parameter(id: id, version: parameterVersion(fields, keyPath))
+            arnRegion = parameterARNRegion(id, idNode, keyPath)
+        }
 
         // Region: the ARN's, else the entry's, else the manifest's, else the trust anchor's.
         var region = arnRegion
@@ -61,14 +73,13 @@ extension ManifestReader {
                     fix: "remove on_change:")
             }
         }
-        return SecretSpec(
-            kind: kind, id: id, name: name, version: version, region: region ?? "", files: files, env: env, onChange: hooks,
-            location: location(node))
+        return ManifestEntry(
+            name: name, source: source, region: region ?? "", files: files, env: env, onChange: hooks, location: location(node))
     }
 
     /// `version_stage:` or `version_id:` of a secret (`AWSCURRENT` when neither).
-    mutating func secretVersion(_ fields: [String: (key: YAMLNode, value: YAMLNode)], _ keyPath: String) -> VersionSelector {
-        var version = VersionSelector.stage("AWSCURRENT")
+    mutating func secretVersion(_ fields: [String: (key: YAMLNode, value: YAMLNode)], _ keyPath: String) -> SecretVersionSelector {
+        var version = SecretVersionSelector.current
         switch (fields["version_stage"], fields["version_id"]) {
         case (.some(let stage), .some):
             report(stage.key, join(keyPath, "version_stage"), "version_stage and version_id are both given", fix: "keep one of them")
@@ -234,13 +245,13 @@ extension ManifestReader {
         }
     }
 
-    mutating func checkUniqueness(_ secrets: [SecretSpec]) {
+    mutating func checkUniqueness(_ secrets: [ManifestEntry]) {
         var names = [String: SourceLocation]()
         var paths = [String: SourceLocation]()
         var variables = [String: SourceLocation]()
         for secret in secrets {
             once(
-                secret.name, in: &names, at: secret.location, "\(secret.kind.rawValue) name '\(secret.name)' is used twice",
+                secret.name, in: &names, at: secret.location, "\(secret.source.service.noun) name '\(secret.name)' is used twice",
                 fix: "give one of them a distinct name:")
             for file in secret.files {
                 once(
@@ -254,7 +265,7 @@ extension ManifestReader {
         // A directory: of a path entry takes whatever names its parameters have: nothing else may
         // write inside it, and no two such directories may overlap.
         for owner in secrets {
-            guard let directory = owner.collection?.directory else { continue }
+            guard let directory = owner.directory?.path else { continue }
             for other in secrets {
                 for file in other.files where file.path.hasPrefix(directory + "/") {
                     problems.append(
@@ -263,7 +274,7 @@ extension ManifestReader {
                             message: "file \(file.path) is inside directory \(directory) of \(owner.name) (line \(owner.location.line))",
                             fix: "a parameter named like it would take its place; write it elsewhere"))
                 }
-                guard other.name != owner.name, let inner = other.collection?.directory else { continue }
+                guard other.name != owner.name, let inner = other.directory?.path else { continue }
                 if inner.hasPrefix(directory + "/") || (inner == directory && other.location.line > owner.location.line) {
                     problems.append(
                         .init(

@@ -9,7 +9,7 @@ public indirect enum JSONDocument: Equatable, Sendable {
     case null
     /// A string member named in `parse(_:sensitive:)`, decoded straight from the input bytes into
     /// a zeroing payload, never into a Swift `String`. It prints as `"<redacted>"`.
-    case sensitive(SecretPayload)
+    case sensitive(ValuePayload)
     /// A string member named in `parse(_:sensitive:)` that is well-formed JSON but not Unicode
     /// (a lone UTF-16 surrogate, invalid UTF-8), with why: one such value fails alone, never the
     /// answer it came in with its batch mates. Its content is not kept.
@@ -141,7 +141,7 @@ public indirect enum JSONDocument: Equatable, Sendable {
                         Wipe.bytes(&scanned.bytes)
                         add(key, .undecodable(problem))
                     } else {
-                        add(key, .sensitive(SecretPayload(kind: .string, bytes: scanned.bytes)))
+                        add(key, .sensitive(ValuePayload(kind: .string, bytes: scanned.bytes)))
                     }
                 } else {
                     guard let value = value(depth: depth + 1) else { return nil }

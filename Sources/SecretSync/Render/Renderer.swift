@@ -23,7 +23,7 @@ public struct RenderError: DiagnosticError {
 
 /// Pure functions from a secret's value to file bytes.
 public enum Renderer {
-    public static func render(_ content: FileContent, _ payload: SecretPayload) throws -> [UInt8] {
+    public static func render(_ content: FileContent, _ payload: ValuePayload) throws -> [UInt8] {
         switch content {
         case .raw(nil):
             return payload.bytes
@@ -51,8 +51,8 @@ public enum Renderer {
         }
     }
 
-    static func object(_ payload: SecretPayload, for use: String) throws -> JSONDocument {
-        guard payload.kind == .string else {
+    static func object(_ payload: ValuePayload, for use: String) throws -> JSONDocument {
+        guard case .string = payload.kind else {
             throw RenderError(
                 message: "\(use) needs a JSON SecretString, but the secret is binary (SecretBinary)",
                 fix: "write the whole value (no key, format: raw), or store the secret as a JSON SecretString")

@@ -35,10 +35,26 @@ extension DiagnosticError {
     }
 }
 
-/// Wraps an error that did not come with a diagnosis (it should not happen; it must not be lost).
+extension Error {
+    /// What to tell a person about this error: itself when it is a ``DiagnosticError``, else an
+    /// ``UnexpectedError`` that keeps it. The one way any error becomes a message.
+    public var diagnosis: any DiagnosticError {
+        (self as? any DiagnosticError) ?? UnexpectedError(self)
+    }
+}
+
+/// Wraps an error that did not come with a diagnosis (it should not happen; it must not be lost):
+/// the error itself is kept as ``underlying``.
 public struct UnexpectedError: DiagnosticError {
     public let message: String
     public var fix: String? { nil }
-    public init(_ error: any Error) { message = "unexpected error: \(error)" }
-    public init(_ message: String) { self.message = "unexpected error: \(message)" }
+    public let underlying: (any Error)?
+    public init(_ error: any Error) {
+        message = "unexpected error: \(error)"
+        underlying = error
+    }
+    public init(_ message: String) {
+        self.message = "unexpected error: \(message)"
+        underlying = nil
+    }
 }

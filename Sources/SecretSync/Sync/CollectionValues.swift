@@ -6,24 +6,21 @@ struct CollectionValues {
     struct Item {
         /// The name after the entry's path: `flags/new-ui`.
         let relativeName: String
-        let version: SecretVersion
+        let version: StoredValue
     }
 
-    let entry: SecretSpec
-    let collection: CollectionSpec
+    let entry: ManifestEntry
     /// Sorted by relative name.
     let items: [Item]
 
-    init(entry: SecretSpec, versions: [SecretVersion]) throws {
-        // Safe: only entries with a collection are fetched as many values.
-        collection = entry.collection!
+    init(entry: ManifestEntry, versions: [StoredValue]) throws {
         self.entry = entry
         var items = [Item]()
         var seen = Set<String>()
         for version in versions {
-            guard let relative = collection.relativeName(of: version.name) else {
+            guard let relative = entry.source.relativeName(of: version.name) else {
                 throw RenderError(
-                    message: "\(entry.name): \(version.name.escapingControlCharacters) is not under \(entry.id)",
+                    message: "\(entry.name): \(version.name.escapingControlCharacters) is not under \(entry.source.id)",
                     fix: "check the AWS_ENDPOINT_URL_* variables point at AWS itself")
             }
             let levels = relative.split(separator: "/", omittingEmptySubsequences: false)
@@ -60,11 +57,11 @@ struct CollectionValues {
 
     /// One file per value in the directory (none without `directory:`).
     var targets: [FileTarget] {
-        guard let directory = collection.directory else { return [] }
+        guard let directory = entry.directory else { return [] }
         return items.map { item in
             FileTarget(
-                path: directory + "/" + item.relativeName, bytes: item.version.payload.bytes, mode: collection.mode,
-                uid: collection.owner?.id, gid: collection.group?.id)
+                path: directory.path + "/" + item.relativeName, bytes: item.version.payload.bytes, mode: directory.mode,
+                uid: directory.owner?.id, gid: directory.group?.id)
         }
     }
 

@@ -184,7 +184,7 @@ public struct Daemon {
             status = Self.status(report)
             if !report.succeeded { logger.warning("\(status)") } else { logger.info("\(status)") }
         } catch {
-            status = "pass failed: \((error as? DiagnosticError)?.message ?? "\(error)")"
+            status = "pass failed: \(error.diagnosis.message)"
             logger.error("\(status)")
         }
         notifier.notify((first ? "READY=1\n" : "") + "STATUS=\(status)")
@@ -203,7 +203,7 @@ public struct Daemon {
             notifier.notify("READY=1\nSTATUS=manifest reloaded")
             return (reloaded, runner)
         } catch {
-            let message = (error as? DiagnosticError)?.message ?? "\(error)"
+            let message = error.diagnosis.message
             logger.error("manifest reload failed; keeping the previous manifest: \(message)")
             notifier.notify("READY=1\nSTATUS=manifest reload failed; running the previous one")
             return nil

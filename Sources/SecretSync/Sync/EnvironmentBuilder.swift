@@ -43,7 +43,7 @@ public struct EnvironmentBuilder: Sendable {
     }
 
     /// The variables of one secret's `env:` entries; throws for anything that cannot be a variable.
-    public static func variables(for secret: SecretSpec, payload: SecretPayload) throws -> [Variable] {
+    public static func variables(for secret: ManifestEntry, payload: ValuePayload) throws -> [Variable] {
         var variables = [(name: String, value: String, explicit: Bool)]()
         func failure(_ message: String, _ fix: String) -> RenderError {
             RenderError(message: "secret \(secret.name): \(message)", fix: fix)
@@ -55,7 +55,7 @@ public struct EnvironmentBuilder: Sendable {
                     variables.append((name, Data(payload.bytes).base64EncodedString(), true))
                     continue
                 }
-                guard payload.kind == .string else {
+                guard case .string = payload.kind else {
                     throw failure(
                         "\(name): the secret is binary (SecretBinary), which an environment variable cannot hold as it is",
                         "add `encoding: base64` to this env entry, and decode it in the application")

@@ -8,7 +8,7 @@ public enum HookScheduler {
     }
 
     public static func schedule(
-        _ secrets: [SecretSpec], succeeded: Set<String>, changed: Set<String>, owed: [String: [HookCommand]]
+        _ secrets: [ManifestEntry], succeeded: Set<String>, changed: Set<String>, owed: [String: [HookCommand]]
     ) -> [Run] {
         var order = [HookCommand]()
         var triggeredBy = [HookCommand: [String]]()

@@ -43,7 +43,7 @@ extension Reconciler {
     ) throws -> Reconciler {
         var options = HTTPClientOptions.fromEnvironment(environment)
         options.deadline = deadline
-        let transport = try HTTPClientPool(options: options, size: SecretFetcher.defaultConcurrency)
+        let transport = try HTTPClientPool(options: options, size: EntryFetcher.defaultConcurrency)
         let calls = shared?.calls ?? AtomicCounter()
         let secretsManager = SecretsManagerClient(transport: transport, environment: environment, logger: logger, calls: calls)
         shared?.adopt(manifest)
@@ -53,8 +53,8 @@ extension Reconciler {
                 ?? manifest.credentialProvider(
                     transport: transport, environment: environment, logger: logger, calls: calls, deadline: deadline),
             secretsManager: secretsManager, environment: environment, logger: logger,
-            fetcher: SecretFetcher(
-                client: secretsManager, concurrency: SecretFetcher.defaultConcurrency, fallbackRegions: manifest.fallbackRegions,
+            fetcher: EntryFetcher(
+                client: secretsManager, concurrency: EntryFetcher.defaultConcurrency, fallbackRegions: manifest.fallbackRegions,
                 logger: logger),
             apiCalls: calls,
             warmUpConnections: true, memory: memory, deadline: deadline)

@@ -8,13 +8,13 @@ struct OrphanFiles {
     /// the files it wrote before and no longer writes. A `path:` or `select:` entry served by a
     /// fallback region leaves none — that region may hold fewer of its values (Parameter Store
     /// does not replicate; a secret may lack a replica) — and keeps recording them.
-    static func left(by entry: SecretSpec, wrote paths: [String], before: [String], servedByFallback: Bool)
+    static func left(by entry: ManifestEntry, wrote paths: [String], before: [String], servedByFallback: Bool)
         -> (recorded: [String], orphans: [SyncState.OrphanFile])
     {
         let writing = Set(paths)
         let left = before.filter { !writing.contains($0) }
-        if entry.collection != nil, servedByFallback { return (paths + left, []) }
-        return (paths, left.map { SyncState.OrphanFile(path: $0, bound: entry.collection?.directory) })
+        if entry.source.isCollection, servedByFallback { return (paths + left, []) }
+        return (paths, left.map { SyncState.OrphanFile(path: $0, bound: entry.directory?.path) })
     }
 
     let prune: Bool
@@ -29,7 +29,7 @@ struct OrphanFiles {
     /// directory of a `path:`/`select:` entry that failed this pass (its values are unknown).
     /// Such a file stays recorded until an entry writes it again; the pass's "last good files
     /// were kept" stays true.
-    func settle(_ state: inout SyncState, synced: [SecretSpec], failed: Set<String>, dryRun: Bool)
+    func settle(_ state: inout SyncState, synced: [ManifestEntry], failed: Set<String>, dryRun: Bool)
         -> [(path: String, outcome: FileRemover.Outcome)]
     {
         let configured = Set(synced.map(\.name))
@@ -44,7 +44,7 @@ struct OrphanFiles {
         orphans = orphans.filter { !written.contains($0.path) && seen.insert($0.path).inserted }
 
         let named = Set(synced.flatMap { $0.files.map(\.path) })
-        let unknownDirectories = synced.filter { failed.contains($0.name) }.compactMap { $0.collection?.directory }
+        let unknownDirectories = synced.filter { failed.contains($0.name) }.compactMap { $0.directory?.path }
         func stillWanted(_ path: String) -> Bool {
             named.contains(path) || unknownDirectories.contains { path.utf8.starts(with: ($0.hasSuffix("/") ? $0 : $0 + "/").utf8) }
         }
@@ -76,7 +76,7 @@ struct OrphanFiles {
                     kept.append(orphan)
                 }
             } catch {
-                let message = (error as? DiagnosticError)?.message ?? "\(error)"
+                let message = error.diagnosis.message
                 logger.warning("cannot remove \(orphan.path): \(message)", metadata: ["fix": "it is tried again on the next pass"])
                 kept.append(orphan)
             }

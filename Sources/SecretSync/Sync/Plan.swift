@@ -10,7 +10,7 @@ import FoundationEssentials
 public enum Plan {
     /// "3 secrets", "3 secrets, 2 parameters", "1 parameter": what a manifest holds.
     public static func count(_ manifest: Manifest) -> String {
-        let parameters = manifest.entries.filter { $0.kind == .parameter }.count
+        let parameters = manifest.entries.filter { $0.source.service == .parameterStore }.count
         let secrets = manifest.entries.count - parameters
         var parts = [secrets == 1 ? "1 secret" : "\(secrets) secrets"]
         if parameters > 0 { parts.append(parameters == 1 ? "1 parameter" : "\(parameters) parameters") }
@@ -27,23 +27,20 @@ public enum Plan {
             )
         }
         for secret in manifest.entries {
-            if let collection = secret.collection {
-                switch collection.source {
-                case .parameterPath:
-                    lines.append("parameters \(secret.name): every parameter under \(secret.id) (region \(secret.region))")
-                case .secretSelection:
-                    lines.append("secrets \(secret.name): every secret with \(secret.id) (AWSCURRENT, region \(secret.region))")
-                }
-                if let directory = collection.directory {
-                    let owner = collection.owner?.name ?? SystemAccounts.userName(geteuid())
-                    let group = collection.group?.name ?? SystemAccounts.groupName(getegid())
-                    lines.append(
-                        "  directory \(directory) (one file each, \(owner):\(group) \(String(collection.mode, radix: 8).leftPadded(to: 4)))"
-                    )
-                }
-            } else {
+            switch secret.source {
+            case .parameterPath(let path):
+                lines.append("parameters \(secret.name): every parameter under \(path) (region \(secret.region))")
+            case .secretSelection(let selection):
+                lines.append("secrets \(secret.name): every secret with \(selection) (AWSCURRENT, region \(secret.region))")
+            case .secret(let id, let version as CustomStringConvertible), .parameter(let id, let version as CustomStringConvertible):
+                lines.append("\(secret.source.service.noun) \(secret.name): \(id) (\(version), region \(secret.region))")
+            }
+            if let directory = secret.directory {
+                let owner = directory.owner?.name ?? SystemAccounts.userName(geteuid())
+                let group = directory.group?.name ?? SystemAccounts.groupName(getegid())
                 lines.append(
-                    "\(secret.kind.rawValue) \(secret.name): \(secret.id) (\(secret.version.description), region \(secret.region))")
+                    "  directory \(directory.path) (one file each, \(owner):\(group) \(String(directory.mode, radix: 8).leftPadded(to: 4)))"
+                )
             }
             for file in secret.files {
                 lines.append("  file \(file.path) (\(format(file.content)), \(ownership(file)))")
@@ -53,7 +50,7 @@ public enum Plan {
                 case .variable(let name, let key, let base64):
                     lines.append("  env \(name)\(key.map { " (key \($0))" } ?? "")\(base64 ? " base64" : "")")
                 case .prefix(let prefix):
-                    lines.append("  env \(prefix)* (\(secret.collection == nil ? "every field" : "one per value"))")
+                    lines.append("  env \(prefix)* (\(secret.source.isCollection ? "one per value" : "every field"))")
                 }
             }
             for hook in secret.onChange { lines.append("  on change: \(hook)") }
@@ -67,7 +64,7 @@ public enum Plan {
         for result in report.secrets {
             let spec = manifest.entries.first { $0.name == result.name }
             lines.append(
-                "\(spec?.kind.rawValue ?? "secret") \(result.name) (\(spec?.id ?? result.name)\(result.versionId.map { ", version \($0)" } ?? "")):"
+                "\(spec?.source.service.noun ?? "secret") \(result.name) (\(spec?.source.id ?? result.name)\(result.versionId.map { ", version \($0)" } ?? "")):"
             )
             if let error = result.error {
                 lines.append("  error: \(error.message.escapingControlCharacters)")

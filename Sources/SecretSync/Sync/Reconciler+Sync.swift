@@ -7,7 +7,7 @@ extension Reconciler {
     /// One secret: its fetch result rendered and written (or planned); its state entry updated.
     /// Returns the result and whether the secret counts as changed for its hooks.
     func sync(
-        _ secret: SecretSpec, fetched: Result<[String: Result<Fetched, any Error>], any Error>, state: inout SyncState,
+        _ secret: ManifestEntry, fetched: Result<[String: Result<Fetched, any Error>], any Error>, state: inout SyncState,
         started: Date, dryRun: Bool, shouldStop: () -> String?
     ) -> (PassReport.SecretResult, Bool) {
         // Stopping (deadline, SIGTERM) skips the writes still to come, and leaves the secret's
@@ -19,8 +19,8 @@ extension Reconciler {
             logger.warning("\(notDone.message)", metadata: ["secret": "\(secret.name)"])
             return (.init(name: secret.name, versionId: nil, files: [], error: notDone), false)
         }
-        var entry = state.secrets[secret.name] ?? .init(secretId: secret.id)
-        entry.secretId = secret.id
+        var entry = state.secrets[secret.name] ?? .init(secretId: secret.source.id)
+        entry.secretId = secret.source.id
         entry.lastAttempt = started
         defer { state.secrets[secret.name] = entry }
         let failure = { (error: any DiagnosticError, version: String?, files: [(path: String, outcome: WriteOutcome)]) in
@@ -30,7 +30,7 @@ extension Reconciler {
         }
         let version: (id: String, arn: String, servedBy: String?)
         let targets: [FileTarget]
-        let files = SecretFiles(secret: secret, writer: writer)
+        let files = EntryFiles(secret: secret, writer: writer)
         do {
             guard let result = try fetched.get()[secret.name] else { throw NotDone(secret: secret.name, reason: "it was not fetched") }
             switch try result.get() {
@@ -39,11 +39,11 @@ extension Reconciler {
                 targets = try files.targets(one)
             case .many(let many):
                 let values = try CollectionValues(entry: secret, versions: many)
-                version = (values.versionId, secret.id, many.first?.servedBy)
+                version = (values.versionId, secret.source.id, many.first?.servedBy)
                 targets = values.targets
             }
         } catch {
-            return failure((error as? DiagnosticError) ?? UnexpectedError(error), nil, [])
+            return failure(error.diagnosis, nil, [])
         }
         let outcomes: [(path: String, outcome: WriteOutcome)]
         do {
@@ -55,7 +55,7 @@ extension Reconciler {
                 outcomes = try files.write(targets)
             }
         } catch {
-            return failure((error as? DiagnosticError) ?? UnexpectedError(error), version.id, [])
+            return failure(error.diagnosis, version.id, [])
         }
         for (path, outcome) in outcomes where outcome.wrote && !dryRun {
             logger.notice(
@@ -64,7 +64,7 @@ extension Reconciler {
         let (paths, orphans) = OrphanFiles.left(
             by: secret, wrote: targets.map(\.path), before: entry.files, servedByFallback: version.servedBy != nil)
         if !orphans.isEmpty { state.orphans = (state.orphans ?? []) + orphans }
-        entry.directory = secret.collection?.directory
+        entry.directory = secret.directory?.path
         entry.servedBy = version.servedBy
         let changed = entry.versionId != version.id || outcomes.contains { $0.outcome.wrote }
         entry.arn = version.arn

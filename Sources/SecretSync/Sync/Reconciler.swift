@@ -11,7 +11,7 @@ public struct Reconciler: Sendable {
     let manifest: Manifest
     let credentials: any CredentialProvider
     let secretsManager: SecretsManagerClient
-    let fetcher: SecretFetcher
+    let fetcher: EntryFetcher
     /// Open Secrets Manager connections while CreateSession is in flight (needs a pooled transport).
     let warmUpConnections: Bool
     /// Every AWS API call made (CreateSession and Secrets Manager), for the pass's count.
@@ -30,13 +30,13 @@ public struct Reconciler: Sendable {
         manifest: Manifest, credentials: any CredentialProvider, secretsManager: SecretsManagerClient,
         writer: AtomicFileWriter = AtomicFileWriter(),
         hooks: any CommandRunner = ProcessHookRunner(), environment: [String: String], logger: Logger,
-        clock: @escaping @Sendable () -> Date = { Date() }, fetcher: SecretFetcher? = nil, apiCalls: AtomicCounter? = nil,
+        clock: @escaping @Sendable () -> Date = { Date() }, fetcher: EntryFetcher? = nil, apiCalls: AtomicCounter? = nil,
         warmUpConnections: Bool = false, memory: StateMemory = StateMemory(), deadline: Deadline? = nil
     ) {
         self.manifest = manifest
         self.credentials = credentials
         self.secretsManager = secretsManager
-        self.fetcher = fetcher ?? SecretFetcher(client: secretsManager, logger: logger)
+        self.fetcher = fetcher ?? EntryFetcher(client: secretsManager, logger: logger)
         self.warmUpConnections = warmUpConnections
         self.apiCalls = apiCalls ?? secretsManager.calls
         self.writer = writer
@@ -102,7 +102,7 @@ public struct Reconciler: Sendable {
         return loaded.state
     }
 
-    func warnAboutDestinations(_ secrets: [SecretSpec]) {
+    func warnAboutDestinations(_ secrets: [ManifestEntry]) {
         for (directory, reason) in PathWalker.untrustedDirectories(secrets.flatMap(\.destinationDirectories)) {
             logger.warning(
                 "destination directory \(directory) is \(reason), who could replace or redirect its files",
@@ -112,17 +112,17 @@ public struct Reconciler: Sendable {
 
     /// Credentials, then every secret and parameter at once (batched, in parallel). When a
     /// CreateSession is due, the Secrets Manager and Parameter Store connections are opened meanwhile, so their handshakes cost no round trips.
-    func fetchAll(_ secrets: [SecretSpec], shouldStop: () -> String?) -> Result<[String: Result<Fetched, any Error>], any Error> {
+    func fetchAll(_ secrets: [ManifestEntry], shouldStop: () -> String?) -> Result<[String: Result<Fetched, any Error>], any Error> {
         if credentials.needsRefresh, warmUpConnections {
-            for (service, group) in Dictionary(grouping: secrets, by: { [$0.kind.rawValue, $0.region] }) {
-                fetcher.warmUp(group, kind: group[0].kind, region: service[1])
+            for group in Dictionary(grouping: secrets, by: { [$0.source.service.rawValue, $0.region] }).values {
+                fetcher.warmUp(group, service: group[0].source.service, region: group[0].region)
             }
         }
         do {
             if shouldStop() != nil { return .success([:]) }
             return .success(try fetcher.fetch(secrets, using: credentials))
         } catch {
-            return .failure((error as? DiagnosticError) ?? UnexpectedError(error))
+            return .failure(error.diagnosis)
         }
     }
 
@@ -172,7 +172,7 @@ public struct Reconciler: Sendable {
     /// after every pass, idle or not: freshness (`status`, the metrics' last-pass time) follows
     /// passes, not changes. When the disk refuses the state, it is kept in memory for the next
     /// pass and the error is returned.
-    func record(_ state: inout SyncState, synced: [SecretSpec], report: PassReport, started: Date)
+    func record(_ state: inout SyncState, synced: [ManifestEntry], report: PassReport, started: Date)
         -> (any DiagnosticError)?
     {
         let configured = Dictionary(uniqueKeysWithValues: synced.map { ($0.name, Set($0.onChange)) })
@@ -188,7 +188,7 @@ public struct Reconciler: Sendable {
             memory.remember(nil, of: manifest.stateDirectory)
         } catch {
             memory.remember(state, of: manifest.stateDirectory)
-            let notSaved = StateNotSaved(cause: (error as? DiagnosticError) ?? UnexpectedError(error))
+            let notSaved = StateNotSaved(cause: error.diagnosis)
             var fields: Logger.Metadata = notSaved.fix.map { ["fix": "\($0)"] } ?? [:]
             if let code = notSaved.errorCode { fields["code"] = "\(code)" }
             logger.error("\(notSaved.message)", metadata: fields)

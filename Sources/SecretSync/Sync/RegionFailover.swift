@@ -6,7 +6,7 @@ import Logging
 /// replica's ARN). Never after an answer that means something (access denied, not found, a
 /// decryption failure): a replica would mask a real problem. The next pass starts with the
 /// entry's own region again.
-extension SecretFetcher {
+extension EntryFetcher {
     /// True for failures a region's outage explains: no connection, DNS, a timeout or a reset,
     /// 5xx and throttling that outlasted the retries. Not a deadline, a local proxy, TLS, an
     /// oversized or malformed answer, or any answer AWS gave a meaning to.
@@ -23,14 +23,19 @@ extension SecretFetcher {
         return error.retryable
     }
 
-    /// `key` in `region`: an ARN gets the region in place of its own; a name stays.
+    /// `key` in `region`: an ARN gets the region in place of its own; a name, a path or a
+    /// selection stays.
     static func key(_ key: Key, in region: String) -> Key {
-        var id = key.id
-        if var arn = ARN(key.id), arn.region == key.region {
-            arn = ARN(partition: arn.partition, service: arn.service, region: region, account: arn.account, resource: arn.resource)
-            id = arn.description
+        func moved(_ id: String) -> String {
+            guard let arn = ARN(id), arn.region == key.region else { return id }
+            return ARN(partition: arn.partition, service: arn.service, region: region, account: arn.account, resource: arn.resource)
+                .description
         }
-        return Key(kind: key.kind, collection: key.collection, id: id, version: key.version, region: region)
+        switch key.source {
+        case .secret(let id, let version): return Key(source: .secret(id: moved(id), version: version), region: region)
+        case .parameter(let id, let version): return Key(source: .parameter(id: moved(id), version: version), region: region)
+        case .secretSelection, .parameterPath: return Key(source: key.source, region: region)
+        }
     }
 
     func failOver(_ results: [Key: Result<Fetched, any Error>], credentials: AWSCredentials) -> [Key: Result<Fetched, any Error>] {
@@ -51,17 +56,17 @@ extension SecretFetcher {
                 switch answers[key] {
                 case .success(.many(let versions))? where versions.isEmpty:
                     // An empty answer from a fallback region proves nothing about the entry's own.
-                    logger.warning("the fallback region \(region) holds nothing for \(original.id)")
+                    logger.warning("the fallback region \(region) holds nothing for \(original.source.id)")
                 case .success(let fetched)?:
                     results[original] = .success(fetched.served(by: region))
-                    logger.notice("read from the fallback region", metadata: ["id": "\(original.id)", "region": "\(region)"])
+                    logger.notice("read from the fallback region", metadata: ["id": "\(original.source.id)", "region": "\(region)"])
                 case .failure(let error)? where Self.regionUnavailable(error):
                     still.append(original)
                 case .failure(let error)?:
                     // The replica answered with a reason (not replicated there, access denied): the
                     // entry keeps its own region's failure, and the reason is logged.
                     logger.warning(
-                        "the fallback region \(region) could not serve \(original.id): \((error as? DiagnosticError)?.message ?? "\(error)")"
+                        "the fallback region \(region) could not serve \(original.source.id): \(error.diagnosis.message)"
                     )
                 case nil:
                     still.append(original)
@@ -76,7 +81,7 @@ extension SecretFetcher {
 extension Fetched {
     /// The same values, marked as read from a fallback region.
     func served(by region: String) -> Fetched {
-        func mark(_ version: SecretVersion) -> SecretVersion {
+        func mark(_ version: StoredValue) -> StoredValue {
             var marked = version
             marked.servedBy = region
             return marked

@@ -40,10 +40,10 @@ public struct RunEnvironment: Sendable {
         var errors = [any DiagnosticError]()
         let fetched: [String: Result<Fetched, any Error>]
         do {
-            fetched = try SecretFetcher(client: secretsManager, fallbackRegions: manifest.fallbackRegions, logger: logger)
+            fetched = try EntryFetcher(client: secretsManager, fallbackRegions: manifest.fallbackRegions, logger: logger)
                 .fetch(wanted, using: credentials)
         } catch {
-            throw Failure(errors: [(error as? DiagnosticError) ?? UnexpectedError(error)])
+            throw Failure(errors: [error.diagnosis])
         }
         for secret in wanted {
             do {
@@ -58,14 +58,14 @@ public struct RunEnvironment: Sendable {
                     logger.debug("fetched", metadata: ["secret": "\(secret.name)", "version": "\(values.versionId)"])
                 }
             } catch {
-                errors.append((error as? DiagnosticError) ?? UnexpectedError(error))
+                errors.append(error.diagnosis)
             }
         }
         guard errors.isEmpty else { throw Failure(errors: errors) }
         do {
             return try EnvironmentBuilder.merge(variables)
         } catch {
-            throw Failure(errors: [(error as? DiagnosticError) ?? UnexpectedError(error)])
+            throw Failure(errors: [error.diagnosis])
         }
     }
 }

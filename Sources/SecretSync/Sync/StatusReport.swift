@@ -8,8 +8,8 @@ import FoundationEssentials
 public struct StatusReport: Sendable {
     public struct Entry: Sendable, Codable {
         public let name: String
-        /// `secret` or `parameter`.
-        public let kind: String
+        /// `secret` or `parameter` in the document.
+        public let service: AWSService
         /// The secret's or parameter's id as the manifest gives it.
         public let secretId: String
         public let versionId: String?
@@ -23,14 +23,16 @@ public struct StatusReport: Sendable {
         public let health: Health
 
         enum CodingKeys: String, CodingKey {
-            case name, kind, secretId, versionId, lastSuccess, lastAttempt, lastError, pendingHooks, lastHookError, servedBy, health
+            case name
+            case service = "kind"
+            case secretId, versionId, lastSuccess, lastAttempt, lastError, pendingHooks, lastHookError, servedBy, health
         }
 
         /// One shape for every entry: a field that does not apply is null, never missing.
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(name, forKey: .name)
-            try container.encode(kind, forKey: .kind)
+            try container.encode(service, forKey: .service)
             try container.encode(secretId, forKey: .secretId)
             try container.encode(versionId, forKey: .versionId)
             try container.encode(lastSuccess, forKey: .lastSuccess)
@@ -79,7 +81,7 @@ public struct StatusReport: Sendable {
                 health = .neverSynced
             }
             return Entry(
-                name: secret.name, kind: secret.kind.rawValue, secretId: secret.id, versionId: saved?.versionId,
+                name: secret.name, service: secret.source.service, secretId: secret.source.id, versionId: saved?.versionId,
                 lastSuccess: saved?.lastSuccess,
                 lastAttempt: saved?.lastAttempt, lastError: saved?.lastError, pendingHooks: saved?.pendingHooks.map(\.description) ?? [],
                 lastHookError: saved?.lastHookError, servedBy: saved?.servedBy, health: health)
@@ -96,7 +98,8 @@ public struct StatusReport: Sendable {
             lines.append("no pass has run yet")
         }
         for entry in entries {
-            lines.append("\(entry.name) [\(entry.health.rawValue)]: \(entry.kind == "parameter" ? "parameter " : "")\(entry.secretId)")
+            lines.append(
+                "\(entry.name) [\(entry.health.rawValue)]: \(entry.service == .parameterStore ? "parameter " : "")\(entry.secretId)")
             lines.append("  version: \(entry.versionId ?? "none yet")")
             lines.append(
                 "  last success: \(entry.lastSuccess.map { "\(UTCTime.rfc3339($0)) (\(DurationText.describe(now.timeIntervalSince($0))) ago)" } ?? "never")"

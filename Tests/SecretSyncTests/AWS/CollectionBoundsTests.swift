@@ -4,10 +4,10 @@ import Testing
 
 @Suite("Collection bounds")
 struct CollectionBoundsTests {
-    func value(_ size: Int, _ n: Int = 0) -> SecretVersion {
-        SecretVersion(
+    func value(_ size: Int, _ n: Int = 0) -> StoredValue {
+        StoredValue(
             arn: "arn:aws:ssm:us-west-2:1:parameter/p/\(n)", name: "/p/\(n)", versionId: "1",
-            payload: SecretPayload(kind: .string, bytes: Array(repeating: 0x78, count: size)))
+            payload: ValuePayload(kind: .string, bytes: Array(repeating: 0x78, count: size)))
     }
 
     func bounds() -> CollectionBounds {
@@ -40,7 +40,7 @@ struct CollectionBoundsTests {
     @Test func aValueIsAtMostWhatTheServiceHolds() throws {
         let check = { (size: Int) throws(AWSServiceError) in
             try CollectionBounds.checkSize(
-                SecretPayload(kind: .string, bytes: Array(repeating: 0, count: size)), of: "s", limit: CollectionBounds.secretValueBytes,
+                ValuePayload(kind: .string, bytes: Array(repeating: 0, count: size)), of: "s", limit: CollectionBounds.secretValueBytes,
                 service: "Secrets Manager", operation: "GetSecretValue", endpointVariable: "AWS_ENDPOINT_URL_SECRETS_MANAGER")
         }
         try check(65_536)

@@ -6,7 +6,8 @@ import Testing
 
 @Suite("Secrets Manager client")
 struct SecretsManagerClientTests {
-    let credentials = AWSCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: SecretValue("secret"), sessionToken: SecretValue("token"))
+    let credentials = AWSCredentials(
+        accessKeyId: "AKIDEXAMPLE", secretAccessKey: RedactedString("secret"), sessionToken: RedactedString("token"))
 
     func client(_ transport: ScriptedTransport, environment: [String: String] = [:]) -> SecretsManagerClient {
         SecretsManagerClient(
@@ -82,8 +83,8 @@ struct SecretsManagerClientTests {
         #expect(error.fix?.contains(fix) == true)
     }
 
-    func version(_ arn: String, name: String, value: String) -> SecretVersion {
-        SecretVersion(arn: arn, name: name, versionId: "v", payload: SecretPayload(kind: .string, bytes: Array(value.utf8)))
+    func version(_ arn: String, name: String, value: String) -> StoredValue {
+        StoredValue(arn: arn, name: name, versionId: "v", payload: ValuePayload(kind: .string, bytes: Array(value.utf8)))
     }
 
     @Test func batchAnswersAreMatchedByARNAndNeverAmbiguouslyByName() {

@@ -9,8 +9,8 @@ struct SigV4SignerTests {
     @Test func getSecretValueWorkedExample() throws {
         let credentials = AWSCredentials(
             accessKeyId: "ASIAEXAMPLEEXAMPLE00",
-            secretAccessKey: SecretValue("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
-            sessionToken: SecretValue("EXAMPLE-SESSION-TOKEN"))
+            secretAccessKey: RedactedString("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            sessionToken: RedactedString("EXAMPLE-SESSION-TOKEN"))
         let signer = SigV4Signer(credentials: credentials, region: "us-east-1", service: "secretsmanager")
         var request = SignableRequest(
             method: "POST", path: "/",

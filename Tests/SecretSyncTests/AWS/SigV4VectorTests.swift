@@ -87,8 +87,8 @@ struct SigV4VectorTests {
         let context = try JSONDecoder().decode(SigV4Vector.Context.self, from: Data(try vector.file("context.json").utf8))
         let credentials = AWSCredentials(
             accessKeyId: context.credentials.access_key_id,
-            secretAccessKey: SecretValue(context.credentials.secret_access_key),
-            sessionToken: context.credentials.token.map(SecretValue.init))
+            secretAccessKey: RedactedString(context.credentials.secret_access_key),
+            sessionToken: context.credentials.token.map(RedactedString.init))
         let signer = SigV4Signer(credentials: credentials, region: context.region, service: context.service)
         var options = SigV4Signer.Options()
         options.normalizePath = context.normalize

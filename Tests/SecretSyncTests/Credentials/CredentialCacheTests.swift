@@ -21,7 +21,7 @@ struct CredentialCacheTests {
     }
 
     func keys(_ n: Int, expiring: Date? = nil) -> AWSCredentials {
-        AWSCredentials(accessKeyId: "AKID\(n)", secretAccessKey: SecretValue("s"), expiration: expiring)
+        AWSCredentials(accessKeyId: "AKID\(n)", secretAccessKey: RedactedString("s"), expiration: expiring)
     }
 
     @Test func credentialsWithoutExpiryAreReadAgainAfterTheirMaximumAge() throws {

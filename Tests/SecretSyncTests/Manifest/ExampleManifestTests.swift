@@ -35,10 +35,10 @@ struct ExampleManifestTests {
         }
         #expect(configuration.fallbacks.count == 1)
         let sources = manifest.entries.map { entry -> String in
-            switch entry.collection?.source {
-            case .parameterPath?: return "path"
-            case .secretSelection?: return "select"
-            case nil: return entry.kind.rawValue
+            switch entry.source {
+            case .parameterPath: return "path"
+            case .secretSelection: return "select"
+            case .secret, .parameter: return entry.source.service.noun
             }
         }
         #expect(Set(sources) == ["secret", "parameter", "path", "select"])

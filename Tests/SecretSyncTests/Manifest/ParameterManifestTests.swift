@@ -30,9 +30,14 @@ struct ParameterManifestTests {
                       - name: SHARED
 
                 """)
-        #expect(manifest.entries.map(\.kind) == [.secret, .parameter, .parameter, .parameter])
+        #expect(manifest.entries.map(\.source.service) == [.secretsManager, .parameterStore, .parameterStore, .parameterStore])
         #expect(manifest.entries.map(\.name) == ["prod/db", "db-url", "/prod/app/flags", "shared"])
-        #expect(manifest.entries.map(\.version) == [.stage("AWSCURRENT"), .latest, .number(3), .label("prod")])
+        #expect(
+            manifest.entries.map(\.source) == [
+                .secret(id: "prod/db", version: .current), .parameter(id: "/prod/app/db-url", version: .latest),
+                .parameter(id: "/prod/app/flags", version: .number(3)),
+                .parameter(id: "arn:aws:ssm:eu-west-1:444455556666:parameter/shared/key", version: .label("prod")),
+            ])
         #expect(manifest.entries.map(\.region) == ["us-west-2", "us-west-2", "us-west-2", "eu-west-1"])
         #expect(manifest.entries[1].onChange == [.shell("reload-app")])
         #expect(Plan.count(manifest) == "1 secret, 3 parameters")
@@ -62,11 +67,11 @@ struct ParameterManifestTests {
 
                 """)
         let entry = try #require(manifest.entries.first)
-        let collection = try #require(entry.collection)
-        #expect(entry.id == "/prod/app/flags/" && entry.name == "flags" && entry.writesFiles)
-        #expect(collection.directory == "/etc/app/flags" && collection.mode == 0o640 && collection.group?.id == 1001)
-        #expect(collection.relativeName(of: "/prod/app/flags/a/b") == "a/b")
-        #expect(collection.relativeName(of: "/prod/app/flagsx") == nil)
+        let directory = try #require(entry.directory)
+        #expect(entry.source == .parameterPath("/prod/app/flags/") && entry.name == "flags" && entry.writesFiles)
+        #expect(directory.path == "/etc/app/flags" && directory.mode == 0o640 && directory.group?.id == 1001)
+        #expect(entry.source.relativeName(of: "/prod/app/flags/a/b") == "a/b")
+        #expect(entry.source.relativeName(of: "/prod/app/flagsx") == nil)
         #expect(Plan.manifest(manifest).first == "parameters flags: every parameter under /prod/app/flags/ (region us-west-2)")
     }
 

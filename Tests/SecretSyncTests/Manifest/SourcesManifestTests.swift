@@ -19,14 +19,14 @@ struct SourcesManifestTests {
 
                 """)
         let entry = try #require(manifest.entries.first)
-        let collection = try #require(entry.collection)
-        #expect(entry.kind == .secret && entry.name == "app")
+        #expect(entry.source.service == .secretsManager && entry.name == "app" && entry.directory != nil)
         #expect(
-            collection.source
+            entry.source
                 == .secretSelection(
-                    namePrefix: "prod/app/", tags: [SecretTag(key: "env", value: "prod"), SecretTag(key: "team", value: "payments")]))
-        #expect(collection.relativeName(of: "prod/app/db") == "db" && collection.relativeName(of: "prod/application") == nil)
-        #expect(entry.id == "name_prefix=prod/app/ tag env=prod tag team=payments")
+                    SecretSelection(
+                        namePrefix: "prod/app/", tags: [SecretTag(key: "env", value: "prod"), SecretTag(key: "team", value: "payments")])))
+        #expect(entry.source.relativeName(of: "prod/app/db") == "db" && entry.source.relativeName(of: "prod/application") == nil)
+        #expect(entry.source.id == "name_prefix=prod/app/ tag env=prod tag team=payments")
     }
 
     @Test func fallbacksParse() throws {

@@ -3,7 +3,7 @@ import Testing
 
 @testable import SecretSync
 
-func stringSecret(_ text: String) -> SecretPayload { SecretPayload(kind: .string, bytes: Array(text.utf8)) }
+func stringSecret(_ text: String) -> ValuePayload { ValuePayload(kind: .string, bytes: Array(text.utf8)) }
 
 @Suite("Rendering")
 struct RendererTests {
@@ -11,7 +11,7 @@ struct RendererTests {
 
     @Test func rawIsByteForByte() throws {
         #expect(try Renderer.render(.raw(key: nil), stringSecret("no newline")) == Array("no newline".utf8))
-        let binary = SecretPayload(kind: .binary, bytes: [0, 255, 10, 13])
+        let binary = ValuePayload(kind: .binary, bytes: [0, 255, 10, 13])
         #expect(try Renderer.render(.raw(key: nil), binary) == [0, 255, 10, 13])
     }
 
@@ -34,7 +34,7 @@ struct RendererTests {
         #expect(!error.message.contains("5432"))
         #expect(throws: RenderError.self) { try Renderer.render(.raw(key: "a"), stringSecret("plain text")) }
         #expect(throws: RenderError.self) { try Renderer.render(.json, stringSecret("[1,2]")) }
-        #expect(throws: RenderError.self) { try Renderer.render(.dotenv, SecretPayload(kind: .binary, bytes: [1])) }
+        #expect(throws: RenderError.self) { try Renderer.render(.dotenv, ValuePayload(kind: .binary, bytes: [1])) }
     }
 
     @Test func templatesFillFields() throws {
@@ -87,6 +87,6 @@ struct RendererTests {
         let payload = stringSecret("hunter2")
         #expect("\(payload)" == "<redacted SecretString, 7 bytes>")
         #expect(!String(reflecting: payload).contains("hunter2"))
-        #expect(!"\(SecretValue("hunter2"))".contains("hunter2"))
+        #expect(!"\(RedactedString("hunter2"))".contains("hunter2"))
     }
 }

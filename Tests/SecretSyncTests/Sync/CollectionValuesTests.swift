@@ -4,16 +4,15 @@ import Testing
 
 @Suite("Values of a path: entry")
 struct CollectionValuesTests {
-    func entry(directory: String? = "/etc/app/flags", env: [EnvSpec] = []) -> SecretSpec {
-        var spec = SecretSpec(
-            kind: .parameter, id: "/prod/app", name: "flags", version: .latest, region: "us-west-2", files: [], env: env, onChange: [],
+    func entry(directory: String? = "/etc/app/flags", env: [EnvSpec] = []) -> ManifestEntry {
+        ManifestEntry(
+            name: "flags", collection: .parameterPath("/prod/app"), region: "us-west-2",
+            directory: directory.map { CollectionDirectory(path: $0, mode: 0o640, owner: nil, group: nil) }, env: env, onChange: [],
             location: SourceLocation(file: "m", line: 1, column: 1))
-        spec.collection = CollectionSpec(source: .parameterPath("/prod/app"), directory: directory, mode: 0o640, owner: nil, group: nil)
-        return spec
     }
 
-    func version(_ name: String, _ value: String, _ number: Int = 1) -> SecretVersion {
-        SecretVersion(
+    func version(_ name: String, _ value: String, _ number: Int = 1) -> StoredValue {
+        StoredValue(
             arn: "arn:aws:ssm:us-west-2:1:parameter\(name)", name: name, versionId: String(number),
             payload: .init(kind: .string, bytes: Array(value.utf8)))
     }

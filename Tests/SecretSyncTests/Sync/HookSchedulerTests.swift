@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Hook scheduling")
 struct HookSchedulerTests {
-    func secrets() throws -> [SecretSpec] {
+    func secrets() throws -> [ManifestEntry] {
         try parse(
             validHeader + """
                 region: us-west-2

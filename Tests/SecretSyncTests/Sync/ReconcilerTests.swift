@@ -11,7 +11,7 @@ import Testing
 struct ReconcilerTests {
     struct FixedCredentials: CredentialProvider {
         func credentials() throws -> AWSCredentials {
-            AWSCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: SecretValue("secret"))
+            AWSCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: RedactedString("secret"))
         }
     }
 

@@ -112,22 +112,34 @@ final class FakeSecretsManager: HTTPTransport, @unchecked Sendable {
 }
 
 @Suite("Secret fetcher")
-struct SecretFetcherTests {
-    let credentials = AWSCredentials(accessKeyId: "AKID", secretAccessKey: SecretValue("s"))
+struct EntryFetcherTests {
+    let credentials = AWSCredentials(accessKeyId: "AKID", secretAccessKey: RedactedString("s"))
 
     func specs(
-        _ ids: [String], kind: EntryKind = .secret, version: VersionSelector = .stage("AWSCURRENT"), region: String = "us-west-2"
-    ) -> [SecretSpec] {
+        _ ids: [String], region: String = "us-west-2",
+        source: (String) -> ManifestEntry.Source = { .secret(id: $0, version: .current) }
+    ) -> [ManifestEntry] {
         ids.map {
-            SecretSpec(
-                kind: kind, id: $0, name: $0, version: version, region: region, files: [], env: [], onChange: [],
+            ManifestEntry(
+                name: $0, source: source($0), region: region, files: [], env: [], onChange: [],
                 location: SourceLocation(file: "m", line: 1, column: 1))
         }
     }
 
-    func fetcher(_ transport: FakeSecretsManager) -> SecretFetcher {
+    func parameterSpecs(_ ids: [String]) -> [ManifestEntry] {
+        specs(ids) { .parameter(id: $0, version: .latest) }
+    }
+
+    func pathEntry(_ path: String) -> ManifestEntry {
+        ManifestEntry(
+            name: path, collection: .parameterPath(path), region: "us-west-2",
+            directory: CollectionDirectory(path: "/d", mode: 0o600, owner: nil, group: nil), env: [], onChange: [],
+            location: SourceLocation(file: "m", line: 1, column: 1))
+    }
+
+    func fetcher(_ transport: FakeSecretsManager) -> EntryFetcher {
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        return SecretFetcher(
+        return EntryFetcher(
             client: SecretsManagerClient(
                 transport: transport, environment: [:], logger: logger, retry: RetryPolicy(maxAttempts: 4, sleep: { _ in })), logger: logger
         )
@@ -144,7 +156,9 @@ struct SecretFetcherTests {
 
     @Test func pinnedVersionsAndOtherRegionsAreNotMixedIntoBatches() throws {
         let transport = FakeSecretsManager(values: ["a": "1", "b": "2", "c": "3", "d": "4"])
-        let secrets = specs(["a", "b"]) + specs(["c"], version: .id(String(repeating: "0", count: 32))) + specs(["d"], region: "eu-west-1")
+        let secrets =
+            specs(["a", "b"]) + specs(["c"]) { .secret(id: $0, version: .id(String(repeating: "0", count: 32))) }
+            + specs(["d"], region: "eu-west-1")
         let results = fetcher(transport).fetch(secrets, credentials: credentials)
         #expect(results.count == 4)
         #expect(
@@ -166,9 +180,8 @@ struct SecretFetcherTests {
         let transport = FakeSecretsManager(values: ["a": "1"])
         var secrets = specs(["a"])
         secrets.append(
-            SecretSpec(
-                kind: .secret, id: "a", name: "a-again", version: .stage("AWSCURRENT"), region: "us-west-2", files: [], env: [],
-                onChange: [],
+            ManifestEntry(
+                name: "a-again", source: .secret(id: "a", version: .current), region: "us-west-2", files: [], env: [], onChange: [],
                 location: secrets[0].location))
         let results = fetcher(transport).fetch(secrets, credentials: credentials)
         #expect(transport.targets == ["secretsmanager.GetSecretValue"])
@@ -181,9 +194,9 @@ struct SecretFetcherTests {
         let names = (1...25).map { "/app/p\($0)" }
         let transport = FakeSecretsManager(
             values: ["s1": "x", "s2": "y"], parameters: Dictionary(uniqueKeysWithValues: names.map { ($0, ["old-\($0)", "new-\($0)"]) }))
-        let entries = specs(["s1", "s2"]) + specs(names, kind: .parameter, version: .latest)
+        let entries = specs(["s1", "s2"]) + parameterSpecs(names)
         let fetcher = fetcher(transport)
-        #expect(fetcher.expectedCalls(specs(names, kind: .parameter, version: .latest)) == 3)
+        #expect(fetcher.expectedCalls(parameterSpecs(names)) == 3)
         let results = fetcher.fetch(entries, credentials: credentials)
         #expect(
             transport.targets == [
@@ -200,11 +213,11 @@ struct SecretFetcherTests {
     @Test func twoVersionsOfOneParameterGoInSeparateCalls() throws {
         let transport = FakeSecretsManager(values: [:], parameters: ["/db": ["one", "two", "three"]])
         let entries = [
-            SecretSpec(
-                kind: .parameter, id: "/db", name: "latest", version: .latest, region: "us-west-2", files: [], env: [], onChange: [],
+            ManifestEntry(
+                name: "latest", source: .parameter(id: "/db", version: .latest), region: "us-west-2", files: [], env: [], onChange: [],
                 location: SourceLocation(file: "m", line: 1, column: 1)),
-            SecretSpec(
-                kind: .parameter, id: "/db", name: "first", version: .number(1), region: "us-west-2", files: [], env: [], onChange: [],
+            ManifestEntry(
+                name: "first", source: .parameter(id: "/db", version: .number(1)), region: "us-west-2", files: [], env: [], onChange: [],
                 location: SourceLocation(file: "m", line: 2, column: 1)),
         ]
         let results = fetcher(transport).fetch(entries, credentials: credentials)
@@ -216,7 +229,7 @@ struct SecretFetcherTests {
 
     @Test func aMissingParameterFailsAloneWithWhatToCheck() throws {
         let transport = FakeSecretsManager(values: [:], parameters: ["/here": ["v"]])
-        let results = fetcher(transport).fetch(specs(["/here", "/gone"], kind: .parameter, version: .latest), credentials: credentials)
+        let results = fetcher(transport).fetch(parameterSpecs(["/here", "/gone"]), credentials: credentials)
         #expect(try results["/here"]?.get().single?.versionId == "1")
         let error = try #require(throws: AWSServiceError.self) { try results["/gone"]?.get() }
         #expect(error.awsErrorCode == "ParameterNotFound")
@@ -241,11 +254,12 @@ struct SecretFetcherTests {
     }
 
     @Test func parameterCallsNeverHoldOneParameterTwice() {
-        let keys =
-            (0..<12).map { SecretFetcher.Key(kind: .parameter, id: "/p", version: .number($0 + 1), region: "r") }
-            + (0..<9).map { SecretFetcher.Key(kind: .parameter, id: "/q\($0)", version: .latest, region: "r") }
-        let calls = SecretFetcher.parameterCalls(keys)
-        #expect(calls.allSatisfy { $0.count <= 10 && Set($0.map(\.id)).count == $0.count })
+        let requests =
+            (0..<12).map { ParameterStoreClient.Request(id: "/p", version: .number($0 + 1)) }
+            + (0..<9).map { ParameterStoreClient.Request(id: "/q\($0)", version: .latest) }
+        let keys = requests.map { (key: EntryFetcher.Key(source: .parameter(id: $0.id, version: $0.version), region: "r"), request: $0) }
+        let calls = EntryFetcher.parameterCalls(keys)
+        #expect(calls.allSatisfy { $0.count <= 10 && Set($0.map(\.request.id)).count == $0.count })
         #expect(calls.flatMap { $0 }.count == keys.count)
         #expect(calls.count == 12)
     }
@@ -253,8 +267,7 @@ struct SecretFetcherTests {
     @Test func aPathIsReadPageByPage() throws {
         let names = (1...23).map { "/app/p\($0)" } + ["/other/x"]
         let transport = FakeSecretsManager(values: [:], parameters: Dictionary(uniqueKeysWithValues: names.map { ($0, ["v"]) }))
-        var entry = specs(["/app"], kind: .parameter, version: .latest)[0]
-        entry.collection = CollectionSpec(source: .parameterPath("/app"), directory: "/d", mode: 0o600, owner: nil, group: nil)
+        let entry = pathEntry("/app")
         let results = fetcher(transport).fetch([entry], credentials: credentials)
         guard case .many(let versions) = try #require(try results["/app"]?.get()) else {
             Issue.record("a path entry must bring many values")
@@ -268,8 +281,7 @@ struct SecretFetcherTests {
         let transport = FakeSecretsManager(
             values: [:], parameters: Dictionary(uniqueKeysWithValues: (1...30).map { ("/app/p\($0)", ["v"]) }))
         transport.repeatPageToken = true
-        var entry = specs(["/app"], kind: .parameter, version: .latest)[0]
-        entry.collection = CollectionSpec(source: .parameterPath("/app"), directory: "/d", mode: 0o600, owner: nil, group: nil)
+        let entry = pathEntry("/app")
         let results = fetcher(transport).fetch([entry], credentials: credentials)
         let error = try #require(throws: AWSServiceError.self) { try results["/app"]?.get() }
         #expect(error.message.contains("repeated a page token"))
@@ -277,9 +289,9 @@ struct SecretFetcherTests {
 
     // MARK: Region failover
 
-    func failoverFetcher(_ transport: FakeSecretsManager, fallbacks: [String]) -> SecretFetcher {
+    func failoverFetcher(_ transport: FakeSecretsManager, fallbacks: [String]) -> EntryFetcher {
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        return SecretFetcher(
+        return EntryFetcher(
             client: SecretsManagerClient(
                 transport: transport, environment: [:], logger: logger, retry: RetryPolicy(maxAttempts: 2, sleep: { _ in })),
             fallbackRegions: fallbacks, logger: logger)
@@ -321,16 +333,16 @@ struct SecretFetcherTests {
                 subject: "s", awsErrorCode: code, message: "m", fix: nil, retryable: retryable,
                 cause: kind.map { HTTPError(kind: $0, url: "u", curlCode: 0, message: "m", fix: nil) })
         }
-        #expect(SecretFetcher.regionUnavailable(failure(nil, retryable: true, kind: .connect)))
-        #expect(SecretFetcher.regionUnavailable(failure(nil, retryable: false, kind: .dns)))
-        #expect(SecretFetcher.regionUnavailable(failure("ServiceUnavailable", retryable: true)))
-        #expect(SecretFetcher.regionUnavailable(failure("ThrottlingException", retryable: true)))
-        #expect(!SecretFetcher.regionUnavailable(failure(nil, retryable: false, kind: .deadline)))
-        #expect(!SecretFetcher.regionUnavailable(failure(nil, retryable: false, kind: .tls)))
+        #expect(EntryFetcher.regionUnavailable(failure(nil, retryable: true, kind: .connect)))
+        #expect(EntryFetcher.regionUnavailable(failure(nil, retryable: false, kind: .dns)))
+        #expect(EntryFetcher.regionUnavailable(failure("ServiceUnavailable", retryable: true)))
+        #expect(EntryFetcher.regionUnavailable(failure("ThrottlingException", retryable: true)))
+        #expect(!EntryFetcher.regionUnavailable(failure(nil, retryable: false, kind: .deadline)))
+        #expect(!EntryFetcher.regionUnavailable(failure(nil, retryable: false, kind: .tls)))
         // libcurl failing to load has no curl code: not an outage.
-        #expect(!SecretFetcher.regionUnavailable(failure(nil, retryable: false, kind: .other)))
+        #expect(!EntryFetcher.regionUnavailable(failure(nil, retryable: false, kind: .other)))
         for code in ["AccessDeniedException", "ResourceNotFoundException", "DecryptionFailure", "ParameterNotFound"] {
-            #expect(!SecretFetcher.regionUnavailable(failure(code, retryable: false)))
+            #expect(!EntryFetcher.regionUnavailable(failure(code, retryable: false)))
         }
     }
 }

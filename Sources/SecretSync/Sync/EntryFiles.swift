@@ -1,11 +1,11 @@
 /// One secret's files: rendered from its value, then planned (dry run) or written together —
 /// every file or none (``AtomicFileWriter/writeTogether(_:)``).
-struct SecretFiles {
-    let secret: SecretSpec
+struct EntryFiles {
+    let secret: ManifestEntry
     let writer: AtomicFileWriter
 
     /// The files' targets; throws a ``RenderError`` naming the file when one cannot be rendered.
-    func targets(_ version: SecretVersion) throws -> [FileTarget] {
+    func targets(_ version: StoredValue) throws -> [FileTarget] {
         try secret.files.map { file in
             do {
                 return FileTarget(

@@ -1,8 +1,8 @@
 /// A secret string whose textual forms never reveal it.
 ///
-/// Interpolating a `SecretValue` into a log line or an error message prints `<redacted>`; the
+/// Interpolating a `RedactedString` into a log line or an error message prints `<redacted>`; the
 /// value itself is only reachable through ``reveal()``, so every place that uses it is easy to find.
-public struct SecretValue: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+public struct RedactedString: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable
 {
     private let value: String

@@ -7,7 +7,7 @@ import FoundationEssentials
 /// A secret's value as Secrets Manager returned it: `SecretString` (UTF-8) or `SecretBinary`.
 ///
 /// The bytes are reachable only inside the library; every textual form is redacted.
-public struct SecretPayload: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+public struct ValuePayload: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public enum Kind: String, Sendable {
         case string = "SecretString"
         case binary = "SecretBinary"
