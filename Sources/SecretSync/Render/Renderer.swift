@@ -21,21 +21,21 @@ public struct RenderError: DiagnosticError {
     public let fix: String?
 }
 
-/// Pure functions from a secret's value to file bytes.
-public enum Renderer {
-    public static func render(_ content: FileContent, _ payload: ValuePayload) throws -> [UInt8] {
+/// Pure functions from a value to file bytes.
+enum Renderer {
+    static func render(_ content: FileContent, _ value: ParsedValue) throws -> [UInt8] {
         switch content {
         case .raw(nil):
-            return payload.bytes
+            return value.payload.bytes
         case .raw(let key?):
-            return Array(try field(key, of: try object(payload, for: "key: \(key)")).fieldText.utf8)
+            return Array(try field(key, of: try object(value, for: "key: \(key)")).fieldText.utf8)
         case .json:
-            _ = try object(payload, for: "format: json")
-            return payload.bytes
+            _ = try object(value, for: "format: json")
+            return value.payload.bytes
         case .dotenv:
-            return Array(try dotenv(try object(payload, for: "format: dotenv")).utf8)
+            return Array(try dotenv(try object(value, for: "format: dotenv")).utf8)
         case .template(.inline(let template)):
-            return Array(try fill(template, try object(payload, for: "a template")).utf8)
+            return Array(try fill(template, try object(value, for: "a template")).utf8)
         case .template(.file(let path)):
             let source = try LocalFile.read(path, role: "template file", trust: Template.fileTrust)
             guard let text = String(validating: source, as: UTF8.self) else {
@@ -47,17 +47,17 @@ public enum Renderer {
             } catch {
                 throw RenderError(message: "template file \(path): \(error.message)", fix: "write placeholders as {{field}}")
             }
-            return Array(try fill(template, try object(payload, for: "template_file \(path)")).utf8)
+            return Array(try fill(template, try object(value, for: "template_file \(path)")).utf8)
         }
     }
 
-    static func object(_ payload: ValuePayload, for use: String) throws -> JSONDocument {
-        guard case .string = payload.kind else {
+    static func object(_ value: ParsedValue, for use: String) throws -> JSONDocument {
+        guard case .string = value.payload.kind else {
             throw RenderError(
                 message: "\(use) needs a JSON SecretString, but the secret is binary (SecretBinary)",
                 fix: "write the whole value (no key, format: raw), or store the secret as a JSON SecretString")
         }
-        guard let object = payload.jsonObject else {
+        guard let object = value.object else {
             throw RenderError(
                 message: "\(use) needs the secret to be a JSON object, and it is not",
                 fix: "store the secret as a JSON object (key/value pairs in the console), or write the whole value with format: raw")

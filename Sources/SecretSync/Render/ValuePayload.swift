@@ -26,12 +26,6 @@ public struct ValuePayload: Sendable, CustomStringConvertible, CustomDebugString
     public var description: String { "<redacted \(kind.rawValue), \(bytes.count) bytes>" }
     public var debugDescription: String { description }
     public var customMirror: Mirror { Mirror(self, children: ["kind": kind]) }
-
-    /// The value parsed as a JSON object, or nil when it is not one.
-    var jsonObject: JSONDocument? {
-        guard kind == .string, let document = JSONDocument.parse(bytes), case .object = document else { return nil }
-        return document
-    }
 }
 
 /// Holds a secret's bytes and overwrites them with zeros when the last copy of the payload goes.

@@ -34,82 +34,10 @@ public struct EnvironmentBuilder: Sendable {
         public let injected: [String]
     }
 
-    /// One injected variable; `explicit` for `name:` entries, which win over `prefix:` ones.
-    public struct Variable: Sendable, Equatable {
-        public let name: String
-        public let value: String
-        public let explicit: Bool
-        public let secret: String
-    }
-
-    /// The variables of one secret's `env:` entries; throws for anything that cannot be a variable.
-    public static func variables(for secret: ManifestEntry, payload: ValuePayload) throws -> [Variable] {
-        var variables = [(name: String, value: String, explicit: Bool)]()
-        func failure(_ message: String, _ fix: String) -> RenderError {
-            RenderError(message: "secret \(secret.name): \(message)", fix: fix)
-        }
-        for entry in secret.env {
-            switch entry {
-            case .variable(let name, nil, let base64):
-                if base64 {
-                    variables.append((name, Data(payload.bytes).base64EncodedString(), true))
-                    continue
-                }
-                guard case .string = payload.kind else {
-                    throw failure(
-                        "\(name): the secret is binary (SecretBinary), which an environment variable cannot hold as it is",
-                        "add `encoding: base64` to this env entry, and decode it in the application")
-                }
-                guard let text = String(validating: payload.bytes, as: UTF8.self) else {
-                    throw failure("\(name): the value is not valid UTF-8", "add `encoding: base64` to this env entry")
-                }
-                variables.append((name, text, true))
-            case .variable(let name, let key?, let base64):
-                let field: JSONDocument
-                do {
-                    field = try Renderer.field(key, of: try Renderer.object(payload, for: "env \(name) (key: \(key))"))
-                } catch let error as RenderError {
-                    throw failure(error.message, error.fix ?? "")
-                }
-                let text = field.fieldText
-                variables.append((name, base64 ? Data(text.utf8).base64EncodedString() : text, true))
-            case .prefix(let prefix):
-                let object: JSONDocument
-                do {
-                    object = try Renderer.object(payload, for: "env prefix \(prefix)")
-                } catch let error as RenderError {
-                    throw failure(error.message, error.fix ?? "")
-                }
-                guard case .object(let members) = object else { continue }
-                for (field, value) in members {
-                    // ASCII letters only: `straße` must be refused, not become STRASSE.
-                    let name = prefix + ProtectedVariables.asciiUppercased(field)
-                    guard Renderer.isValidEnvironmentName(name) else {
-                        throw failure(
-                            "field '\(field)' would make '\(name)', which is not a valid environment variable name",
-                            "rename the field to letters, digits and underscores, or map it with name: and key:")
-                    }
-                    guard !ProtectedVariables.contains(name) else {
-                        throw failure(
-                            "field '\(field)' would set \(name) through prefix \(prefix), which \(ProtectedVariables.reason(for: name)); refused",
-                            "rename the field; if the application needs \(name), set it explicitly with name: \(name) and key: \(field)")
-                    }
-                    variables.append((name, value.fieldText, false))
-                }
-            }
-        }
-        for (name, value, _) in variables where value.unicodeScalars.contains("\0") {
-            throw failure(
-                "\(name): the value contains a NUL character, which no environment variable can hold",
-                "use encoding: base64, or write it to a file")
-        }
-        return variables.map { Variable(name: $0.name, value: $0.value, explicit: $0.explicit, secret: secret.name) }
-    }
-
     /// Merges every secret's variables: a `name:` entry wins over a `prefix:` one of the same name;
     /// two `prefix:` entries that make one name with different values are refused (fail closed).
-    public static func merge(_ variables: [Variable]) throws -> [(name: String, value: String)] {
-        var chosen = [String: Variable]()
+    static func merge(_ variables: [EntryVariable]) throws -> [(name: String, value: String)] {
+        var chosen = [String: EntryVariable]()
         var order = [String]()
         for variable in variables {
             guard let existing = chosen[variable.name] else {
@@ -121,7 +49,7 @@ public struct EnvironmentBuilder: Sendable {
             if !variable.explicit, !existing.explicit, existing.value != variable.value {
                 throw RenderError(
                     message:
-                        "\(variable.name) would be set by the prefix: entries of both \(existing.secret) and \(variable.secret), with different values",
+                        "\(variable.name) would be set by the prefix: entries of both \(existing.entry) and \(variable.entry), with different values",
                     fix: "use distinct prefixes, or set \(variable.name) explicitly with name: and key:")
             }
         }

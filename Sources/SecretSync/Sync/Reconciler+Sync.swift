@@ -28,23 +28,17 @@ extension Reconciler {
             self.logger.error("\(error.message)", metadata: Self.metadata(secret: secret.name, error: error))
             return (PassReport.SecretResult(name: secret.name, versionId: version, files: files, error: error), false)
         }
-        let version: (id: String, arn: String, servedBy: String?)
+        let values: EntryValues
         let targets: [FileTarget]
-        let files = EntryFiles(secret: secret, writer: writer)
+        let files = EntryFiles(writer: writer)
         do {
             guard let result = try fetched.get()[secret.name] else { throw NotDone(secret: secret.name, reason: "it was not fetched") }
-            switch try result.get() {
-            case .one(let one):
-                version = (one.versionId, one.arn, one.servedBy)
-                targets = try files.targets(one)
-            case .many(let many):
-                let values = try CollectionValues(entry: secret, versions: many)
-                version = (values.versionId, secret.source.id, many.first?.servedBy)
-                targets = values.targets
-            }
+            values = try EntryValues(secret, fetched: try result.get())
+            targets = try values.files()
         } catch {
             return failure(error.diagnosis, nil, [])
         }
+        let version = (id: values.versionId, arn: values.arn, servedBy: values.servedBy)
         let outcomes: [(path: String, outcome: WriteOutcome)]
         do {
             if dryRun {

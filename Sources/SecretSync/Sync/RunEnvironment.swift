@@ -36,7 +36,7 @@ public struct RunEnvironment: Sendable {
                     message: "no secret in \(manifest.path) has env: entries", fix: "add env: entries to the secrets the command needs")
             ])
         }
-        var variables = [EnvironmentBuilder.Variable]()
+        var variables = [EntryVariable]()
         var errors = [any DiagnosticError]()
         let fetched: [String: Result<Fetched, any Error>]
         do {
@@ -48,15 +48,9 @@ public struct RunEnvironment: Sendable {
         for secret in wanted {
             do {
                 guard let result = fetched[secret.name] else { throw UnexpectedError("secret \(secret.name) was not fetched") }
-                switch try result.get() {
-                case .one(let version):
-                    variables += try EnvironmentBuilder.variables(for: secret, payload: version.payload)
-                    logger.debug("fetched", metadata: ["secret": "\(secret.name)", "version": "\(version.versionId)"])
-                case .many(let versions):
-                    let values = try CollectionValues(entry: secret, versions: versions)
-                    variables += try values.variables()
-                    logger.debug("fetched", metadata: ["secret": "\(secret.name)", "version": "\(values.versionId)"])
-                }
+                let values = try EntryValues(secret, fetched: try result.get())
+                variables += try values.variables()
+                logger.debug("fetched", metadata: ["secret": "\(secret.name)", "version": "\(values.versionId)"])
             } catch {
                 errors.append(error.diagnosis)
             }

@@ -7,16 +7,21 @@ func stringSecret(_ text: String) -> ValuePayload { ValuePayload(kind: .string, 
 
 @Suite("Rendering")
 struct RendererTests {
+    /// A file's bytes from a value, parsed once as every pass does.
+    func render(_ content: FileContent, _ payload: ValuePayload) throws -> [UInt8] {
+        try Renderer.render(content, ParsedValue(payload))
+    }
+
     let secret = stringSecret(#"{"username":"app","password":"p\"w$`\\x","port":5432,"ratio":1.50,"flags":{"a":1},"ok":true,"none":null}"#)
 
     @Test func rawIsByteForByte() throws {
-        #expect(try Renderer.render(.raw(key: nil), stringSecret("no newline")) == Array("no newline".utf8))
+        #expect(try render(.raw(key: nil), stringSecret("no newline")) == Array("no newline".utf8))
         let binary = ValuePayload(kind: .binary, bytes: [0, 255, 10, 13])
-        #expect(try Renderer.render(.raw(key: nil), binary) == [0, 255, 10, 13])
+        #expect(try render(.raw(key: nil), binary) == [0, 255, 10, 13])
     }
 
     @Test func keyWritesTheFieldsTextOrItsJSON() throws {
-        func field(_ key: String) throws -> String { String(decoding: try Renderer.render(.raw(key: key), secret), as: UTF8.self) }
+        func field(_ key: String) throws -> String { String(decoding: try render(.raw(key: key), secret), as: UTF8.self) }
         #expect(try field("username") == "app")
         #expect(try field("password") == #"p"w$`\x"#)
         #expect(try field("port") == "5432")
@@ -27,27 +32,27 @@ struct RendererTests {
     }
 
     @Test func aMissingFieldIsAnErrorThatNamesNoValue() throws {
-        let error = try #require(throws: RenderError.self) { try Renderer.render(.raw(key: "pasword"), secret) }
+        let error = try #require(throws: RenderError.self) { try render(.raw(key: "pasword"), secret) }
         #expect(
             error.message == "field 'pasword' is missing from the secret (fields present: username, password, port, ratio, flags, ok, none)"
         )
         #expect(!error.message.contains("5432"))
-        #expect(throws: RenderError.self) { try Renderer.render(.raw(key: "a"), stringSecret("plain text")) }
-        #expect(throws: RenderError.self) { try Renderer.render(.json, stringSecret("[1,2]")) }
-        #expect(throws: RenderError.self) { try Renderer.render(.dotenv, ValuePayload(kind: .binary, bytes: [1])) }
+        #expect(throws: RenderError.self) { try render(.raw(key: "a"), stringSecret("plain text")) }
+        #expect(throws: RenderError.self) { try render(.json, stringSecret("[1,2]")) }
+        #expect(throws: RenderError.self) { try render(.dotenv, ValuePayload(kind: .binary, bytes: [1])) }
     }
 
     @Test func templatesFillFields() throws {
         let template = try Template(parsing: "user={{username}}\nport={{ port }}\n")
-        #expect(String(decoding: try Renderer.render(.template(.inline(template)), secret), as: UTF8.self) == "user=app\nport=5432\n")
+        #expect(String(decoding: try render(.template(.inline(template)), secret), as: UTF8.self) == "user=app\nport=5432\n")
         let missing = try Template(parsing: "{{nope}}")
-        #expect(throws: RenderError.self) { try Renderer.render(.template(.inline(missing)), secret) }
+        #expect(throws: RenderError.self) { try render(.template(.inline(missing)), secret) }
     }
 
     /// What a shell reads back from the dotenv file must be exactly the field's text.
     @Test func dotenvReadsBackExactlyInAShell() throws {
         let tricky = #"{"A":"p\"w$`\\x 'q' $(id) ${HOME}","B":"line1\nline2","C":"trailing \\","D":" spaced ","E":7}"#
-        let text = try Renderer.render(.dotenv, stringSecret(tricky))
+        let text = try render(.dotenv, stringSecret(tricky))
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -70,9 +75,9 @@ struct RendererTests {
     }
 
     @Test func dotenvRefusesNamesThatWouldInjectLines() throws {
-        let error = try #require(throws: RenderError.self) { try Renderer.render(.dotenv, stringSecret(#"{"A\nB":"x"}"#)) }
+        let error = try #require(throws: RenderError.self) { try render(.dotenv, stringSecret(#"{"A\nB":"x"}"#)) }
         #expect(error.message.contains("is not a valid environment variable name"))
-        #expect(throws: RenderError.self) { try Renderer.render(.dotenv, stringSecret(#"{"A":"x\u0000y"}"#)) }
+        #expect(throws: RenderError.self) { try render(.dotenv, stringSecret(#"{"A":"x\u0000y"}"#)) }
     }
 
     @Test func jsonDocumentParsing() {

@@ -5,8 +5,8 @@ import Testing
 
 @Suite("Environment for run")
 struct EnvironmentBuilderTests {
-    func variable(_ name: String, _ value: String, explicit: Bool, secret: String = "s") -> EnvironmentBuilder.Variable {
-        .init(name: name, value: value, explicit: explicit, secret: secret)
+    func variable(_ name: String, _ value: String, explicit: Bool, secret: String = "s") -> EntryVariable {
+        .init(name: name, value: value, explicit: explicit, entry: secret)
     }
 
     @Test func explicitNamesWinOverPrefixes() throws {

@@ -77,8 +77,8 @@ struct CollectionValues {
     }
 
     /// The variables of the entry's `prefix:` entries, one per value.
-    func variables() throws -> [EnvironmentBuilder.Variable] {
-        var variables = [EnvironmentBuilder.Variable]()
+    func variables() throws -> [EntryVariable] {
+        var variables = [EntryVariable]()
         var origin = [String: String]()
         for case .prefix(let prefix) in entry.env {
             for item in items {
@@ -101,7 +101,7 @@ struct CollectionValues {
                 guard let text = String(validating: item.version.payload.bytes, as: UTF8.self), !text.unicodeScalars.contains("\0") else {
                     throw refuse("is not text an environment variable can hold (not UTF-8, or a NUL)", "write it to a file with directory:")
                 }
-                variables.append(.init(name: name, value: text, explicit: false, secret: entry.name))
+                variables.append(.init(name: name, value: text, explicit: false, entry: entry.name))
             }
         }
         return variables
