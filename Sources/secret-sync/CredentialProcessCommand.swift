@@ -110,14 +110,13 @@ struct CredentialProcessCommand: ParsableCommand {
     func run() throws {
         let logger = logging.makeLogger(debug: debug)
         let environment = ProcessEnvironment.inherited
-        let transport = try CurlHTTPClient(options: .fromEnvironment(environment))
-        let client = RolesAnywhereClient(
-            configuration: RolesAnywhereConfiguration(
+        let aws = try AWSContext.live(environment: environment, logger: logger, connections: 1)
+        let client = aws.rolesAnywhere(
+            RolesAnywhereConfiguration(
                 certificatePath: certificate, privateKey: try KeySource.parse(privateKey), tpmAuthFile: tpmKeyPasswordFile,
                 pkcs11Module: pkcs11Lib, intermediatesPath: intermediates,
                 trustAnchorArn: trustAnchorArn, profileArn: profileArn, roleArn: roleArn,
-                sessionDuration: sessionDuration, region: region, endpoint: endpoint, roleSessionName: roleSessionName),
-            transport: transport, environment: environment, logger: logger)
+                sessionDuration: sessionDuration, region: region, endpoint: endpoint, roleSessionName: roleSessionName))
         let credentials = try client.createSession()
         Console.out(CredentialProcessOutput.json(credentials) + "\n")
     }

@@ -80,11 +80,7 @@ struct RunCommand: ParsableCommand {
         let logger = logging.makeLogger()
         let parent = ProcessEnvironment.inherited
         let manifest = try manifestOptions.load()
-        let transport = try HTTPClientPool(options: .fromEnvironment(parent), size: EntryFetcher.defaultConcurrency)
-        // One source of credentials for the first fetch and every later one (--restart-on-change).
-        let secrets = RunEnvironment(
-            manifest: manifest, credentials: manifest.credentialProvider(transport: transport, environment: parent, logger: logger),
-            secretsManager: SecretsManagerClient(transport: transport, environment: parent, logger: logger), logger: logger)
+        let secrets = RunEnvironment(manifest: manifest, aws: try AWSContext.live(environment: parent, logger: logger))
         let builder = EnvironmentBuilder(parent: parent, pristine: pristine, keepAWSCredentials: keepAwsCredentials)
         let built = builder.build(try secrets.variables())
         for name in built.overridden {

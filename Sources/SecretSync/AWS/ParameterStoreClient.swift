@@ -14,12 +14,13 @@ public struct ParameterStoreClient: Sendable {
     /// `GetParameters` takes at most this many names.
     public static let namesPerCall = 10
 
-    /// A client that shares `secretsManager`'s transport, retries, clock and call counter.
-    public init(alongside secretsManager: SecretsManagerClient) {
-        let shared = secretsManager.service
+    public init(
+        transport: any HTTPTransport, environment: [String: String], logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
+        retry: RetryPolicy = RetryPolicy(maxAttempts: 4), calls: AtomicCounter = AtomicCounter()
+    ) {
         service = AWSJSONService(
-            descriptor: .parameterStore, transport: shared.transport, environment: shared.environment, logger: shared.logger,
-            clock: shared.clock, retry: shared.retry, calls: shared.calls)
+            descriptor: .parameterStore, transport: transport, environment: environment, logger: logger, clock: clock, retry: retry,
+            calls: calls)
     }
 
     /// What one entry asks for: a name or ARN and which version.

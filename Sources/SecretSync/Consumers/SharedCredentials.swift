@@ -8,21 +8,18 @@ public final class SharedCredentials: CredentialProvider, @unchecked Sendable {
     private let lock = Lock()
     private var current: (any CredentialProvider)?
     private var key: String?
-    private let make: @Sendable (Manifest, AtomicCounter) -> any CredentialProvider
+    private let aws: AWSContext
     /// Every AWS call the daemon makes, `CreateSession` included, for each pass's count.
-    public let calls = AtomicCounter()
+    public var calls: AtomicCounter { aws.calls }
 
-    /// `make` builds the provider a manifest asks for, counting its calls in the counter given.
-    public init(make: @escaping @Sendable (Manifest, AtomicCounter) -> any CredentialProvider) {
-        self.make = make
+    /// Providers are made over `aws`, and count their calls in its counter.
+    public init(aws: AWSContext) {
+        self.aws = aws
     }
 
     /// Over the real network, on a small connection pool of its own.
     public static func live(environment: [String: String], logger: Logger) throws -> SharedCredentials {
-        let transport = try HTTPClientPool(options: .fromEnvironment(environment), size: 4)
-        return SharedCredentials { manifest, calls in
-            manifest.credentialProvider(transport: transport, environment: environment, logger: logger, calls: calls)
-        }
+        SharedCredentials(aws: try AWSContext.live(environment: environment, logger: logger, connections: 4))
     }
 
     /// Uses `manifest`'s credential source from now on (the same provider while `auth:` is unchanged).
@@ -31,7 +28,7 @@ public final class SharedCredentials: CredentialProvider, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if key != described || current == nil {
-            current = make(manifest, calls)
+            current = aws.credentialProvider(for: manifest.auth)
             key = described
         }
     }

@@ -26,6 +26,11 @@ public struct RetryPolicy: Sendable {
         self.random = random
     }
 
+    /// The same policy with `attempts` attempts at most.
+    public func attempts(_ attempts: Int) -> RetryPolicy {
+        RetryPolicy(maxAttempts: attempts, base: base, cap: cap, sleep: sleep, random: random)
+    }
+
     /// The pause after failed attempt `attempt` (1-based).
     public func delay(after attempt: Int) -> TimeInterval {
         let ceiling = min(cap, base * pow(2, Double(min(attempt, 30) - 1)))

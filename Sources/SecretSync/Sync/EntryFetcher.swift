@@ -32,12 +32,13 @@ public final class EntryFetcher: @unchecked Sendable {
     public static let defaultConcurrency = 16
 
     public init(
-        client: SecretsManagerClient, concurrency: Int = EntryFetcher.defaultConcurrency, useBatch: Bool = true,
+        secretsManager: SecretsManagerClient, parameterStore: ParameterStoreClient, concurrency: Int = EntryFetcher.defaultConcurrency,
+        useBatch: Bool = true,
         fallbackRegions: [String] = [], logger: Logger
     ) {
-        self.client = client
+        self.client = secretsManager
         self.fallbackRegions = fallbackRegions
-        self.parameters = ParameterStoreClient(alongside: client)
+        self.parameters = parameterStore
         self.concurrency = concurrency
         self.logger = logger
         self.batchDenied = !useBatch

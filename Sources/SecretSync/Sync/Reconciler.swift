@@ -10,7 +10,6 @@ import Logging
 public struct Reconciler: Sendable {
     let manifest: Manifest
     let credentials: any CredentialProvider
-    let secretsManager: SecretsManagerClient
     let fetcher: EntryFetcher
     /// Open Secrets Manager connections while CreateSession is in flight (needs a pooled transport).
     let warmUpConnections: Bool
@@ -26,26 +25,24 @@ public struct Reconciler: Sendable {
     /// No hook runs past this (`once --timeout`).
     let deadline: Deadline?
 
+    /// Passes over `aws` (its environment is also the hooks', its clock and deadline the
+    /// pass's), with `credentials` for every call.
     public init(
-        manifest: Manifest, credentials: any CredentialProvider, secretsManager: SecretsManagerClient,
-        writer: AtomicFileWriter = AtomicFileWriter(),
-        hooks: any CommandRunner = ProcessHookRunner(), environment: [String: String], logger: Logger,
-        clock: @escaping @Sendable () -> Date = { Date() }, fetcher: EntryFetcher? = nil, apiCalls: AtomicCounter? = nil,
-        warmUpConnections: Bool = false, memory: StateMemory = StateMemory(), deadline: Deadline? = nil
+        manifest: Manifest, credentials: any CredentialProvider, aws: AWSContext, writer: AtomicFileWriter = AtomicFileWriter(),
+        hooks: any CommandRunner = ProcessHookRunner(), warmUpConnections: Bool = false, memory: StateMemory = StateMemory()
     ) {
         self.manifest = manifest
         self.credentials = credentials
-        self.secretsManager = secretsManager
-        self.fetcher = fetcher ?? EntryFetcher(client: secretsManager, logger: logger)
+        self.fetcher = aws.fetcher(fallbackRegions: manifest.fallbackRegions)
         self.warmUpConnections = warmUpConnections
-        self.apiCalls = apiCalls ?? secretsManager.calls
+        self.apiCalls = aws.calls
         self.writer = writer
         self.hooks = hooks
-        self.environment = environment
-        self.logger = logger
-        self.clock = clock
+        self.environment = aws.environment
+        self.logger = aws.logger
+        self.clock = aws.clock
         self.memory = memory
-        self.deadline = deadline
+        self.deadline = aws.deadline
     }
 
     /// One pass: the pipeline, each step named below. `shouldStop` is asked while waiting for the

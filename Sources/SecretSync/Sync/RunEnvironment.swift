@@ -9,15 +9,16 @@ import Logging
 /// only those. Fails closed: any secret that cannot be fetched or turned into variables fails it all.
 public struct RunEnvironment: Sendable {
     let manifest: Manifest
+    /// One source of credentials for the first fetch and every later one (`--restart-on-change`).
     let credentials: any CredentialProvider
-    let secretsManager: SecretsManagerClient
+    let fetcher: EntryFetcher
     let logger: Logger
 
-    public init(manifest: Manifest, credentials: any CredentialProvider, secretsManager: SecretsManagerClient, logger: Logger) {
+    public init(manifest: Manifest, aws: AWSContext) {
         self.manifest = manifest
-        self.credentials = credentials
-        self.secretsManager = secretsManager
-        self.logger = logger
+        self.credentials = aws.credentialProvider(for: manifest.auth)
+        self.fetcher = aws.fetcher(fallbackRegions: manifest.fallbackRegions)
+        self.logger = aws.logger
     }
 
     public struct Failure: DiagnosticError {
@@ -40,8 +41,7 @@ public struct RunEnvironment: Sendable {
         var errors = [any DiagnosticError]()
         let fetched: [String: Result<Fetched, any Error>]
         do {
-            fetched = try EntryFetcher(client: secretsManager, fallbackRegions: manifest.fallbackRegions, logger: logger)
-                .fetch(wanted, using: credentials)
+            fetched = try fetcher.fetch(wanted, using: credentials)
         } catch {
             throw Failure(errors: [error.diagnosis])
         }

@@ -139,10 +139,8 @@ struct EntryFetcherTests {
 
     func fetcher(_ transport: FakeSecretsManager) -> EntryFetcher {
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        return EntryFetcher(
-            client: SecretsManagerClient(
-                transport: transport, environment: [:], logger: logger, retry: RetryPolicy(maxAttempts: 4, sleep: { _ in })), logger: logger
-        )
+        return AWSContext(transport: transport, environment: [:], logger: logger, retry: RetryPolicy(maxAttempts: 4, sleep: { _ in }))
+            .fetcher()
     }
 
     @Test func batchesTwentyAtATimeAndReportsMissingOnesAlone() throws {
@@ -291,10 +289,8 @@ struct EntryFetcherTests {
 
     func failoverFetcher(_ transport: FakeSecretsManager, fallbacks: [String]) -> EntryFetcher {
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        return EntryFetcher(
-            client: SecretsManagerClient(
-                transport: transport, environment: [:], logger: logger, retry: RetryPolicy(maxAttempts: 2, sleep: { _ in })),
-            fallbackRegions: fallbacks, logger: logger)
+        return AWSContext(transport: transport, environment: [:], logger: logger, retry: RetryPolicy(maxAttempts: 2, sleep: { _ in }))
+            .fetcher(fallbackRegions: fallbacks)
     }
 
     @Test func aRegionThatIsDownIsReadFromTheReplicasInOrder() throws {

@@ -41,12 +41,10 @@ struct ReconcilerTests {
 
     func reconciler(_ transport: ScriptedTransport, _ runner: RecordingRunner) throws -> Reconciler {
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        let client = SecretsManagerClient(
+        let aws = AWSContext(
             transport: transport, environment: [:], logger: logger, clock: { Date(timeIntervalSince1970: 1_800_000_000) },
             retry: RetryPolicy(maxAttempts: 1, sleep: { _ in }))
-        return Reconciler(
-            manifest: try manifest(), credentials: FixedCredentials(), secretsManager: client, hooks: runner, environment: [:],
-            logger: logger, clock: { Date(timeIntervalSince1970: 1_800_000_000) })
+        return Reconciler(manifest: try manifest(), credentials: FixedCredentials(), aws: aws, hooks: runner)
     }
 
     @Test func aNewVersionIsWrittenAndItsHookRunsOnceThenNothingChanges() throws {
