@@ -9,6 +9,8 @@ issued for them. A missing tool or a token that does not start fails these tests
 
 from __future__ import annotations
 
+import os
+import pwd
 import re
 import shutil
 import signal
@@ -310,6 +312,28 @@ def test_pkcs11_errors_say_what_is_wrong(binary, world, clean_env, softhsm, tmp_
 
     result = attempt(f"pkcs11:token=ira;objet=rsa-key?pin-source=file:{softhsm.pin_file}")
     assert result.returncode == 2 and "unknown attribute 'objet' in the path; did you mean 'object'?" in result.stderr
+
+
+def test_a_pkcs11_module_another_user_controls_is_never_loaded(binary, world, clean_env, shared_dir, softhsm, tmp_path):
+    """Row: as root, a PKCS#11 module (module-path, --pkcs11-lib) another user owns or may replace | never loaded (it would run their code as root): refused naming the module, owner and mode"""
+    directory = tmp_path / "vendor"
+    directory.mkdir(mode=0o755)
+    module = directory / "pkcs11-spy.so"
+    shutil.copy(PKCS11_SPY, module)
+    nobody = pwd.getpwnam("nobody")
+    os.chown(directory, nobody.pw_uid, nobody.pw_gid)
+    log = tmp_path / "spy.log"
+    env = {**clean_env, **softhsm.env(), **spy_env(log)}
+    uri = token_uri(softhsm, "rsa", module=False)
+    result = run(binary, [*credential_process_args(world, token_certificate(world, "rsa"), uri), "--pkcs11-lib", str(module)], env)
+    assert result.returncode != 0, result.stderr
+    assert f"PKCS#11 module {module} is below {directory}, which is owned by nobody" in result.stderr, result.stderr
+    sync = token_sync(binary, world, clean_env, shared_dir, env)
+    write_token_secret(sync, auth_block(world, token_certificate(world, "rsa"), token_uri(softhsm, "rsa", module_path=str(module))))
+    result = run(binary, ["validate", "-c", str(sync.manifest)], sync.env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"PKCS#11 module {module} is below {directory}, which is owned by nobody" in result.stderr, result.stderr
+    assert not log.exists(), "the module was loaded"
 
 
 def test_manifest_refuses_a_pin_in_the_uri_at_its_line(binary, world, clean_env, shared_dir, softhsm):

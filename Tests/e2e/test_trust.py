@@ -390,3 +390,30 @@ def test_prune_never_removes_a_file_the_manifest_still_names_while_its_entry_fai
     assert "the last good files were kept" in result.stderr
     assert f"removed {sync.out / 'b'}" not in result.stderr, result.stderr
     assert (sync.out / "b").read_text() == "b-v1"
+
+
+def nobodys_directory(sync) -> Path:
+    """A directory under the test's root that another user owns (think ~nobody)."""
+    directory = sync.root / "nobodys"
+    directory.mkdir(mode=0o755)
+    os.chown(directory, NOBODY.pw_uid, NOBODY.pw_gid)
+    return directory
+
+
+def test_a_hook_program_another_user_controls_is_not_run_as_root(sync, admin, names):
+    """Row: as root, a hook's program (or a profile's credential_process) in a directory another user owns | not run: the hook fails naming the program, owner and mode; the files are written, the hook stays owed"""
+    admin.create_secret(Name=names("a"), SecretString="v1")
+    marker = sync.root / "hook-ran"
+    program = nobodys_directory(sync) / "reload"
+    program.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    program.chmod(0o755)
+    sync.write(f"- id: {names('a')}\n  files:\n    - path: {sync.out}/a\n  on_change:\n    - [{program}]\n")
+    result = sync.once()
+    assert result.returncode == 1, result.stderr
+    assert f"program {program} is below {program.parent}, which is owned by nobody" in result.stderr, result.stderr
+    assert not marker.exists()
+    assert (sync.out / "a").read_text() == "v1"
+    # Given back to root, the owed hook runs on the next pass.
+    os.chown(program.parent, 0, 0)
+    ok(sync.once())
+    assert marker.exists()

@@ -47,6 +47,10 @@ final class PKCS11Module: @unchecked Sendable {
                     "install the token's PKCS#11 module (SoftHSM2: apt install softhsm2; smart cards: opensc-pkcs11) or correct module-path in the URI"
             )
         }
+        // A name without a `/` is found by the dynamic loader in the system's library directories.
+        if path.contains("/"), let use = PathTrust.rootCode("PKCS#11 module"), let refusal = PathTrust.refusal(ofFile: path, for: use) {
+            throw refusal
+        }
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown reason"
             if path == defaultModule {

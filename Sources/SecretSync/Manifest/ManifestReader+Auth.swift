@@ -137,6 +137,8 @@ extension ManifestReader {
                     report(
                         valueNode, join(keyPath, "private_key"), "PKCS#11 module \(module) (module-path) does not exist",
                         fix: "install the token's module (SoftHSM2: apt install softhsm2) or correct module-path")
+                } else if let module = uri.modulePath {
+                    judge(module, valueNode, join(keyPath, "private_key"), use: PathTrust.rootCode("PKCS#11 module"))
                 }
                 if let pin = uri.pinSource, !FileManager.default.fileExists(atPath: pin) {
                     report(

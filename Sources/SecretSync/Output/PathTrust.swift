@@ -57,6 +57,13 @@ public enum PathTrust {
             isConfiguration: isConfiguration)
     }
 
+    /// What root runs or loads as code — a PKCS#11 module, a hook's program, a profile's
+    /// `credential_process`: judged like configuration, since whoever may change it runs their own
+    /// code as root. Nil when not running as root.
+    public static func rootCode(_ role: String) -> Use? {
+        rootConfiguration(role, risk: "run their own code as root, inside secret-sync or as its child")
+    }
+
     /// The refusal of the file at `path` for `use`, or nil when it is trusted or cannot be
     /// opened (whoever reads it reports that).
     public static func refusal(ofFile path: String, for use: Use) -> UntrustedPathError? {

@@ -62,10 +62,20 @@ public enum ProcessLauncher {
                 pipes.append((ends[0], ends[1]))
             }
         }
+        let executable: String?
+        switch judgedProgram(arguments.first, environment: environment) {
+        case .success(let path): executable = path
+        case .failure(let refusal):
+            for pipe in pipes {
+                close(pipe.read)
+                close(pipe.write)
+            }
+            return Outcome(ending: .couldNotStart(refusal.message + "; fix: " + (refusal.fix ?? "")), stdout: [], stderr: [])
+        }
         let mark = LaunchMark()
         var marked = environment
         marked[LaunchMark.variable] = mark.value
-        let started = spawn(arguments, environment: marked) { actions in
+        let started = spawn(arguments, executable: executable, environment: marked) { actions in
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             if pipes.isEmpty {
                 posix_spawn_file_actions_adddup2(&actions, 2, 1)
@@ -93,16 +103,31 @@ public enum ProcessLauncher {
         spawn(arguments, environment: environment) { _ in }
     }
 
+    /// The file root will run for `program` (found in the environment's `PATH`), once judged:
+    /// refused when another user owns or may change it or a directory above it. Nil (the name
+    /// is left to `posix_spawnp`) when not running as root or when it cannot be found, which
+    /// the launch then reports.
+    static func judgedProgram(_ program: String?, environment: [String: String]) -> Result<String?, UntrustedPathError> {
+        guard let program, let use = PathTrust.rootCode("program"),
+            let path = try? CommandLocator.locate(program, path: environment["PATH"])
+        else { return .success(nil) }
+        if let refusal = PathTrust.refusal(ofFile: path, for: use) { return .failure(refusal) }
+        return .success(path)
+    }
+
     public struct LaunchFailure: Error, Sendable {
         public let message: String
     }
 
     /// `posix_spawnp` in a new process group, with an empty signal mask and default dispositions,
     /// the inherited core limit, and none of secret-sync's own descriptors.
+    /// `executable`, when given, is the file to run (`arguments[0]` is then only the child's argv[0]).
     private static func spawn(
-        _ arguments: [String], environment: [String: String], files: (inout posix_spawn_file_actions_t) -> Void
+        _ arguments: [String], executable: String? = nil, environment: [String: String],
+        files: (inout posix_spawn_file_actions_t) -> Void
     ) -> Result<pid_t, LaunchFailure> {
-        guard let program = arguments.first else { return .failure(LaunchFailure(message: "no program given")) }
+        guard let name = arguments.first else { return .failure(LaunchFailure(message: "no program given")) }
+        let program = executable ?? name
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
