@@ -28,6 +28,8 @@ public struct AWSServiceError: DiagnosticError {
     ]
 
     var refusedCredentials: Bool { Self.refusedCredentialCodes.contains(awsErrorCode ?? "") }
+    /// True when the account's quota for the call, not a fault, stopped it.
+    var throttled: Bool { AWSErrorBody.throttlingCodes.contains(awsErrorCode ?? "") }
 }
 
 /// One AWS service spoken in the JSON 1.1 protocol over SigV4: the endpoint, the signed POST, the
@@ -87,14 +89,19 @@ public struct AWSJSONService: Sendable {
     }
 
     /// `operation` with `body`, signed, retried while retrying can help; a non-2xx answer is
-    /// thrown as an ``AWSServiceError`` naming `subject`.
-    func call(_ operation: String, body: JSONDocument, subject: String, region: String, credentials: AWSCredentials) throws
-        -> HTTPResponse
-    {
+    /// thrown as an ``AWSServiceError`` naming `subject`. With `retryingThrottling` false, a
+    /// throttled call is thrown at once, for a caller that has a cheaper way to ask.
+    func call(
+        _ operation: String, body: JSONDocument, subject: String, region: String, credentials: AWSCredentials,
+        retryingThrottling: Bool = true
+    ) throws -> HTTPResponse {
         let endpoint = try endpoint(region: region)
         let bodyData = Array(body.text.utf8)
         return try retry.run(
-            isRetryable: { ($0 as? AWSServiceError)?.retryable ?? false },
+            isRetryable: { error in
+                guard let error = error as? AWSServiceError else { return false }
+                return error.retryable && (retryingThrottling || !error.throttled)
+            },
             beforeRetry: { attempt, delay, error in
                 logger.warning(
                     "\(operation) failed, retrying",

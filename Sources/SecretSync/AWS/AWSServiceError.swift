@@ -57,9 +57,9 @@ public struct AWSErrorBody: Sendable, Equatable {
 
     public static func isRetryable(code: String, status: Int) -> Bool {
         if status >= 500 || status == 429 { return true }
-        return [
-            "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
-            "InternalServiceError", "InternalFailure", "ServiceUnavailable",
-        ].contains(code)
+        return throttlingCodes.contains(code) || ["InternalServiceError", "InternalFailure", "ServiceUnavailable"].contains(code)
     }
+
+    /// The codes AWS answers with when a quota, not a fault, stopped the call.
+    static let throttlingCodes: Set<String> = ["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"]
 }

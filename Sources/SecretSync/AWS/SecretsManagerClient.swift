@@ -104,7 +104,9 @@ public struct SecretsManagerClient: Sendable {
         return StoredValue(arn: arn, name: object["Name"]?.string ?? secretId, versionId: versionId, payload: payload)
     }
 
-    /// `BatchGetSecretValue` for up to 20 ids (always their `AWSCURRENT` version). Per-secret
+    /// `BatchGetSecretValue` for up to 20 ids (always their `AWSCURRENT` version); throttling
+    /// is thrown at once, not retried (the batch quota is 100 calls a second per account, and
+    /// `GetSecretValue` has 100 times that). Per-secret
     /// failures come back in the result; a failure of the whole call is thrown.
     public func batchGetSecretValue(secretIds: [String], region: String, credentials: AWSCredentials) throws -> [String: Result<
         StoredValue, AWSServiceError
@@ -113,7 +115,7 @@ public struct SecretsManagerClient: Sendable {
         let label = "\(secretIds.count) secrets"
         let response = try service.call(
             "BatchGetSecretValue", body: .object([("SecretIdList", .array(secretIds.map(JSONDocument.string)))]), subject: label,
-            region: region, credentials: credentials)
+            region: region, credentials: credentials, retryingThrottling: false)
         guard let object = Self.parseAnswer(response), case .object = object else {
             throw service.malformed("BatchGetSecretValue", subject: label)
         }

@@ -217,6 +217,12 @@ public final class EntryFetcher: @unchecked Sendable {
                 } catch let error as AWSServiceError where ["AccessDeniedException", "AccessDenied"].contains(error.awsErrorCode ?? "") {
                     denyBatch()
                     return keys.map { ($0.key, nil) }  // asked again singly below
+                } catch let error as AWSServiceError where error.throttled {
+                    // The account's batch quota is spent (by the fleet): read these singly, this pass.
+                    logger.notice(
+                        "BatchGetSecretValue is throttled; reading its secrets with GetSecretValue",
+                        metadata: ["secrets": "\(keys.count)", "region": "\(region)"])
+                    return keys.map { ($0.key, nil) }
                 } catch {
                     let failure = error.diagnosis
                     return keys.map { ($0.key, .failure(failure)) }

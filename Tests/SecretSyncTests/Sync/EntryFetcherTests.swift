@@ -13,6 +13,8 @@ final class FakeSecretsManager: HTTPTransport, @unchecked Sendable {
     let allowBatch: Bool
     /// GetParametersByPath answers every page with the same next-page token (a broken server).
     var repeatPageToken = false
+    /// Answer every BatchGetSecretValue with ThrottlingException (the account's batch quota spent).
+    var throttleBatch = false
     /// Regions whose requests (by their SigV4 scope) answer 503; every other region holds a
     /// replica of every secret, as `ReplicateSecretToRegions` makes.
     var downRegions: Set<String> = []
@@ -97,6 +99,7 @@ final class FakeSecretsManager: HTTPTransport, @unchecked Sendable {
             return json(answer)
         case "secretsmanager.BatchGetSecretValue":
             guard allowBatch else { return json(["__type": "AccessDeniedException", "Message": "not allowed"], status: 400) }
+            if throttleBatch { return json(["__type": "ThrottlingException", "Message": "Rate exceeded"], status: 400) }
             let ids = body["SecretIdList"] as! [String]
             return json([
                 "SecretValues": ids.compactMap(entry),
@@ -172,6 +175,20 @@ struct EntryFetcherTests {
             transport.targets == ["secretsmanager.BatchGetSecretValue", "secretsmanager.GetSecretValue", "secretsmanager.GetSecretValue"])
         _ = fetcher.fetch(specs(["a", "b"]), credentials: credentials)
         #expect(transport.targets.filter { $0.hasSuffix("BatchGetSecretValue") }.count == 1)  // not asked again
+    }
+
+    @Test func aThrottledBatchIsNotRetriedButReadSinglyInTheSamePass() throws {
+        let transport = FakeSecretsManager(values: ["a": "1", "b": "2", "c": "3"])
+        transport.throttleBatch = true
+        let fetcher = fetcher(transport)
+        let results = fetcher.fetch(specs(["a", "b", "c"]), credentials: credentials)
+        #expect(transport.targets.filter { $0.hasSuffix("BatchGetSecretValue") }.count == 1)
+        #expect(transport.targets.filter { $0.hasSuffix(".GetSecretValue") }.count == 3)
+        for id in ["a", "b", "c"] { #expect(try results[id]?.get().single?.versionId == "v-\(id)") }
+        // Throttling is not a refusal: the next pass tries a batch again.
+        transport.throttleBatch = false
+        _ = fetcher.fetch(specs(["a", "b", "c"]), credentials: credentials)
+        #expect(transport.targets.filter { $0.hasSuffix("BatchGetSecretValue") }.count == 2)
     }
 
     @Test func oneSecretSharedByTwoEntriesIsFetchedOnce() throws {
