@@ -20,6 +20,12 @@ static inline int clinux_memfd_create(const char *name) { return (int)syscall(SY
 // start, so a child spawned by another thread at that instant cannot inherit them.
 static inline int clinux_pipe_cloexec(int fds[2]) { return (int)syscall(SYS_pipe2, fds, 02000000 /* O_CLOEXEC */); }
 
+// accept4(2) through syscall(2): the connection is close-on-exec from the start, so a child spawned
+// by another thread at that instant cannot inherit a socket that carries a token.
+static inline int clinux_accept_cloexec(int fd, void *address, unsigned int *length) {
+    return (int)syscall(SYS_accept4, fd, address, length, 02000000 /* SOCK_CLOEXEC */);
+}
+
 // pidfd_open(2) and pidfd_send_signal(2), which glibc's Swift module does not export: a signal
 // sent through a descriptor that pins one process can never reach another that reused its pid.
 static inline int clinux_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

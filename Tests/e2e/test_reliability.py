@@ -55,11 +55,15 @@ def test_server_errors_are_retried_then_succeed(sync, admin, names, faults):
 
 
 def test_throttling_is_retried(sync, admin, names, faults):
-    """Row: ThrottlingException | retried with backoff; the pass succeeds"""
+    """Row: ThrottlingException | a throttled BatchGetSecretValue is not retried: its secrets are read with GetSecretValue (100x the quota) in the same pass, and a throttled single read is retried with backoff; the pass succeeds"""
     two_secrets(sync, admin, names)
     faults.inject(["throttle", "throttle"])
-    assert sync.once().returncode == 0
-    assert faults.requests == ["throttle", "throttle", "pass"]
+    result = sync.once()
+    assert result.returncode == 0, result.stderr
+    # The batch, throttled once; then the two single reads, the first throttled once and retried.
+    assert faults.requests == ["throttle", "throttle", "pass", "pass"]
+    assert "BatchGetSecretValue is throttled; reading its secrets with GetSecretValue" in result.stderr
+    assert result.stderr.count("BatchGetSecretValue failed, retrying") == 0
 
 
 def test_persistent_server_errors_give_up_and_keep_files(sync, admin, names, faults):

@@ -37,14 +37,14 @@ public struct SecretsManagerClient: Sendable {
         guard let object = Self.parseAnswer(response), case .object = object else {
             throw service.malformed("GetSecretValue", subject: secretId)
         }
-        let version = try Self.secretVersion(object, secretId: secretId)
-        guard Self.answers(secretId, region: region, with: version) else {
-            throw AWSServiceError(
-                subject: secretId, awsErrorCode: nil,
-                message: "GetSecretValue for \(secretId) answered with another secret (\(version.arn)); refused",
-                fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager itself", retryable: false)
+        let value = try Self.secretVersion(object, secretId: secretId)
+        guard Self.answers(secretId, region: region, with: value) else {
+            throw Self.unmatched(secretId, "another secret (\(value.arn))")
         }
-        return version
+        guard Self.isVersion(version, in: object) else {
+            throw Self.unmatched(secretId, "another version (\(value.versionId), not \(version.description))")
+        }
+        return value
     }
 
     /// True when `version` can be the answer to a request for `id` in `region`: an ARN request
@@ -52,6 +52,21 @@ public struct SecretsManagerClient: Sendable {
     /// by a secret of that name in that region.
     static func answers(_ id: String, region: String, with version: StoredValue) -> Bool {
         AnswerMatcher(namesByARN: namesByARN, region: region, requested: [id]).fits(id, .init(arn: version.arn, name: version.name))
+    }
+
+    /// True when `answer` is the version `selector` asks for: that version ID, or a version whose
+    /// `VersionStages` hold the staging label (AWS lists them in every answer).
+    static func isVersion(_ selector: SecretVersionSelector, in answer: JSONDocument) -> Bool {
+        switch selector {
+        case .id(let id): return answer["VersionId"]?.string == id
+        case .stage(let stage): return answer["VersionStages"]?.array?.contains { $0.string == stage } ?? false
+        }
+    }
+
+    static func unmatched(_ secretId: String, _ what: String) -> AWSServiceError {
+        AWSServiceError(
+            subject: secretId, awsErrorCode: nil, message: "GetSecretValue for \(secretId) answered with \(what); refused",
+            fix: "check AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL point at Secrets Manager itself", retryable: false)
     }
 
     /// A `SecretBinary`'s base64 text decoded; the intermediate copies are overwritten.
@@ -119,7 +134,8 @@ public struct SecretsManagerClient: Sendable {
         guard let object = Self.parseAnswer(response), case .object = object else {
             throw service.malformed("BatchGetSecretValue", subject: label)
         }
-        let answered = (object["SecretValues"]?.array ?? []).compactMap {
+        // Only AWSCURRENT answers what a batch asks; another version of the secret is asked again singly.
+        let answered = (object["SecretValues"]?.array ?? []).filter { Self.isVersion(.current, in: $0) }.compactMap {
             try? Self.secretVersion($0, secretId: $0["Name"]?.string ?? "")
         }
         var errors = [String: AWSServiceError]()
@@ -199,6 +215,9 @@ public struct SecretsManagerClient: Sendable {
                 try bounds.check(pageOf: values.count)
                 for value in values {
                     let version = try Self.secretVersion(value, secretId: value["Name"]?.string ?? label)
+                    guard Self.isVersion(.current, in: value) else {
+                        throw Self.unmatched(version.name, "a version that is not AWSCURRENT (\(version.versionId)) in \(label)")
+                    }
                     try bounds.take(version)
                     versions.append(version)
                 }

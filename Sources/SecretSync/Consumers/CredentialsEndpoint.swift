@@ -1,3 +1,4 @@
+import CLinux
 import FoundationEssentials
 import Logging
 
@@ -71,9 +72,7 @@ public final class CredentialsEndpoint: @unchecked Sendable {
             while true {
                 var address = sockaddr_storage()
                 var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-                let connection = withUnsafeMutablePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &length) }
-                }
+                let connection = withUnsafeMutablePointer(to: &address) { clinux_accept_cloexec(listener, $0, &length) }
                 if connection < 0 {
                     let code = errno
                     if code == EBADF || code == EINVAL { return }  // closed by stop()
@@ -84,7 +83,6 @@ public final class CredentialsEndpoint: @unchecked Sendable {
                     }
                     continue
                 }
-                _ = fcntl(connection, F_SETFD, FD_CLOEXEC)  // hooks started meanwhile must not inherit it
                 admit(connection, peer: PeerAddress(address))
             }
         }

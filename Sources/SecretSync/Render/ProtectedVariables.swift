@@ -63,6 +63,18 @@ public enum ProtectedVariables {
         Family(pattern: .prefix("_JAVA_"), what: "the JVM's options"),
         Family(pattern: .prefix("JDK_JAVA_"), what: "the JVM's options"),
         Family(pattern: .exact(["CLASSPATH", "GEM_HOME", "GEM_PATH"]), what: "a runtime's code path"),
+        Family(pattern: .prefix("LUA_"), what: "Lua's start-up code (LUA_INIT) and module path"),
+        Family(pattern: .prefix("DOTNET_"), what: ".NET's start-up hooks and runtime"),
+        Family(pattern: .prefix("CORECLR_"), what: ".NET's profiler, loaded into the process"),
+        Family(pattern: .prefix("COMPLUS_"), what: ".NET's runtime settings"),
+        Family(pattern: .exact(["PHPRC", "PHP_INI_SCAN_DIR"]), what: "PHP's configuration files"),
+        Family(
+            pattern: .exact(["GOFLAGS", "GOENV", "GOROOT", "GOPATH", "GOTOOLCHAIN", "GOPROXY"]),
+            what: "the Go toolchain's flags and paths (GOFLAGS=-toolexec)"),
+        Family(pattern: .prefix("PKCS11_"), what: "which PKCS#11 module a program loads"),
+        Family(
+            pattern: .exact(["ZDOTDIR", "KUBECONFIG", "EDITOR", "VISUAL", "PAGER"]),
+            what: "a program's start-up files or the commands it runs"),
         Family(pattern: .suffix("_OPTIONS"), what: "options a program reads from its environment"),
         Family(pattern: .suffix("_OPTS"), what: "options a program reads from its environment"),
         Family(pattern: .prefix("GIT_"), what: "git's commands and configuration"),

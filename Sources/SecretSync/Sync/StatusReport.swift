@@ -111,7 +111,8 @@ public struct StatusReport: Sendable {
             if !entry.pendingHooks.isEmpty { lines.append("  hooks owed: \(entry.pendingHooks.joined(separator: "; "))") }
             if let error = entry.lastHookError { lines.append("  last hook error: \(error)") }
         }
-        return lines.joined(separator: "\n") + "\n"
+        // One line each: text from the network (an error, a version ID) cannot start a line of its own.
+        return lines.map(\.escapingControlCharacters).joined(separator: "\n") + "\n"
     }
 
     public func json() throws -> String {

@@ -47,7 +47,8 @@ struct SecretsManagerClientTests {
             answer(#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#, status: 400),
             answer(#"{"__type":"InternalServiceError","message":"oops"}"#, status: 500),
             answer(
-                #"{"ARN":"arn:aws:secretsmanager:us-west-2:111122223333:secret:n-AbCdEf","Name":"n","VersionId":"v","SecretString":"s"}"#),
+                #"{"ARN":"arn:aws:secretsmanager:us-west-2:111122223333:secret:n-AbCdEf","Name":"n","VersionId":"v","VersionStages":["AWSCURRENT"],"SecretString":"s"}"#
+            ),
         ])
         let version = try client(transport).getSecretValue(
             secretId: "n", version: .stage("AWSCURRENT"), region: "us-west-2", credentials: credentials)
@@ -114,6 +115,25 @@ struct SecretsManagerClientTests {
             try client(transport).getSecretValue(
                 secretId: "prod/db", version: .stage("AWSCURRENT"), region: "us-west-2", credentials: credentials)
         }
+    }
+
+    @Test func anAnswerForAnotherVersionOfTheSecretIsRefused() throws {
+        let arn = "arn:aws:secretsmanager:us-west-2:111122223333:secret:prod/db-AbCdEf"
+        func attempt(_ version: SecretVersionSelector, answering: String) throws -> StoredValue {
+            try client(ScriptedTransport([answer(#"{"ARN":"\#(arn)","Name":"prod/db",\#(answering),"SecretString":"s"}"#)]))
+                .getSecretValue(secretId: "prod/db", version: version, region: "us-west-2", credentials: credentials)
+        }
+        let pinned = String(repeating: "1", count: 32)
+        let error = try #require(throws: AWSServiceError.self) {
+            try attempt(.id(pinned), answering: #""VersionId":"\#(String(repeating: "2", count: 32))","VersionStages":["AWSCURRENT"]"#)
+        }
+        #expect(error.message.contains("answered with another version"))
+        #expect(throws: AWSServiceError.self) {
+            try attempt(.stage("AWSPREVIOUS"), answering: #""VersionId":"v2","VersionStages":["AWSCURRENT"]"#)
+        }
+        #expect(throws: AWSServiceError.self) { try attempt(.stage("AWSCURRENT"), answering: #""VersionId":"v2""#) }
+        #expect(try attempt(.id(pinned), answering: #""VersionId":"\#(pinned)","VersionStages":[]"#).versionId == pinned)
+        #expect(try attempt(.stage("AWSPREVIOUS"), answering: #""VersionId":"v1","VersionStages":["AWSPREVIOUS"]"#).versionId == "v1")
     }
 
     @Test func secretValuesGoStraightFromTheAnswerIntoTheZeroingPayload() throws {

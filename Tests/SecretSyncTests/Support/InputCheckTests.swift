@@ -84,12 +84,16 @@ struct InputCheckTests {
         "LD_PRELOAD", "ld_library_path", "PATH", "BASH_ENV", "https_proxy", "MALLOC_ARENA_MAX", "NOTIFY_SOCKET", "AWS_REGION",
         "AWS_CA_BUNDLE", "aws_endpoint_url_sts", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "SSLKEYLOGFILE", "GRPC_PROXY", "no_proxy",
         "PYTHONSAFEPATH", "JAVA_TOOL_OPTIONS", "MAVEN_OPTS", "SECRET_SYNC_CHANGED", "XDG_CONFIG_HOME", "WATCHDOG_USEC",
+        "LUA_INIT", "DOTNET_STARTUP_HOOKS", "CORECLR_PROFILER_PATH", "COMPLUS_ENABLEEVENTPIPE", "PHPRC", "PHP_INI_SCAN_DIR", "GOFLAGS",
+        "PKCS11_MODULE_PATH", "ZDOTDIR", "KUBECONFIG",
     ])
     func protectedVariables(name: String) {
         #expect(ProtectedVariables.contains(name))
     }
 
-    @Test(arguments: ["DB_PASSWORD", "APP_PATH", "LANG", "PATHS", "APP_AWS_KEY", "PROXY_HOST", "DB_CERT"])
+    @Test(arguments: [
+        "DB_PASSWORD", "APP_PATH", "LANG", "PATHS", "APP_AWS_KEY", "PROXY_HOST", "DB_CERT", "GOOGLE_API_KEY", "PHP_APP_KEY", "USER",
+    ])
     func ordinaryVariables(name: String) {
         #expect(!ProtectedVariables.contains(name))
     }

@@ -45,6 +45,16 @@ struct DaemonLogicTests {
         #expect(StatusReport(manifest: try manifest(), state: state, now: now).healthy)
     }
 
+    @Test func statusTextCannotBeForgedByAnErrorFromTheNetwork() throws {
+        var state = SyncState()
+        state.secrets["a"] = .init(secretId: "a", versionId: "v", lastSuccess: Date())
+        state.secrets["b"] = .init(secretId: "b", versionId: "w\rx", lastSuccess: Date())
+        state.secrets["b"]?.lastError = "denied\nforged [ok]: prod/db"
+        let text = StatusReport(manifest: try manifest(), state: state, now: Date()).text()
+        #expect(!text.split(separator: "\n").contains { $0.hasPrefix("forged") })
+        #expect(text.contains(#"last error: denied\nforged [ok]: prod/db"#) && text.contains(#"version: w\rx"#))
+    }
+
     @Test func metricsAreValidTextFormat() throws {
         var state = SyncState()
         state.secrets["a"] = .init(secretId: "a", versionId: "v", lastSuccess: Date(timeIntervalSince1970: 1_700_000_000))

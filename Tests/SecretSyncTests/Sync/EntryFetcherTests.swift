@@ -57,7 +57,10 @@ final class FakeSecretsManager: HTTPTransport, @unchecked Sendable {
                 id = String(parts[6].dropLast(7))
             }
             return values[id].map {
-                ["ARN": "arn:aws:secretsmanager:\(region):1:secret:\(id)-AbCdEf", "Name": id, "VersionId": "v-\(id)", "SecretString": $0]
+                [
+                    "ARN": "arn:aws:secretsmanager:\(region):1:secret:\(id)-AbCdEf", "Name": id, "VersionId": "v-\(id)",
+                    "VersionStages": ["AWSCURRENT"], "SecretString": $0,
+                ]
             }
         }
         switch target {
@@ -109,7 +112,13 @@ final class FakeSecretsManager: HTTPTransport, @unchecked Sendable {
             ])
         default:
             let id = body["SecretId"] as! String
-            return entry(id).map { json($0) } ?? json(["__type": "ResourceNotFoundException", "Message": "not found"], status: 400)
+            // Answered as AWS does: the version asked for, by ID or staging label.
+            return entry(id).map { answer in
+                var answer = answer
+                if let versionId = body["VersionId"] as? String { answer["VersionId"] = versionId }
+                if let stage = body["VersionStage"] as? String { answer["VersionStages"] = [stage] }
+                return json(answer)
+            } ?? json(["__type": "ResourceNotFoundException", "Message": "not found"], status: 400)
         }
     }
 }

@@ -35,7 +35,7 @@ struct ReconcilerTests {
 
     func answer(version: String, value: String) -> Result<HTTPResponse, HTTPError> {
         let body =
-            #"{"ARN":"arn:aws:secretsmanager:us-west-2:111122223333:secret:app/db-AbCdEf","Name":"app/db","VersionId":"\#(version)","SecretString":"\#(value)"}"#
+            #"{"ARN":"arn:aws:secretsmanager:us-west-2:111122223333:secret:app/db-AbCdEf","Name":"app/db","VersionId":"\#(version)","VersionStages":["AWSCURRENT"],"SecretString":"\#(value)"}"#
         return .success(HTTPResponse(status: 200, headers: [], body: Data(body.utf8)))
     }
 
