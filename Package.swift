@@ -5,8 +5,8 @@ let package = Package(
     name: "secret-sync",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "secret-sync", targets: ["secret-sync"]),
-        .library(name: "SecretSync", targets: ["SecretSync"]),
+        // The library is the executable's and its tests' alone (`package` access): no product of its own.
+        .executable(name: "secret-sync", targets: ["secret-sync"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

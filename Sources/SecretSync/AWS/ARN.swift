@@ -1,12 +1,12 @@
 /// An Amazon Resource Name: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
-public struct ARN: Sendable, Equatable, CustomStringConvertible {
-    public let partition: String
-    public let service: String
-    public let region: String
-    public let account: String
-    public let resource: String
+package struct ARN: Sendable, Equatable, CustomStringConvertible {
+    package let partition: String
+    package let service: String
+    package let region: String
+    package let account: String
+    package let resource: String
 
-    public init(partition: String, service: String, region: String, account: String, resource: String) {
+    package init(partition: String, service: String, region: String, account: String, resource: String) {
         self.partition = partition
         self.service = service
         self.region = region
@@ -14,7 +14,7 @@ public struct ARN: Sendable, Equatable, CustomStringConvertible {
         self.resource = resource
     }
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let parts = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "arn", !parts[1].isEmpty, !parts[2].isEmpty, !parts[5].isEmpty else {
             return nil
@@ -26,8 +26,8 @@ public struct ARN: Sendable, Equatable, CustomStringConvertible {
         resource = String(parts[5])
     }
 
-    public var description: String { "arn:\(partition):\(service):\(region):\(account):\(resource)" }
+    package var description: String { "arn:\(partition):\(service):\(region):\(account):\(resource)" }
 
     /// The resource type before the first `/` or `:` (`trust-anchor`, `profile`, `role`, `secret`).
-    public var resourceType: String { String(resource.split(maxSplits: 1, whereSeparator: { $0 == "/" || $0 == ":" }).first ?? "") }
+    package var resourceType: String { String(resource.split(maxSplits: 1, whereSeparator: { $0 == "/" || $0 == ":" }).first ?? "") }
 }

@@ -7,19 +7,19 @@ import Logging
 
 /// A failed call to an AWS service (Secrets Manager, Parameter Store): AWS's code and message
 /// and what to do about it, or the transport failure when there was no answer.
-public struct AWSServiceError: DiagnosticError {
+package struct AWSServiceError: DiagnosticError {
     /// What was asked for: a secret or parameter id, or "20 secrets".
-    public let subject: String
+    package let subject: String
     /// AWS's error code (`ResourceNotFoundException`, `ParameterNotFound`, ...), or nil for
     /// transport failures and answers that were not the documented JSON.
-    public let awsErrorCode: String?
-    public let message: String
-    public let fix: String?
+    package let awsErrorCode: String?
+    package let message: String
+    package let fix: String?
     let retryable: Bool
     /// The transport failure, when there was no answer.
     var cause: HTTPError? = nil
-    public var errorCode: String? { awsErrorCode ?? cause?.errorCode }
-    public var underlying: (any Error)? { cause }
+    package var errorCode: String? { awsErrorCode ?? cause?.errorCode }
+    package var underlying: (any Error)? { cause }
 
     /// Codes that mean AWS did not accept the credentials themselves (rotated, deleted, expired):
     /// cached credentials are dropped and fresh ones tried once.
@@ -34,9 +34,9 @@ public struct AWSServiceError: DiagnosticError {
 
 /// One AWS service spoken in the JSON 1.1 protocol over SigV4: the endpoint, the signed POST, the
 /// retries and the mapping of failures to ``AWSServiceError``. The one way secret-sync calls it.
-public struct AWSJSONService: Sendable {
+package struct AWSJSONService: Sendable {
     /// What distinguishes one service from another on the wire and in messages.
-    public struct Descriptor: Sendable {
+    package struct Descriptor: Sendable {
         /// For messages: "Secrets Manager".
         let displayName: String
         /// SigV4's service name and the endpoint's host prefix.
@@ -74,7 +74,7 @@ public struct AWSJSONService: Sendable {
     /// Every HTTP request made, retries included (shared by all services of a pass).
     let calls: AtomicCounter
 
-    public func endpoint(region: String) throws -> Endpoint {
+    package func endpoint(region: String) throws -> Endpoint {
         try Endpoint.resolve(
             explicit: nil, serviceEnvironmentName: descriptor.endpointVariable, hostPrefix: descriptor.signingName, region: region,
             environment: environment)

@@ -5,16 +5,16 @@ import FoundationEssentials
 #endif
 
 /// An error answer from an AWS service (or a stand-in): its code, message and HTTP status.
-public struct AWSErrorBody: Sendable, Equatable {
-    public let code: String
-    public let message: String
-    public let status: Int
-    public let requestId: String?
+package struct AWSErrorBody: Sendable, Equatable {
+    package let code: String
+    package let message: String
+    package let status: Int
+    package let requestId: String?
 
     /// Reads the error from JSON (`__type`/`code` and `message`/`Message`), the `X-Amzn-ErrorType`
     /// header, or query-protocol XML (`<Code>`, `<Message>`, as moto sends auth failures);
     /// falls back to the HTTP status and the raw text.
-    public static func parse(_ response: HTTPResponse) -> AWSErrorBody {
+    package static func parse(_ response: HTTPResponse) -> AWSErrorBody {
         var code: String?
         var message: String?
         if let header = response.header("x-amzn-errortype") { code = clean(header) }
@@ -53,9 +53,9 @@ public struct AWSErrorBody: Sendable, Equatable {
     }
 
     /// True for answers worth retrying: throttling and server faults.
-    public var isRetryable: Bool { Self.isRetryable(code: code, status: status) }
+    package var isRetryable: Bool { Self.isRetryable(code: code, status: status) }
 
-    public static func isRetryable(code: String, status: Int) -> Bool {
+    package static func isRetryable(code: String, status: Int) -> Bool {
         if status >= 500 || status == 429 { return true }
         return throttlingCodes.contains(code) || ["InternalServiceError", "InternalFailure", "ServiceUnavailable"].contains(code)
     }

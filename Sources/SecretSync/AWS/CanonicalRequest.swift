@@ -5,17 +5,17 @@ import FoundationEssentials
 #endif
 
 /// A request as SigV4 sees it: what will be sent, before the `Authorization` header is added.
-public struct SignableRequest: Sendable {
-    public var method: String
+package struct SignableRequest: Sendable {
+    package var method: String
     /// The path as it goes on the wire, before percent-encoding (e.g. `/sessions`).
-    public var path: String
+    package var path: String
     /// Query parameters, not yet encoded. The URL is built from the canonical form, so what is
     /// signed is exactly what is sent.
-    public var query: [(name: String, value: String)]
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+    package var query: [(name: String, value: String)]
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]
 
-    public init(
+    package init(
         method: String, path: String, query: [(name: String, value: String)] = [],
         headers: [(name: String, value: String)] = [], body: [UInt8] = []
     ) {
@@ -26,26 +26,26 @@ public struct SignableRequest: Sendable {
         self.body = body
     }
 
-    public mutating func setHeader(_ name: String, _ value: String) {
+    package mutating func setHeader(_ name: String, _ value: String) {
         headers.removeAll { $0.name.lowercased() == name.lowercased() }
         headers.append((name, value))
     }
 
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 }
 
 /// The SigV4 canonical request and string to sign, shared by the HMAC signer (ordinary AWS calls)
 /// and the X.509 signer (Roles Anywhere `CreateSession`).
-public enum CanonicalRequest {
+package enum CanonicalRequest {
     /// Headers a proxy or the HTTP stack may add or change; signing them would break signatures.
     static let unsignedHeaders: Set<String> = [
         "authorization", "user-agent", "x-amzn-trace-id", "expect", "transfer-encoding", "connection",
     ]
 
     /// RFC 3986 percent-encoding with AWS's unreserved set; `/` is kept when `keepSlash`.
-    public static func percentEncode(_ text: String, keepSlash: Bool = false) -> String {
+    package static func percentEncode(_ text: String, keepSlash: Bool = false) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
@@ -65,7 +65,7 @@ public enum CanonicalRequest {
 
     /// The canonical URI: dot segments removed and slashes collapsed when `normalize`
     /// (every service but S3), then percent-encoded.
-    public static func canonicalURI(_ path: String, normalize: Bool = true) -> String {
+    package static func canonicalURI(_ path: String, normalize: Bool = true) -> String {
         guard !path.isEmpty else { return "/" }
         guard normalize else { return percentEncode(path, keepSlash: true) }
         var segments = [Substring]()
@@ -85,7 +85,7 @@ public enum CanonicalRequest {
     }
 
     /// Encoded `name=value` pairs sorted by name, then value, joined by `&`.
-    public static func canonicalQuery(_ query: [(name: String, value: String)]) -> String {
+    package static func canonicalQuery(_ query: [(name: String, value: String)]) -> String {
         let encoded: [(name: String, value: String)] = query.map { (percentEncode($0.name), percentEncode($0.value)) }
         let sorted = encoded.sorted { (a: (name: String, value: String), b: (name: String, value: String)) -> Bool in
             a.name == b.name ? a.value < b.value : a.name < b.name
@@ -95,7 +95,7 @@ public enum CanonicalRequest {
 
     /// Canonical header lines and the signed-header list. Names are lower-cased and sorted,
     /// values trimmed with inner whitespace runs folded, repeated headers joined with `,`.
-    public static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> (lines: String, signed: String) {
+    package static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> (lines: String, signed: String) {
         var merged = [String: [String]]()
         for (name, value) in headers {
             let key = name.lowercased()
@@ -114,7 +114,7 @@ public enum CanonicalRequest {
     }
 
     /// The canonical request text and its signed-header list.
-    public static func build(_ request: SignableRequest, normalizePath: Bool = true) -> (text: String, signedHeaders: String) {
+    package static func build(_ request: SignableRequest, normalizePath: Bool = true) -> (text: String, signedHeaders: String) {
         let headers = canonicalHeaders(request.headers)
         let text = [
             request.method.uppercased(),
@@ -128,21 +128,21 @@ public enum CanonicalRequest {
     }
 
     /// `ALGORITHM \n date \n scope \n hex(sha256(canonical request))`.
-    public static func stringToSign(algorithm: String, amzDate: String, scope: String, canonicalRequest: String) -> String {
+    package static func stringToSign(algorithm: String, amzDate: String, scope: String, canonicalRequest: String) -> String {
         [algorithm, amzDate, scope, Digest.sha256Hex(Array(canonicalRequest.utf8))].joined(separator: "\n")
     }
 
-    public static func scope(amzDate: String, region: String, service: String) -> String {
+    package static func scope(amzDate: String, region: String, service: String) -> String {
         "\(amzDate.prefix(8))/\(region)/\(service)/aws4_request"
     }
 }
 
 /// What a signer produced; kept for tests and debug logging (it holds no secret).
-public struct SigningResult: Sendable {
-    public let canonicalRequest: String
-    public let stringToSign: String
-    public let signature: String
-    public let authorization: String
+package struct SigningResult: Sendable {
+    package let canonicalRequest: String
+    package let stringToSign: String
+    package let signature: String
+    package let authorization: String
 
     /// Sets `Authorization` on `request` from a signature over `stringToSign`; the one assembly of
     /// the header for HMAC (SigV4) and X.509 (Roles Anywhere) signing alike.

@@ -5,9 +5,9 @@ import FoundationEssentials
 #endif
 
 /// Partitions and their DNS suffixes, for building default endpoints.
-public enum Partition {
+package enum Partition {
     /// The partition a region belongs to: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, etc.
-    public static func of(region: String) -> String {
+    package static func of(region: String) -> String {
         if region.hasPrefix("cn-") { return "aws-cn" }
         if region.hasPrefix("us-gov-") { return "aws-us-gov" }
         if region.hasPrefix("us-iso-") { return "aws-iso" }
@@ -16,7 +16,7 @@ public enum Partition {
         return "aws"
     }
 
-    public static func dnsSuffix(region: String) -> String {
+    package static func dnsSuffix(region: String) -> String {
         switch of(region: region) {
         case "aws-cn": return "amazonaws.com.cn"
         case "aws-iso": return "c2s.ic.gov"
@@ -29,9 +29,9 @@ public enum Partition {
 
 /// AWS region names, checked wherever one comes from (an ARN, `region:`, a flag) before it
 /// builds a host name: `evil.example/x` in an ARN must not send signed requests elsewhere.
-public enum Region {
+package enum Region {
     /// `us-west-2`, `cn-north-1`, `us-gov-west-1`, `us-isob-east-1`, `eusc-de-east-1`.
-    public static func isValid(_ region: String) -> Bool {
+    package static func isValid(_ region: String) -> Bool {
         let parts = region.split(separator: "-", omittingEmptySubsequences: false)
         guard region.utf8.count <= 32, parts.count >= 3, let last = parts.last, (1...2).contains(last.count),
             last.allSatisfy({ $0.isASCII && $0.isNumber }), (2...4).contains(parts[0].count)
@@ -40,7 +40,7 @@ public enum Region {
     }
 
     /// What is wrong with `region` (and with it beside an ARN's `partition`), or nil.
-    public static func problem(_ region: String, partition: String? = nil) -> (message: String, fix: String)? {
+    package static func problem(_ region: String, partition: String? = nil) -> (message: String, fix: String)? {
         guard isValid(region) else {
             return ("'\(region.escapingControlCharacters)' is not an AWS region name", "e.g. us-west-2 or cn-north-1")
         }
@@ -55,17 +55,17 @@ public enum Region {
 }
 
 /// A service endpoint: the base URL requests go to and the `Host` header that is signed.
-public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
-    public let scheme: String
-    public let host: String
-    public let port: Int?
+package struct Endpoint: Sendable, Equatable, CustomStringConvertible {
+    package let scheme: String
+    package let host: String
+    package let port: Int?
     /// A base path from a custom endpoint URL, without a trailing slash ("" for none).
-    public let basePath: String
+    package let basePath: String
     /// Where the endpoint came from, for error messages ("AWS_ENDPOINT_URL_ROLESANYWHERE", ...).
-    public let source: String
+    package let source: String
 
     /// Parses `https://host[:port][/path]`.
-    public init(url text: String, source: String) throws {
+    package init(url text: String, source: String) throws {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
             scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty
         else {
@@ -90,23 +90,23 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The `Host` header value: the port is included only when it is not the scheme's default.
-    public var hostHeader: String {
+    package var hostHeader: String {
         let bracketed = host.contains(":") ? "[\(host)]" : host
         guard let port, !(scheme == "https" && port == 443), !(scheme == "http" && port == 80) else { return bracketed }
         return "\(bracketed):\(port)"
     }
 
     /// The full URL for `path` (unencoded, starting with `/`) and an already-encoded query.
-    public func url(path: String, encodedQuery: String) -> String {
+    package func url(path: String, encodedQuery: String) -> String {
         let encodedPath = CanonicalRequest.percentEncode(basePath + path, keepSlash: true)
         return "\(scheme)://\(hostHeader)\(encodedPath)" + (encodedQuery.isEmpty ? "" : "?\(encodedQuery)")
     }
 
-    public var description: String { "\(scheme)://\(hostHeader)\(basePath)" }
+    package var description: String { "\(scheme)://\(hostHeader)\(basePath)" }
 
     /// Resolves a service endpoint the way AWS SDKs do: an explicit URL, else the service's
     /// `AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`, else `https://PREFIX.REGION.SUFFIX`.
-    public static func resolve(
+    package static func resolve(
         explicit: String?, serviceEnvironmentName: String, hostPrefix: String, region: String,
         environment: [String: String]
     ) throws -> Endpoint {
@@ -126,8 +126,8 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-public struct EndpointError: DiagnosticError {
-    public let message: String
-    public let fix: String?
-    public var isUsageError: Bool { true }
+package struct EndpointError: DiagnosticError {
+    package let message: String
+    package let fix: String?
+    package var isUsageError: Bool { true }
 }

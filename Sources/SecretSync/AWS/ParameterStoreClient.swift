@@ -8,13 +8,13 @@ import Logging
 /// AWS Systems Manager Parameter Store, for the calls secret-sync makes: `GetParameters`, ten
 /// names a call, always decrypted. A parameter's value arrives as a ``StoredValue`` whose
 /// version ID is the parameter's `Version` number.
-public struct ParameterStoreClient: Sendable {
+package struct ParameterStoreClient: Sendable {
     let service: AWSJSONService
 
     /// `GetParameters` takes at most this many names.
-    public static let namesPerCall = 10
+    package static let namesPerCall = 10
 
-    public init(
+    package init(
         transport: any HTTPTransport, environment: [String: String], logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
         retry: RetryPolicy = RetryPolicy(maxAttempts: 4), calls: AtomicCounter = AtomicCounter()
     ) {
@@ -24,9 +24,9 @@ public struct ParameterStoreClient: Sendable {
     }
 
     /// What one entry asks for: a name or ARN and which version.
-    public struct Request: Hashable, Sendable {
-        public let id: String
-        public let version: ParameterVersionSelector
+    package struct Request: Hashable, Sendable {
+        package let id: String
+        package let version: ParameterVersionSelector
 
         /// The text `GetParameters` takes: `name`, `name:3` or `name:label`.
         var wireName: String {
@@ -41,7 +41,7 @@ public struct ParameterStoreClient: Sendable {
     /// `GetParameters` for up to ten requests of one region, no two for the same parameter (an
     /// answer names its parameter, not always the version asked for). Per-parameter failures come
     /// back in the result; a failure of the whole call is thrown.
-    public func getParameters(_ requests: [Request], region: String, credentials: AWSCredentials) throws -> [Request: Result<
+    package func getParameters(_ requests: [Request], region: String, credentials: AWSCredentials) throws -> [Request: Result<
         StoredValue, AWSServiceError
     >] {
         precondition((1...Self.namesPerCall).contains(requests.count))
@@ -147,11 +147,11 @@ public struct ParameterStoreClient: Sendable {
     }
 
     /// `GetParametersByPath` takes at most this many results a page.
-    public static let pageSize = 10
+    package static let pageSize = 10
 
     /// Every parameter under `path`, recursively and decrypted, page by page; each answer must lie
     /// under the path.
-    public func getParametersByPath(_ path: String, region: String, credentials: AWSCredentials) throws -> [StoredValue] {
+    package func getParametersByPath(_ path: String, region: String, credentials: AWSCredentials) throws -> [StoredValue] {
         let prefix = path.hasSuffix("/") ? path : path + "/"
         var versions = [StoredValue]()
         var bounds = CollectionBounds(
@@ -188,5 +188,5 @@ public struct ParameterStoreClient: Sendable {
     }
 
     /// Opens a connection to the region's endpoint ahead of time.
-    public func warmUp(region: String) { service.warmUp(region: region) }
+    package func warmUp(region: String) { service.warmUp(region: region) }
 }

@@ -6,12 +6,12 @@ import Logging
 #endif
 
 /// The Secrets Manager JSON 1.1 API over SigV4, for the calls secret-sync makes.
-public struct SecretsManagerClient: Sendable {
+package struct SecretsManagerClient: Sendable {
     let service: AWSJSONService
     /// Every HTTP request made to Secrets Manager, retries included.
-    public var calls: AtomicCounter { service.calls }
+    package var calls: AtomicCounter { service.calls }
 
-    public init(
+    package init(
         transport: any HTTPTransport, environment: [String: String], logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
         retry: RetryPolicy = RetryPolicy(maxAttempts: 4),
         calls: AtomicCounter = AtomicCounter()
@@ -21,11 +21,11 @@ public struct SecretsManagerClient: Sendable {
             retry: retry, calls: calls)
     }
 
-    public func endpoint(region: String) throws -> Endpoint { try service.endpoint(region: region) }
+    package func endpoint(region: String) throws -> Endpoint { try service.endpoint(region: region) }
 
     /// `GetSecretValue` for `secretId` at `version`, retrying throttling and server faults with
     /// jittered exponential backoff (``RetryPolicy``).
-    public func getSecretValue(
+    package func getSecretValue(
         secretId: String, version: SecretVersionSelector, region: String, credentials: AWSCredentials
     ) throws -> StoredValue {
         var body: [(key: String, value: JSONDocument)] = [("SecretId", .string(secretId))]
@@ -123,7 +123,7 @@ public struct SecretsManagerClient: Sendable {
     /// is thrown at once, not retried (the batch quota is 100 calls a second per account, and
     /// `GetSecretValue` has 100 times that). Per-secret
     /// failures come back in the result; a failure of the whole call is thrown.
-    public func batchGetSecretValue(secretIds: [String], region: String, credentials: AWSCredentials) throws -> [String: Result<
+    package func batchGetSecretValue(secretIds: [String], region: String, credentials: AWSCredentials) throws -> [String: Result<
         StoredValue, AWSServiceError
     >] {
         precondition((1...20).contains(secretIds.count))
@@ -182,7 +182,7 @@ public struct SecretsManagerClient: Sendable {
 
     /// `BatchGetSecretValue` with `Filters`, page by page (20 a page): the `AWSCURRENT` value of
     /// every secret the filters match. A matched secret that could not be read fails the call.
-    public func selectSecretValues(namePrefix: String?, tags: [SecretTag], region: String, credentials: AWSCredentials) throws
+    package func selectSecretValues(namePrefix: String?, tags: [SecretTag], region: String, credentials: AWSCredentials) throws
         -> [StoredValue]
     {
         let label =
@@ -227,7 +227,7 @@ public struct SecretsManagerClient: Sendable {
 
     /// `ListSecrets` with the same filters, page by page (100 a page): the ARNs of the secrets that
     /// carry every one of `tags` exactly (the filters match prefixes, and keys and values apart).
-    public func selectedByTags(namePrefix: String?, tags: [SecretTag], region: String, credentials: AWSCredentials) throws -> Set<String> {
+    package func selectedByTags(namePrefix: String?, tags: [SecretTag], region: String, credentials: AWSCredentials) throws -> Set<String> {
         var arns = Set<String>()
         try service.paged(
             "ListSecrets", subject: "the secrets tagged " + tags.map { "\($0.key)=\($0.value)" }.joined(separator: ", "), region: region,
@@ -266,7 +266,7 @@ public struct SecretsManagerClient: Sendable {
     }
 
     /// Opens a connection to the region's endpoint ahead of time (see ``AWSJSONService/warmUp(region:)``).
-    public func warmUp(region: String) { service.warmUp(region: region) }
+    package func warmUp(region: String) { service.warmUp(region: region) }
 
     /// What to do about an AWS error code, whether it came as an HTTP answer or a batch entry.
     static func fix(code: String, region: String, retryable: Bool, source: CredentialSource) -> String? {

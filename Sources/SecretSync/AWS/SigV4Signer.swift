@@ -5,18 +5,18 @@ import FoundationEssentials
 #endif
 
 /// Access keys for SigV4 (HMAC) signing.
-public struct AWSCredentials: Sendable, CustomStringConvertible {
-    public let accessKeyId: String
-    public let secretAccessKey: RedactedString
-    public let sessionToken: RedactedString?
+package struct AWSCredentials: Sendable, CustomStringConvertible {
+    package let accessKeyId: String
+    package let secretAccessKey: RedactedString
+    package let sessionToken: RedactedString?
     /// When the credentials stop working; nil for long-lived keys.
-    public let expiration: Date?
+    package let expiration: Date?
     /// The service's own expiration text, passed through unchanged by `credential-process`.
-    public let expirationText: String?
+    package let expirationText: String?
     /// Where they came from, for the fix when AWS refuses them.
-    public let source: CredentialSource
+    package let source: CredentialSource
 
-    public init(
+    package init(
         accessKeyId: String, secretAccessKey: RedactedString, sessionToken: RedactedString? = nil,
         expiration: Date? = nil, expirationText: String? = nil, source: CredentialSource = .rolesAnywhere
     ) {
@@ -28,38 +28,38 @@ public struct AWSCredentials: Sendable, CustomStringConvertible {
         self.source = source
     }
 
-    public var description: String {
+    package var description: String {
         "AWSCredentials(\(accessKeyId), expires \(expirationText ?? "never"))"
     }
 }
 
 /// Signature Version 4 with HMAC-SHA256, for ordinary AWS API calls.
-public struct SigV4Signer: Sendable {
-    public static let algorithm = "AWS4-HMAC-SHA256"
+package struct SigV4Signer: Sendable {
+    package static let algorithm = "AWS4-HMAC-SHA256"
 
-    public let credentials: AWSCredentials
-    public let region: String
-    public let service: String
+    package let credentials: AWSCredentials
+    package let region: String
+    package let service: String
 
-    public init(credentials: AWSCredentials, region: String, service: String) {
+    package init(credentials: AWSCredentials, region: String, service: String) {
         self.credentials = credentials
         self.region = region
         self.service = service
     }
 
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// Remove dot segments and duplicate slashes from the path (all services but S3).
-        public var normalizePath = true
+        package var normalizePath = true
         /// Add `X-Amz-Content-Sha256` (S3 and a few others want it; Secrets Manager does not).
-        public var addContentSHA256Header = false
+        package var addContentSHA256Header = false
         /// Add and sign `X-Amz-Security-Token` for session credentials.
-        public var signSessionToken = true
-        public init() {}
+        package var signSessionToken = true
+        package init() {}
     }
 
     /// Adds `X-Amz-Date`, the session token and `Authorization` to `request`.
     @discardableResult
-    public func sign(_ request: inout SignableRequest, at date: Date, options: Options = Options()) -> SigningResult {
+    package func sign(_ request: inout SignableRequest, at date: Date, options: Options = Options()) -> SigningResult {
         let amzDate = UTCTime.amzDate(date)
         request.setHeader("X-Amz-Date", amzDate)
         if options.addContentSHA256Header {

@@ -15,7 +15,7 @@ import Logging
 /// No credential or token is ever logged; each request's line says who asked (the peer's uid,
 /// found when the connection is accepted) and what was answered. Each local user may hold only
 /// a share of the connections (``EndpointAdmission``), so no user can lock out another.
-public final class CredentialsEndpoint: @unchecked Sendable {
+package final class CredentialsEndpoint: @unchecked Sendable {
     // @unchecked Sendable: `listener` and `stopped` are only touched while `lock` is held.
     let spec: CredentialsEndpointSpec
     let credentials: any CredentialProvider
@@ -39,7 +39,7 @@ public final class CredentialsEndpoint: @unchecked Sendable {
     /// What static keys (which name no expiry) are served with, so SDKs ask again.
     static let staticCredentialsLifetime: TimeInterval = 15 * 60
 
-    public init(
+    package init(
         spec: CredentialsEndpointSpec, credentials: any CredentialProvider, logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -54,7 +54,7 @@ public final class CredentialsEndpoint: @unchecked Sendable {
     }
 
     /// Listens, then writes the token file; serving runs on its own threads until `stop`.
-    public func start() throws {
+    package func start() throws {
         let listener = try Self.listen(host: spec.host, port: spec.port)
         do {
             try AtomicFileWriter().write(FileTarget(path: spec.tokenFile, bytes: token, mode: 0o640, uid: nil, gid: spec.group?.id))
@@ -91,7 +91,7 @@ public final class CredentialsEndpoint: @unchecked Sendable {
     /// Starts now if it can; else reports why and tries again every `retry` seconds on a thread
     /// of its own, so the daemon goes on syncing files when the port is taken (by an earlier
     /// daemon still stopping, or by another program: a port below 1024 keeps other users off it).
-    public func startRetrying(every retry: TimeInterval = 30) {
+    package func startRetrying(every retry: TimeInterval = 30) {
         @Sendable func attempt() -> Bool {
             do {
                 try start()
@@ -117,7 +117,7 @@ public final class CredentialsEndpoint: @unchecked Sendable {
     }
 
     /// Stops listening and removes the token file (the token dies with the process anyway).
-    public func stop() {
+    package func stop() {
         lock.lock()
         stopped = true
         let listening = listener

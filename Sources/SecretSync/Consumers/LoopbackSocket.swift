@@ -105,7 +105,7 @@ extension CredentialsEndpoint {
 }
 
 /// The credentials endpoint could not start.
-public struct CredentialsEndpointError: DiagnosticError {
-    public let message: String
-    public let fix: String?
+package struct CredentialsEndpointError: DiagnosticError {
+    package let message: String
+    package let fix: String?
 }

@@ -3,27 +3,27 @@ import Logging
 /// The daemon's credentials, shared by its passes and its credentials endpoint: one
 /// `CreateSession` per lifetime serves both. A reload that changes `auth:` makes a new provider;
 /// one that does not keeps the session.
-public final class SharedCredentials: CredentialProvider, @unchecked Sendable {
+package final class SharedCredentials: CredentialProvider, @unchecked Sendable {
     // @unchecked Sendable: `current` and `key` are only touched while `lock` is held.
     private let lock = Lock()
     private var current: (any CredentialProvider)?
     private var key: String?
     private let aws: AWSContext
     /// Every AWS call the daemon makes, `CreateSession` included, for each pass's count.
-    public var calls: AtomicCounter { aws.calls }
+    package var calls: AtomicCounter { aws.calls }
 
     /// Providers are made over `aws`, and count their calls in its counter.
-    public init(aws: AWSContext) {
+    package init(aws: AWSContext) {
         self.aws = aws
     }
 
     /// Over the real network, on a small connection pool of its own.
-    public static func live(environment: [String: String], logger: Logger) throws -> SharedCredentials {
+    package static func live(environment: [String: String], logger: Logger) throws -> SharedCredentials {
         SharedCredentials(aws: try AWSContext.live(environment: environment, logger: logger, connections: 4))
     }
 
     /// Uses `manifest`'s credential source from now on (the same provider while `auth:` is unchanged).
-    public func adopt(_ manifest: Manifest) {
+    package func adopt(_ manifest: Manifest) {
         let described = "\(manifest.auth)"
         lock.lock()
         defer { lock.unlock() }
@@ -39,14 +39,14 @@ public final class SharedCredentials: CredentialProvider, @unchecked Sendable {
         return current
     }
 
-    public func credentials() throws -> AWSCredentials {
+    package func credentials() throws -> AWSCredentials {
         guard let provider else {
             throw CredentialSourceError(message: "no credential source yet", fix: "wait for the daemon's first pass")
         }
         return try provider.credentials()
     }
 
-    public var needsRefresh: Bool { provider?.needsRefresh ?? true }
+    package var needsRefresh: Bool { provider?.needsRefresh ?? true }
 
-    public func invalidate() { provider?.invalidate() }
+    package func invalidate() { provider?.invalidate() }
 }

@@ -13,15 +13,15 @@ import Logging
 /// signal to its process group, SIGKILL after the timeout) and started again with the new one. A
 /// fetch that fails leaves CMD running on the environment it has and is tried again with backoff:
 /// a broken network never takes the application down.
-public final class Supervisor: @unchecked Sendable {
+package final class Supervisor: @unchecked Sendable {
     // @unchecked Sendable: `pending` is only touched while `lock` is held; `route` is set once in
     // `init`; the rest is immutable. Only the signal queue shares the object with `run`.
-    public struct Options: Sendable {
-        public var interval: TimeInterval
-        public var stopSignal: Int32
-        public var stopTimeout: TimeInterval
+    package struct Options: Sendable {
+        package var interval: TimeInterval
+        package var stopSignal: Int32
+        package var stopTimeout: TimeInterval
 
-        public init(interval: TimeInterval, stopSignal: Int32, stopTimeout: TimeInterval) {
+        package init(interval: TimeInterval, stopSignal: Int32, stopTimeout: TimeInterval) {
             self.interval = interval
             self.stopSignal = stopSignal
             self.stopTimeout = stopTimeout
@@ -43,7 +43,7 @@ public final class Supervisor: @unchecked Sendable {
     private let wakeUp = DispatchSemaphore(value: 0)
     private var route: SignalRoute?
 
-    public init(command: [String], options: Options, logger: Logger, environment: @escaping @Sendable () throws -> [String: String]) {
+    package init(command: [String], options: Options, logger: Logger, environment: @escaping @Sendable () throws -> [String: String]) {
         self.command = command
         self.options = options
         self.logger = logger
@@ -95,7 +95,7 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     /// Runs CMD with `initial` until it exits; returns the exit status secret-sync should end with.
-    public func run(initial: [String: String]) -> Int32 {
+    package func run(initial: [String: String]) -> Int32 {
         var current = initial
         guard var child = start(current) else { return 127 }
         var nextCheck = Deadline.after(options.interval * Double.random(in: 0.9...1.1))

@@ -5,10 +5,10 @@ import FoundationEssentials
 #endif
 
 /// The JSON that AWS SDKs and the AWS CLI read from a `credential_process` command.
-public enum CredentialProcessOutput {
+package enum CredentialProcessOutput {
     /// `{"Version":1,"AccessKeyId":…,"SecretAccessKey":…,"SessionToken":…,"Expiration":…}`, members
     /// in the order `aws_signing_helper` prints them. This is the one place credentials are revealed.
-    public static func json(_ credentials: AWSCredentials) -> String {
+    package static func json(_ credentials: AWSCredentials) -> String {
         var members = [
             "\"Version\":1",
             "\"AccessKeyId\":\(JSONText.quote(credentials.accessKeyId))",

@@ -6,7 +6,7 @@ import Logging
 #endif
 
 /// Where AWS credentials come from for Secrets Manager calls.
-public protocol CredentialProvider: Sendable {
+package protocol CredentialProvider: Sendable {
     func credentials() throws -> AWSCredentials
     /// True when the next `credentials()` will go to the network (nothing cached, or about to expire).
     var needsRefresh: Bool { get }
@@ -16,18 +16,18 @@ public protocol CredentialProvider: Sendable {
 }
 
 extension CredentialProvider {
-    public var needsRefresh: Bool { false }
-    public func invalidate() {}
+    package var needsRefresh: Bool { false }
+    package func invalidate() {}
 }
 
 /// Which kind of source credentials came from: the fix for refused credentials depends on it.
-public enum CredentialSource: Sendable, Equatable {
+package enum CredentialSource: Sendable, Equatable {
     case rolesAnywhere
     case environment
     case profile(String)
 
     /// What to check when AWS refuses these credentials.
-    public var refusedFix: String {
+    package var refusedFix: String {
         switch self {
         case .rolesAnywhere:
             return
@@ -43,15 +43,15 @@ public enum CredentialSource: Sendable, Equatable {
 }
 
 /// An error getting credentials from the environment or a profile.
-public struct CredentialSourceError: DiagnosticError {
-    public let message: String
-    public let fix: String?
+package struct CredentialSourceError: DiagnosticError {
+    package let message: String
+    package let fix: String?
 }
 
 /// Reuses credentials until shortly before they expire, so a pass (and a daemon's next passes)
 /// costs one `CreateSession` per credential lifetime. Credentials without an expiry are kept at
 /// most `maxAgeWithoutExpiry`; refused ones are dropped by `invalidate()`.
-public final class CachingCredentialProvider: CredentialProvider, @unchecked Sendable {
+package final class CachingCredentialProvider: CredentialProvider, @unchecked Sendable {
     // @unchecked Sendable: `cached` and `fetchedAt` are only touched while `lock` is held.
     private let source: @Sendable () throws -> AWSCredentials
     private let clock: @Sendable () -> Date
@@ -66,7 +66,7 @@ public final class CachingCredentialProvider: CredentialProvider, @unchecked Sen
     /// Credentials that name no expiry (static keys) are read again after this long.
     let maxAgeWithoutExpiry: TimeInterval
 
-    public init(
+    package init(
         refreshMargin: TimeInterval = 10 * 60, maxAgeWithoutExpiry: TimeInterval = 15 * 60,
         clock: @escaping @Sendable () -> Date = { Date() },
         onRenewalFailure: (@Sendable (String, Date?) -> Void)? = nil,
@@ -79,7 +79,7 @@ public final class CachingCredentialProvider: CredentialProvider, @unchecked Sen
         self.maxAgeWithoutExpiry = maxAgeWithoutExpiry
     }
 
-    public var needsRefresh: Bool {
+    package var needsRefresh: Bool {
         lock.lock()
         defer { lock.unlock() }
         return !isFresh(cached)
@@ -98,7 +98,7 @@ public final class CachingCredentialProvider: CredentialProvider, @unchecked Sen
     /// Credentials this close to expiry are not handed out when they cannot be renewed.
     static let lastUsableMargin: TimeInterval = 60
 
-    public func credentials() throws -> AWSCredentials {
+    package func credentials() throws -> AWSCredentials {
         lock.lock()
         defer { lock.unlock() }
         if let cached, isFresh(cached) { return cached }
@@ -127,7 +127,7 @@ public final class CachingCredentialProvider: CredentialProvider, @unchecked Sen
         return expiration.timeIntervalSince(now) > Self.lastUsableMargin
     }
 
-    public func invalidate() {
+    package func invalidate() {
         lock.lock()
         cached = nil
         renewalFailedAt = nil
@@ -136,12 +136,12 @@ public final class CachingCredentialProvider: CredentialProvider, @unchecked Sen
 }
 
 /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and optionally `AWS_SESSION_TOKEN`.
-public struct EnvironmentCredentialProvider: CredentialProvider {
+package struct EnvironmentCredentialProvider: CredentialProvider {
     let environment: [String: String]
 
-    public init(environment: [String: String]) { self.environment = environment }
+    package init(environment: [String: String]) { self.environment = environment }
 
-    public func credentials() throws -> AWSCredentials {
+    package func credentials() throws -> AWSCredentials {
         guard let accessKey = environment["AWS_ACCESS_KEY_ID"], !accessKey.isEmpty,
             let secretKey = environment["AWS_SECRET_ACCESS_KEY"], !secretKey.isEmpty
         else {

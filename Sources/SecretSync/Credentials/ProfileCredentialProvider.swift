@@ -6,7 +6,7 @@ import FoundationEssentials
 
 /// A profile of the shared AWS files: static keys, or a `credential_process` (run without a shell,
 /// through ``ProcessLauncher`` with a deadline, its Version 1 JSON read as the AWS SDKs read it).
-public struct ProfileCredentialProvider: CredentialProvider {
+package struct ProfileCredentialProvider: CredentialProvider {
     let profile: String
     let environment: [String: String]
     /// No `credential_process` runs past this (`once --timeout`); each run gets at most `processTimeout`.
@@ -15,7 +15,7 @@ public struct ProfileCredentialProvider: CredentialProvider {
     /// Output kept from a `credential_process` (its JSON is a few KiB).
     static let outputLimit = 64 << 10
 
-    public init(profile: String, environment: [String: String], deadline: Deadline? = nil) {
+    package init(profile: String, environment: [String: String], deadline: Deadline? = nil) {
         self.profile = profile
         self.environment = environment
         self.deadline = deadline
@@ -29,7 +29,7 @@ public struct ProfileCredentialProvider: CredentialProvider {
     var configPath: String { environment["AWS_CONFIG_FILE"] ?? "\(home)/.aws/config" }
     var credentialsPath: String { environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "\(home)/.aws/credentials" }
 
-    public func credentials() throws -> AWSCredentials {
+    package func credentials() throws -> AWSCredentials {
         let credentialsFile = try readShared(credentialsPath, role: "AWS credentials file")
         let configFile = try readShared(configPath, role: "AWS config file")
         if let section = credentialsFile?.sections[profile], let credentials = staticKeys(section) { return credentials }

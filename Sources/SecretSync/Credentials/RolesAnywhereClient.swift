@@ -9,8 +9,8 @@ import Logging
 ///
 /// The certificate, chain and key are read afresh on every call, so a certificate renewed on
 /// disk is used without a restart. Nothing is taken from the host's own AWS identity.
-public struct RolesAnywhereClient: Sendable {
-    public private(set) var configuration: RolesAnywhereConfiguration
+package struct RolesAnywhereClient: Sendable {
+    package private(set) var configuration: RolesAnywhereConfiguration
     let transport: any HTTPTransport
     let environment: [String: String]
     let clock: @Sendable () -> Date
@@ -23,7 +23,7 @@ public struct RolesAnywhereClient: Sendable {
     /// Clock differences beyond this are reported; SigV4 requests are rejected beyond 5 to 15 minutes.
     static let skewWarningThreshold: TimeInterval = 60
 
-    public init(
+    package init(
         configuration: RolesAnywhereConfiguration, transport: any HTTPTransport, environment: [String: String],
         logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, retry: RetryPolicy = RetryPolicy(maxAttempts: 3),
         calls: AtomicCounter = AtomicCounter()
@@ -38,11 +38,11 @@ public struct RolesAnywhereClient: Sendable {
     }
 
     /// Loads the certificate, chain and key and checks them against each other and the clock.
-    public func loadSigner(at now: Date) throws -> RolesAnywhereSigner {
+    package func loadSigner(at now: Date) throws -> RolesAnywhereSigner {
         try Self.loadSigner(configuration, at: now)
     }
 
-    public static func loadSigner(_ configuration: RolesAnywhereConfiguration, at now: Date) throws -> RolesAnywhereSigner {
+    package static func loadSigner(_ configuration: RolesAnywhereConfiguration, at now: Date) throws -> RolesAnywhereSigner {
         let certificate = try Certificate.load(path: configuration.certificatePath)
         let intermediates = try configuration.intermediatesPath.map { try Certificate.loadBundle(path: $0) } ?? []
         // A certificate that cannot be used should not cost a token login or a TPM operation.
@@ -85,7 +85,7 @@ public struct RolesAnywhereClient: Sendable {
     /// cannot be reached (no connection, a timeout, 5xx or throttling after the retries), the
     /// `fallbacks` are tried in order; an answer that means something (access denied, an untrusted
     /// certificate) is never failed over.
-    public func createSession() throws -> AWSCredentials {
+    package func createSession() throws -> AWSCredentials {
         do {
             return try createSessionInRegion()
         } catch let unreachable as RegionUnreachable {

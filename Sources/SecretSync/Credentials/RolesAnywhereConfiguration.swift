@@ -5,43 +5,43 @@ import FoundationEssentials
 #endif
 
 /// Everything needed to trade a certificate for credentials through IAM Roles Anywhere.
-public struct RolesAnywhereConfiguration: Sendable {
-    public var certificatePath: String
+package struct RolesAnywhereConfiguration: Sendable {
+    package var certificatePath: String
     /// A key file, a TSS2 PEM TPM key, a TPM handle or a PKCS#11 URI.
-    public var privateKey: KeySource
+    package var privateKey: KeySource
     /// File holding the TPM key's auth value (`tpm_auth_file:`, `--tpm-key-password-file`).
-    public var tpmAuthFile: String?
+    package var tpmAuthFile: String?
     /// Module for a PKCS#11 URI that names none (`--pkcs11-lib`); p11-kit's proxy otherwise.
-    public var pkcs11Module: String?
-    public var intermediatesPath: String?
-    public var trustAnchorArn: String
-    public var profileArn: String
-    public var roleArn: String
+    package var pkcs11Module: String?
+    package var intermediatesPath: String?
+    package var trustAnchorArn: String
+    package var profileArn: String
+    package var roleArn: String
     /// Requested session length in seconds (900–43200; the profile and role may cap it lower).
-    public var sessionDuration: Int
+    package var sessionDuration: Int
     /// Signing region and endpoint region; defaults to the trust anchor ARN's region.
-    public var region: String?
+    package var region: String?
     /// Explicit endpoint URL; wins over `AWS_ENDPOINT_URL_ROLESANYWHERE` and `AWS_ENDPOINT_URL`.
-    public var endpoint: String?
+    package var endpoint: String?
     /// Accepted by the service only when the profile allows `acceptRoleSessionName`.
-    public var roleSessionName: String?
+    package var roleSessionName: String?
     /// The same setup in other regions (Roles Anywhere is regional), tried in order when
     /// `CreateSession` cannot be reached in the trust anchor's region.
-    public var fallbacks: [Fallback] = []
+    package var fallbacks: [Fallback] = []
 
     /// A trust anchor and profile of another region, for the same certificate and role.
-    public struct Fallback: Sendable, Equatable {
-        public let trustAnchorArn: String
-        public let profileArn: String
+    package struct Fallback: Sendable, Equatable {
+        package let trustAnchorArn: String
+        package let profileArn: String
 
-        public init(trustAnchorArn: String, profileArn: String) {
+        package init(trustAnchorArn: String, profileArn: String) {
             self.trustAnchorArn = trustAnchorArn
             self.profileArn = profileArn
         }
     }
 
     /// This setup with `fallback`'s trust anchor and profile, signed and sent in their region.
-    public func using(_ fallback: Fallback) -> RolesAnywhereConfiguration {
+    package func using(_ fallback: Fallback) -> RolesAnywhereConfiguration {
         var alternative = self
         alternative.trustAnchorArn = fallback.trustAnchorArn
         alternative.profileArn = fallback.profileArn
@@ -50,9 +50,9 @@ public struct RolesAnywhereConfiguration: Sendable {
         return alternative
     }
 
-    public static let sessionDurationRange = 900...43200
+    package static let sessionDurationRange = 900...43200
 
-    public init(
+    package init(
         certificatePath: String, privateKey: KeySource, tpmAuthFile: String? = nil, pkcs11Module: String? = nil,
         intermediatesPath: String? = nil,
         trustAnchorArn: String, profileArn: String, roleArn: String, sessionDuration: Int = 3600,
@@ -73,15 +73,15 @@ public struct RolesAnywhereConfiguration: Sendable {
     }
 
     /// The ARNs checked against each other, and the region that follows from them.
-    public struct Resolved: Sendable {
-        public let trustAnchor: ARN
-        public let profile: ARN
-        public let role: ARN
-        public let region: String
+    package struct Resolved: Sendable {
+        package let trustAnchor: ARN
+        package let profile: ARN
+        package let role: ARN
+        package let region: String
     }
 
     /// Checks the ARNs and the duration before anything is read or sent.
-    public func resolve() throws -> Resolved {
+    package func resolve() throws -> Resolved {
         guard let trustAnchor = ARN(trustAnchorArn), trustAnchor.service == "rolesanywhere",
             trustAnchor.resourceType == "trust-anchor", !trustAnchor.region.isEmpty
         else {

@@ -9,21 +9,21 @@ import FoundationEssentials
 /// The canonical request and string to sign are SigV4's; the differences are the algorithm name,
 /// the certificate's decimal serial in place of an access key, the `X-Amz-X509` headers, and an
 /// RSA PKCS#1 v1.5 or DER ECDSA signature over SHA-256 (for every curve), sent as lower-case hex.
-public struct RolesAnywhereSigner {
-    public static let service = "rolesanywhere"
+package struct RolesAnywhereSigner {
+    package static let service = "rolesanywhere"
 
-    public let certificate: Certificate
-    public let intermediates: [Certificate]
-    public let privateKey: any SigningKey
+    package let certificate: Certificate
+    package let intermediates: [Certificate]
+    package let privateKey: any SigningKey
 
-    public init(certificate: Certificate, intermediates: [Certificate], privateKey: any SigningKey) {
+    package init(certificate: Certificate, intermediates: [Certificate], privateKey: any SigningKey) {
         self.certificate = certificate
         self.intermediates = intermediates
         self.privateKey = privateKey
     }
 
     /// `AWS4-X509-RSA-SHA256` or `AWS4-X509-ECDSA-SHA256` (also for P-384: the hash is always SHA-256).
-    public var algorithm: String {
+    package var algorithm: String {
         if case .rsa = privateKey.kind { return "AWS4-X509-RSA-SHA256" }
         return "AWS4-X509-ECDSA-SHA256"
     }
@@ -44,13 +44,13 @@ public struct RolesAnywhereSigner {
     }
 
     /// Proves, without any request, that the key signs and belongs to the certificate.
-    public func checkPossession() throws {
+    package func checkPossession() throws {
         _ = try signProvingPossession(Array("secret-sync key check".utf8))
     }
 
     /// Adds `X-Amz-Date`, `X-Amz-X509`, `X-Amz-X509-Chain` and `Authorization` to `request`.
     @discardableResult
-    public func sign(_ request: inout SignableRequest, region: String, at date: Date) throws -> SigningResult {
+    package func sign(_ request: inout SignableRequest, region: String, at date: Date) throws -> SigningResult {
         let amzDate = UTCTime.amzDate(date)
         request.setHeader("X-Amz-Date", amzDate)
         request.setHeader("X-Amz-X509", certificate.der.base64EncodedString())

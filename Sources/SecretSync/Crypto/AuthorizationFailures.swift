@@ -8,7 +8,7 @@ import FoundationEssentials
 /// the daemon's next pass or its backoff — spends another of the device's few attempts on a secret
 /// already known to be wrong. A key is tried again once its PIN or auth file changes (or after a
 /// restart or a SIGHUP reload).
-public enum AuthorizationFailures {
+package enum AuthorizationFailures {
     struct Entry {
         let fileIdentity: String
         let error: HardwareKeyError
@@ -48,5 +48,5 @@ public enum AuthorizationFailures {
     }
 
     /// Forgets every refusal (on a SIGHUP reload: the operator says the settings are fixed).
-    public static func forget() { lock.withLock { entries.removeAll() } }
+    package static func forget() { lock.withLock { entries.removeAll() } }
 }

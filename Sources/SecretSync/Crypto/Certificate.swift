@@ -6,7 +6,7 @@ import FoundationEssentials
 #endif
 
 /// An X.509 certificate, owned as an OpenSSL `X509` object and freed with it.
-public final class Certificate {
+package final class Certificate {
     /// The `X509*`. Never escapes this type except through ``withUnsafePointer(_:)``.
     private let pointer: OpaquePointer
 
@@ -28,7 +28,7 @@ public final class Certificate {
     }
 
     /// The certificate's DER encoding.
-    public var der: Data {
+    package var der: Data {
         var buffer: UnsafeMutablePointer<UInt8>?
         let length = i2d_X509(pointer, &buffer)
         guard length > 0, let buffer else { return Data() }
@@ -37,7 +37,7 @@ public final class Certificate {
     }
 
     /// The serial number as an unsigned decimal string, as Roles Anywhere's `Credential=` wants it.
-    public var serialDecimal: String {
+    package var serialDecimal: String {
         guard let bignum = ASN1_INTEGER_to_BN(X509_get0_serialNumber(pointer), nil) else { return "0" }
         defer { BN_free(bignum) }
         guard let text = BN_bn2dec(bignum) else { return "0" }
@@ -46,7 +46,7 @@ public final class Certificate {
     }
 
     /// The serial number in upper-case hexadecimal, as certificate tools print it.
-    public var serialHex: String {
+    package var serialHex: String {
         guard let bignum = ASN1_INTEGER_to_BN(X509_get0_serialNumber(pointer), nil) else { return "0" }
         defer { BN_free(bignum) }
         guard let text = BN_bn2hex(bignum) else { return "0" }
@@ -55,14 +55,14 @@ public final class Certificate {
     }
 
     /// The subject in RFC 2253 form, e.g. `CN=client,O=Example`.
-    public var subject: String { Self.name(X509_get_subject_name(pointer)) }
-    public var issuer: String { Self.name(X509_get_issuer_name(pointer)) }
+    package var subject: String { Self.name(X509_get_subject_name(pointer)) }
+    package var issuer: String { Self.name(X509_get_issuer_name(pointer)) }
 
-    public var notBefore: Date { Self.date(X509_get0_notBefore(pointer)) }
-    public var notAfter: Date { Self.date(X509_get0_notAfter(pointer)) }
+    package var notBefore: Date { Self.date(X509_get0_notBefore(pointer)) }
+    package var notAfter: Date { Self.date(X509_get0_notAfter(pointer)) }
 
     /// True when `issuer` issued this certificate: names, key identifiers and the signature agree.
-    public func isIssued(by issuer: Certificate) -> Bool {
+    package func isIssued(by issuer: Certificate) -> Bool {
         issuer.withUnsafePointer { issuerPointer in
             guard X509_check_issued(issuerPointer, pointer) == X509_V_OK, let key = X509_get0_pubkey(issuerPointer) else { return false }
             return X509_verify(pointer, key) == 1
@@ -70,7 +70,7 @@ public final class Certificate {
     }
 
     /// True for a CA certificate (basicConstraints CA:TRUE).
-    public var isCertificateAuthority: Bool { X509_check_ca(pointer) >= 1 }
+    package var isCertificateAuthority: Bool { X509_check_ca(pointer) >= 1 }
 
     /// True when this certificate's public key is the one `key` holds the private half of.
     func matches(_ key: PrivateKey) -> Bool {
@@ -114,7 +114,7 @@ public final class Certificate {
 
 extension Certificate {
     /// Loads a certificate file: the first `CERTIFICATE` block of a PEM file, or a DER file.
-    public static func load(path: String) throws -> Certificate {
+    package static func load(path: String) throws -> Certificate {
         let data = try LocalFile.read(path, role: "certificate")
         if data.looksLikePEM {
             guard let blocks = PEMBlock.parseAll(String(decoding: data, as: UTF8.self)) else {
@@ -145,7 +145,7 @@ extension Certificate {
     }
 
     /// Loads a bundle of intermediate CA certificates: every PEM block must be a `CERTIFICATE`.
-    public static func loadBundle(path: String) throws -> [Certificate] {
+    package static func loadBundle(path: String) throws -> [Certificate] {
         let data = try LocalFile.read(path, role: "intermediates bundle")
         guard data.looksLikePEM, let blocks = PEMBlock.parseAll(String(decoding: data, as: UTF8.self)) else {
             throw CryptoError(

@@ -1,8 +1,8 @@
 import COpenSSL
 
 /// An error loading or using a certificate or private key.
-public struct CryptoError: DiagnosticError {
-    public enum Code: Sendable {
+package struct CryptoError: DiagnosticError {
+    package enum Code: Sendable {
         case unreadableCertificate
         case unreadablePrivateKey
         case encryptedPrivateKey
@@ -15,12 +15,12 @@ public struct CryptoError: DiagnosticError {
         case digestFailed
     }
 
-    public let code: Code
-    public let message: String
-    public let fix: String?
+    package let code: Code
+    package let message: String
+    package let fix: String?
     /// The OpenSSL error queue at the time of failure, if it said anything.
-    public let openSSLDetail: String?
-    public var errorCode: String? { "\(code)" }
+    package let openSSLDetail: String?
+    package var errorCode: String? { "\(code)" }
 
     init(_ code: Code, _ message: String, fix: String? = nil, openSSLDetail: String? = OpenSSLErrorQueue.drain()) {
         self.code = code

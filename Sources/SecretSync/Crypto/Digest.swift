@@ -6,8 +6,8 @@ import FoundationEssentials
 #endif
 
 /// SHA-256 and HMAC-SHA256 through OpenSSL's EVP interface.
-public enum Digest {
-    public static func sha256(_ data: some DataProtocol) -> [UInt8] {
+package enum Digest {
+    package static func sha256(_ data: some DataProtocol) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         let bytes = Array(data)
@@ -19,11 +19,11 @@ public enum Digest {
         return output
     }
 
-    public static func sha256Hex(_ data: some DataProtocol) -> String {
+    package static func sha256Hex(_ data: some DataProtocol) -> String {
         sha256(data).lowercaseHex
     }
 
-    public static func hmacSHA256(key: [UInt8], data: some DataProtocol) -> [UInt8] {
+    package static func hmacSHA256(key: [UInt8], data: some DataProtocol) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: 32)
         var length = 0
         let message = Array(data)

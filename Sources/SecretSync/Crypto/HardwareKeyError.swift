@@ -5,8 +5,8 @@ import FoundationEssentials
 #endif
 
 /// A failure to reach or use a key held in a TPM or a PKCS#11 token.
-public struct HardwareKeyError: DiagnosticError {
-    public enum Code: Sendable {
+package struct HardwareKeyError: DiagnosticError {
+    package enum Code: Sendable {
         /// Settings that contradict each other (an auth file for a file key…).
         case misconfigured
         /// The PKCS#11 module or the tpm2-openssl provider could not be loaded.
@@ -25,11 +25,11 @@ public struct HardwareKeyError: DiagnosticError {
         case deviceError
     }
 
-    public let code: Code
-    public let message: String
-    public let fix: String?
-    public var isUsageError: Bool { code == .misconfigured }
-    public var errorCode: String? { "\(code)" }
+    package let code: Code
+    package let message: String
+    package let fix: String?
+    package var isUsageError: Bool { code == .misconfigured }
+    package var errorCode: String? { "\(code)" }
 
     init(_ code: Code, _ message: String, fix: String?) {
         self.code = code

@@ -10,13 +10,13 @@ import FoundationEssentials
 ///   which is a key wrapped by a TPM and usable only through that TPM;
 /// - `pkcs11:…`: a key in a PKCS#11 token (RFC 7512 URI);
 /// - `handle:0x81000001`: a key persisted in the TPM at that handle.
-public enum KeySource: Sendable, Equatable, CustomStringConvertible {
+package enum KeySource: Sendable, Equatable, CustomStringConvertible {
     case file(String)
     case pkcs11(PKCS11URI)
     case tpmHandle(UInt32)
 
     /// Reads the setting. Paths are taken as given; the manifest checks they are absolute.
-    public static func parse(_ text: String) throws -> KeySource {
+    package static func parse(_ text: String) throws -> KeySource {
         if text.lowercased().hasPrefix("pkcs11:") { return .pkcs11(try PKCS11URI.parse(text)) }
         if text.lowercased().hasPrefix("handle:") { return .tpmHandle(try parseHandle(text)) }
         return .file(text)
@@ -45,18 +45,18 @@ public enum KeySource: Sendable, Equatable, CustomStringConvertible {
 
     /// True for a key that must be held by a device rather than read from a file, as far as the
     /// text tells (a TSS2 PEM file is only recognised when it is read).
-    public var isHardware: Bool {
+    package var isHardware: Bool {
         if case .file = self { return false }
         return true
     }
 
     /// The path of a file key, for checks that only apply to files.
-    public var filePath: String? {
+    package var filePath: String? {
         if case .file(let path) = self { return path }
         return nil
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .file(let path): return path
         case .pkcs11(let uri): return uri.description
@@ -66,10 +66,10 @@ public enum KeySource: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A `private_key:` / `--private-key` value that cannot name a key.
-public struct KeySourceError: DiagnosticError {
-    public let message: String
-    public let fix: String?
-    public var isUsageError: Bool { true }
+package struct KeySourceError: DiagnosticError {
+    package let message: String
+    package let fix: String?
+    package var isUsageError: Bool { true }
 
     init(_ message: String, fix: String?) {
         self.message = message

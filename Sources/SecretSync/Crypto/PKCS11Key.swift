@@ -13,10 +13,10 @@ import FoundationEssentials
 /// The PIN is read from `pin-source`, used for exactly one `C_Login` and wiped; a refused PIN is
 /// never retried until the file changes (``AuthorizationFailures``), and a token that reports its
 /// PIN locked or on its final try is not logged into at all.
-public final class PKCS11Key: SigningKey {
-    public let kind: KeyKind
-    public let label: String
-    public var isHardware: Bool { true }
+package final class PKCS11Key: SigningKey {
+    package let kind: KeyKind
+    package let label: String
+    package var isHardware: Bool { true }
 
     private let module: PKCS11Module
     private let slot: CK_SLOT_ID
@@ -45,7 +45,7 @@ public final class PKCS11Key: SigningKey {
     }
 
     /// Finds the token and the key and logs in. `defaultModule` stands in for a missing `module-path`.
-    public static func open(_ uri: PKCS11URI, defaultModule: String? = nil) throws -> PKCS11Key {
+    package static func open(_ uri: PKCS11URI, defaultModule: String? = nil) throws -> PKCS11Key {
         let memoKey = authorizationKey(uri)
         try AuthorizationFailures.check(key: memoKey, authFile: uri.pinSource)
         let module = try PKCS11Module.load(uri.modulePath ?? defaultModule)
@@ -105,7 +105,7 @@ public final class PKCS11Key: SigningKey {
             alwaysAuthenticate: always, uri: uri)
     }
 
-    public func signSHA256(_ message: [UInt8]) throws -> [UInt8] {
+    package func signSHA256(_ message: [UInt8]) throws -> [UInt8] {
         try lock.withLock {
             let f = module.f
             let digest = Digest.sha256(message)

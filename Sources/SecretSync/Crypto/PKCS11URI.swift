@@ -10,29 +10,29 @@ import FoundationEssentials
 /// Path attributes select the token (library, slot, token) and the object; query attributes say
 /// which module to load and where the PIN is. A PIN written into the URI (`pin-value`) is refused:
 /// the manifest and the command line are not places for secrets.
-public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
+package struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
     /// Token selection: CK_TOKEN_INFO fields.
-    public var token: String?
-    public var manufacturer: String?
-    public var serial: String?
-    public var model: String?
+    package var token: String?
+    package var manufacturer: String?
+    package var serial: String?
+    package var model: String?
     /// Slot selection: CK_SLOT_INFO fields and the slot ID.
-    public var slotDescription: String?
-    public var slotManufacturer: String?
-    public var slotID: UInt?
+    package var slotDescription: String?
+    package var slotManufacturer: String?
+    package var slotID: UInt?
     /// Module selection: CK_INFO fields.
-    public var libraryManufacturer: String?
-    public var libraryDescription: String?
+    package var libraryManufacturer: String?
+    package var libraryDescription: String?
     /// Object selection: CKA_LABEL, CKA_ID and the class (only `private` names a signing key).
-    public var object: String?
-    public var id: [UInt8]?
-    public var type: String?
+    package var object: String?
+    package var id: [UInt8]?
+    package var type: String?
     /// The module to load; p11-kit's proxy when absent.
-    public var modulePath: String?
+    package var modulePath: String?
     /// A file holding the PIN (`pin-source=file:/path` or `pin-source=/path`).
-    public var pinSource: String?
+    package var pinSource: String?
     /// The text as written (it holds no PIN, so it can appear in messages).
-    public let text: String
+    package let text: String
 
     static let pathAttributes: Set = [
         "token", "manufacturer", "serial", "model", "slot-description", "slot-manufacturer", "slot-id",
@@ -40,17 +40,17 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
     ]
     static let queryAttributes: Set = ["module-path", "module-name", "pin-source", "pin-value"]
 
-    public var description: String { text }
+    package var description: String { text }
 
     /// The object part, for messages: `object=client-key;id=%01`.
-    public var objectDescription: String {
+    package var objectDescription: String {
         var parts = [String]()
         if let object { parts.append("object=\(object)") }
         if let id { parts.append("id=\(NumberText.percentEncoded(id))") }
         return parts.joined(separator: ";")
     }
 
-    public static func parse(_ text: String) throws -> PKCS11URI {
+    package static func parse(_ text: String) throws -> PKCS11URI {
         func invalid(_ what: String, fix: String? = nil) -> KeySourceError {
             KeySourceError(
                 "invalid PKCS#11 URI '\(redacted(text))': \(what)",

@@ -6,7 +6,7 @@ import FoundationEssentials
 #endif
 
 /// The kind of an asymmetric key, for choosing the Roles Anywhere algorithm and for messages.
-public enum KeyKind: Equatable, Sendable, CustomStringConvertible {
+package enum KeyKind: Equatable, Sendable, CustomStringConvertible {
     case rsa(bits: Int)
     case ec(curve: String)
     case other(name: String)
@@ -51,7 +51,7 @@ public enum KeyKind: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .rsa(let bits): return "RSA \(bits)"
         case .ec(let curve): return "EC \(curve)"
@@ -65,11 +65,11 @@ public enum KeyKind: Equatable, Sendable, CustomStringConvertible {
 /// Loaded from PEM (PKCS#1 `RSA PRIVATE KEY`, PKCS#8 `PRIVATE KEY`, SEC1 `EC PRIVATE KEY`) or DER;
 /// or, for a TPM key, from the tpm2-openssl provider in a library context of its own
 /// (``TPMKeyLoader``), which then also signs.
-public final class PrivateKey: SigningKey {
+package final class PrivateKey: SigningKey {
     /// The `EVP_PKEY*`, lent out only inside ``withUnsafePointer(_:)``.
     private let pointer: OpaquePointer
-    public let kind: KeyKind
-    public let label: String
+    package let kind: KeyKind
+    package let label: String
     /// The library context and providers a provider key belongs to; released after the key.
     private let providers: OpenSSLProviders?
     /// Explains a failed signature in the device's terms (a refused TPM auth value…).
@@ -90,14 +90,14 @@ public final class PrivateKey: SigningKey {
     // `providers` (a stored property, released after deinit), as a provider key must be.
     deinit { EVP_PKEY_free(pointer) }
 
-    public var isHardware: Bool { providers != nil }
+    package var isHardware: Bool { providers != nil }
 
     func withUnsafePointer<T>(_ body: (OpaquePointer) throws -> T) rethrows -> T {
         try body(pointer)
     }
 
     /// Signs `message` with SHA-256: RSA PKCS#1 v1.5, or ECDSA with a DER `SEQUENCE{r,s}`.
-    public func signSHA256(_ message: [UInt8]) throws -> [UInt8] {
+    package func signSHA256(_ message: [UInt8]) throws -> [UInt8] {
         guard let context = EVP_MD_CTX_new() else {
             throw CryptoError(.signingFailed, "could not allocate a signing context")
         }
@@ -126,7 +126,7 @@ public final class PrivateKey: SigningKey {
 
     /// Loads a private key file. Encrypted keys are refused with an explanation rather than
     /// prompting, since secret-sync runs unattended.
-    public static func load(path: String) throws -> PrivateKey {
+    package static func load(path: String) throws -> PrivateKey {
         var data = try LocalFile.read(path, role: "private key")
         defer { data.resetBytes(in: 0..<data.count) }
         return try parse(data, path: path)

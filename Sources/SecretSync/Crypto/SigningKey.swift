@@ -9,7 +9,7 @@ import FoundationEssentials
 /// File keys and TPM keys are OpenSSL keys (``PrivateKey``; TPM keys through the tpm2-openssl
 /// provider); PKCS#11 keys are signed with by the token itself (``PKCS11Key``). Either way the
 /// answer is an RSA PKCS#1 v1.5 signature, or a DER `SEQUENCE{r,s}` for ECDSA, over SHA-256.
-public protocol SigningKey: AnyObject {
+package protocol SigningKey: AnyObject {
     var kind: KeyKind { get }
     /// Names the key in messages: "private key /etc/ira/client.key", "TPM key handle 0x81000001"…
     var label: String { get }
@@ -20,11 +20,11 @@ public protocol SigningKey: AnyObject {
 }
 
 /// Opens the key a ``KeySource`` names.
-public enum SigningKeyLoader {
+package enum SigningKeyLoader {
     /// - Parameters:
     ///   - tpmAuthFile: file holding the TPM key's auth value (`tpm_auth_file:`), if it has one.
     ///   - pkcs11Module: module for a PKCS#11 URI without `module-path` (`--pkcs11-lib`).
-    public static func load(
+    package static func load(
         _ source: KeySource, tpmAuthFile: String? = nil, pkcs11Module: String? = nil, environment: [String: String]
     ) throws -> any SigningKey {
         switch source {

@@ -13,8 +13,8 @@ import FoundationEssentials
 /// The TPM is reached through `TPM2OPENSSL_TCTI` when set (e.g. `device:/dev/tpmrm0`,
 /// `swtpm:host=127.0.0.1,port=2321`), else through the TSS library's default order
 /// (`/dev/tpmrm0`, then `/dev/tpm0`, …).
-public enum TPMKeyLoader {
-    public enum Location: Sendable, Equatable {
+package enum TPMKeyLoader {
+    package enum Location: Sendable, Equatable {
         case file(String)
         case handle(UInt32)
     }
@@ -61,7 +61,7 @@ public enum TPMKeyLoader {
         }
     }
 
-    public static func load(_ location: Location, authFile: String?, environment: [String: String]) throws -> PrivateKey {
+    package static func load(_ location: Location, authFile: String?, environment: [String: String]) throws -> PrivateKey {
         let label = label(location)
         let memoKey = "tpm " + label
         try AuthorizationFailures.check(key: memoKey, authFile: authFile)

@@ -12,13 +12,13 @@ import FoundationEssentials
 /// TSS2 PEM key's parent is created) reach OpenSSL only as "unsupported". Unless the operator set
 /// TSS2_LOG or TSS2_LOGFILE, errors go to an anonymous in-memory file (memfd) instead, read back
 /// after a failure.
-public final class TSSLog: @unchecked Sendable {
+package final class TSSLog: @unchecked Sendable {
     // @unchecked Sendable: `descriptor` is set once in init; reads use pread, which keeps no offset.
     static let shared = TSSLog()
 
     /// Makes the log now. It sets environment variables, which is only safe while no other thread
     /// may read the environment: `main` calls this first thing. (Later first use still works.)
-    public static func prepare() { _ = shared }
+    package static func prepare() { _ = shared }
 
     private let descriptor: Int32?
     static let name = "secret-sync-tss2-log"

@@ -6,23 +6,23 @@ import FoundationEssentials
 #endif
 
 /// Settings for ``CurlHTTPClient``, normally read from the standard AWS environment.
-public struct HTTPClientOptions: Sendable {
+package struct HTTPClientOptions: Sendable {
     /// A PEM bundle that replaces the system trust store (`AWS_CA_BUNDLE`).
-    public var caBundle: String?
-    public var connectTimeout: TimeInterval = 10
-    public var totalTimeout: TimeInterval = 30
+    package var caBundle: String?
+    package var connectTimeout: TimeInterval = 10
+    package var totalTimeout: TimeInterval = 30
     /// Responses larger than this are refused rather than buffered.
-    public var maxResponseBytes = 16 << 20
-    public var userAgent = "secret-sync/\(SecretSyncVersion.current)"
+    package var maxResponseBytes = 16 << 20
+    package var userAgent = "secret-sync/\(SecretSyncVersion.current)"
     /// No request runs past this instant (`once --timeout`): each one's timeouts shrink to fit.
-    public var deadline: Deadline?
+    package var deadline: Deadline?
 
-    public init(caBundle: String? = nil) {
+    package init(caBundle: String? = nil) {
         self.caBundle = caBundle
     }
 
     /// `AWS_CA_BUNDLE` from `environment`. Proxies (`HTTPS_PROXY`, `NO_PROXY`) are read by libcurl itself.
-    public static func fromEnvironment(_ environment: [String: String]) -> HTTPClientOptions {
+    package static func fromEnvironment(_ environment: [String: String]) -> HTTPClientOptions {
         let bundle = environment["AWS_CA_BUNDLE"].flatMap { $0.isEmpty ? nil : $0 }
         return HTTPClientOptions(caBundle: bundle)
     }
@@ -30,7 +30,7 @@ public struct HTTPClientOptions: Sendable {
 
 /// HTTPS over libcurl. One easy handle is kept, so consecutive requests to the same host reuse
 /// the connection (keep-alive) and the TLS session.
-public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
+package final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
     // @unchecked Sendable: the handle and error buffer are used only while `lock` is held.
     private let handle: UnsafeMutableRawPointer
     private let errorBuffer: UnsafeMutablePointer<CChar>
@@ -38,7 +38,7 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
     private let lock = Lock()
     private let curl: CurlLibrary
 
-    public init(options: HTTPClientOptions) throws {
+    package init(options: HTTPClientOptions) throws {
         // Loading runs curl_global_init, exactly once per process.
         let curl = try CurlLibrary.shared.get()
         guard let handle = curl.easyInit() else {
@@ -70,7 +70,7 @@ public final class CurlHTTPClient: HTTPTransport, @unchecked Sendable {
         init(limit: Int) { self.limit = limit }
     }
 
-    public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+    package func send(_ request: HTTPRequest) throws -> HTTPResponse {
         lock.lock()
         defer { lock.unlock() }
         var totalTimeout = request.timeout ?? options.totalTimeout

@@ -7,7 +7,7 @@ import FoundationEssentials
 /// Several ``CurlHTTPClient``s, so that requests can run in parallel, each over a kept-alive
 /// connection. A request goes to an idle client that last talked to the same host, when there is
 /// one, so warmed connections (TCP + TLS) are reused rather than opened again.
-public final class HTTPClientPool: HTTPTransport, @unchecked Sendable {
+package final class HTTPClientPool: HTTPTransport, @unchecked Sendable {
     // @unchecked Sendable: `clients`, `idle` and `lastHost` are only touched while `condition` is locked.
     private var clients: [CurlHTTPClient?]
     private let options: HTTPClientOptions
@@ -16,11 +16,11 @@ public final class HTTPClientPool: HTTPTransport, @unchecked Sendable {
     private var warming = Set<Int>()
     private let condition = Lock()
 
-    public let size: Int
+    package let size: Int
     /// How long a request waits for a connection being warmed before opening its own.
     static let warmUpPatience: TimeInterval = 1
 
-    public init(options: HTTPClientOptions, size: Int) throws {
+    package init(options: HTTPClientOptions, size: Int) throws {
         precondition(size >= 1)
         // Handles are made when first needed: a pass over two secrets never pays for eight.
         clients = [try CurlHTTPClient(options: options)] + Array(repeating: nil, count: size - 1)
@@ -30,7 +30,7 @@ public final class HTTPClientPool: HTTPTransport, @unchecked Sendable {
         self.size = size
     }
 
-    public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+    package func send(_ request: HTTPRequest) throws -> HTTPResponse {
         let host = URLComponents(string: request.url).map { "\($0.host ?? ""):\($0.port ?? 0)" }
         let (index, client) = try checkOut(host: host, warmUp: request.isWarmUp)
         defer { checkIn(index) }

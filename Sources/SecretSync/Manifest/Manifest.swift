@@ -6,16 +6,16 @@ import FoundationEssentials
 
 /// The manifest, version 1: how to authenticate, and which secrets go to which files and variables.
 /// Built only by ``ManifestParser``, which checks everything before anything is touched.
-public struct Manifest: Sendable {
-    public static let defaultPath = "/etc/secret-sync/manifest.yaml"
-    public static let defaultStateDirectory = "/var/lib/secret-sync"
+package struct Manifest: Sendable {
+    package static let defaultPath = "/etc/secret-sync/manifest.yaml"
+    package static let defaultStateDirectory = "/var/lib/secret-sync"
     /// What each duration setting accepts: checked before any conversion.
-    public static let intervalRange: ClosedRange<TimeInterval> = 1...86400
-    public static let hookTimeoutRange: ClosedRange<TimeInterval> = 1...3600
+    package static let intervalRange: ClosedRange<TimeInterval> = 1...86400
+    package static let hookTimeoutRange: ClosedRange<TimeInterval> = 1...3600
     /// Roles Anywhere's own limits (15 minutes to 12 hours).
-    public static let sessionDurationRange: ClosedRange<TimeInterval> = 900...43200
+    package static let sessionDurationRange: ClosedRange<TimeInterval> = 900...43200
 
-    public enum Auth: Sendable {
+    package enum Auth: Sendable {
         case rolesAnywhere(RolesAnywhereConfiguration)
         /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
         case environment
@@ -23,44 +23,44 @@ public struct Manifest: Sendable {
         case profile(String)
     }
 
-    public let path: String
-    public let auth: Auth
-    public let region: String?
-    public let stateDirectory: String
-    public let interval: TimeInterval
-    public let hookTimeout: TimeInterval
+    package let path: String
+    package let auth: Auth
+    package let region: String?
+    package let stateDirectory: String
+    package let interval: TimeInterval
+    package let hookTimeout: TimeInterval
     /// Prometheus textfile-collector output written after each pass, if set.
-    public let metricsFile: String?
+    package let metricsFile: String?
     /// Remove the files secret-sync wrote for entries and values it no longer manages.
-    public var prune = false
+    package var prune = false
     /// Regions whose replicas are read, in order, when an entry's own region cannot be reached.
-    public var fallbackRegions: [String] = []
+    package var fallbackRegions: [String] = []
     /// The daemon's local credentials endpoint for other programs (`credentials_endpoint:`).
-    public var credentialsEndpoint: CredentialsEndpointSpec?
+    package var credentialsEndpoint: CredentialsEndpointSpec?
     /// The `secrets:` entries, then the `parameters:` entries.
-    public let entries: [ManifestEntry]
+    package let entries: [ManifestEntry]
 }
 
 /// Where in the manifest a thing was written, for messages.
-public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
-    public let file: String
-    public let line: Int
-    public let column: Int
-    public var description: String { "\(file):\(line):\(column)" }
+package struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
+    package let file: String
+    package let line: Int
+    package let column: Int
+    package var description: String { "\(file):\(line):\(column)" }
 }
 
-public struct FileSpec: Sendable {
-    public let path: String
-    public let content: FileContent
+package struct FileSpec: Sendable {
+    package let path: String
+    package let content: FileContent
     /// Permission bits (no setuid, setgid or sticky).
-    public let mode: UInt32
+    package let mode: UInt32
     /// nil: whoever secret-sync runs as.
-    public let owner: Account?
-    public let group: Account?
-    public let location: SourceLocation
+    package let owner: Account?
+    package let group: Account?
+    package let location: SourceLocation
 }
 
-public enum EnvSpec: Sendable, Equatable {
+package enum EnvSpec: Sendable, Equatable {
     /// `name:` with an optional `key:` (the whole value when nil). `base64` encodes the value, the
     /// only way a binary secret can go into a variable.
     case variable(name: String, key: String?, base64: Bool = false)
@@ -69,11 +69,11 @@ public enum EnvSpec: Sendable, Equatable {
 }
 
 /// A reload command: a string runs under `/bin/sh -c`; a list is executed as argv.
-public enum HookCommand: Sendable, Hashable, CustomStringConvertible {
+package enum HookCommand: Sendable, Hashable, CustomStringConvertible {
     case shell(String)
     case argv([String])
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .shell(let command): return command
         case .argv(let arguments): return arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
@@ -90,18 +90,18 @@ public enum HookCommand: Sendable, Hashable, CustomStringConvertible {
 
 /// `credentials_endpoint:`: the role's credentials served to local programs through the AWS SDKs'
 /// container credentials provider, by `secret-sync daemon`.
-public struct CredentialsEndpointSpec: Sendable, Equatable {
-    public static let defaultPath = "/credentials"
-    public static let defaultTokenFile = "/run/secret-sync/credentials.token"
+package struct CredentialsEndpointSpec: Sendable, Equatable {
+    package static let defaultPath = "/credentials"
+    package static let defaultTokenFile = "/run/secret-sync/credentials.token"
 
     /// A loopback address: `127.0.0.1` (any of 127.0.0.0/8) or `::1`.
-    public let host: String
-    public let port: UInt16
-    public let path: String
-    public let tokenFile: String
+    package let host: String
+    package let port: UInt16
+    package let path: String
+    package let tokenFile: String
     /// The group that may read the token file (root when nil).
-    public let group: Account?
+    package let group: Account?
 
     /// `http://127.0.0.1:9911/credentials`, as `AWS_CONTAINER_CREDENTIALS_FULL_URI` takes it.
-    public var url: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)" }
+    package var url: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)" }
 }

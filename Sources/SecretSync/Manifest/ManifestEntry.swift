@@ -1,9 +1,9 @@
 /// One entry of `secrets:` or `parameters:`: what it reads (its ``Source``), in which region, and
 /// where the values go.
-public struct ManifestEntry: Sendable {
+package struct ManifestEntry: Sendable {
     /// What an entry reads. Each case carries exactly what its service needs, so a parameter's
     /// version can never be asked of Secrets Manager, nor a single secret fetched as many values.
-    public enum Source: Sendable, Hashable {
+    package enum Source: Sendable, Hashable {
         /// A secret by name or ARN, at a staging label or version ID (`secrets:` with `id:`).
         case secret(id: String, version: SecretVersionSelector)
         /// Every secret a selection matches (`secrets:` with `select:`).
@@ -16,17 +16,17 @@ public struct ManifestEntry: Sendable {
     }
 
     /// Local name: unique among all entries, used in state, logs and `SECRET_SYNC_CHANGED`.
-    public let name: String
-    public let source: Source
+    package let name: String
+    package let source: Source
     /// The region the entry is read from (ARN, else `region:`, else the manifest's, else the trust anchor's).
-    public let region: String
+    package let region: String
     /// The files rendered from an entry of one value (never set for a collection).
-    public let files: [FileSpec]
+    package let files: [FileSpec]
     /// Where a collection writes its values, one file each (never set for an entry of one value).
-    public let directory: CollectionDirectory?
-    public let env: [EnvSpec]
-    public let onChange: [HookCommand]
-    public let location: SourceLocation
+    package let directory: CollectionDirectory?
+    package let env: [EnvSpec]
+    package let onChange: [HookCommand]
+    package let location: SourceLocation
 
     /// An entry of one value (a secret or parameter by id), with the files rendered from it.
     init(
@@ -61,18 +61,18 @@ public struct ManifestEntry: Sendable {
     }
 
     /// True when a pass writes files for this entry.
-    public var writesFiles: Bool { !files.isEmpty || directory != nil }
+    package var writesFiles: Bool { !files.isEmpty || directory != nil }
 
     /// The directories this entry's files go to (a collection's files may also go below its
     /// directory, in subdirectories made as they are needed).
-    public var destinationDirectories: [String] {
+    package var destinationDirectories: [String] {
         files.map { PathWalker.split($0.path).directory } + (directory.map { [$0.path] } ?? [])
     }
 }
 
 extension ManifestEntry.Source {
     /// The AWS service that holds what the source reads.
-    public var service: AWSService {
+    package var service: AWSService {
         switch self {
         case .secret, .secretSelection: return .secretsManager
         case .parameter, .parameterPath: return .parameterStore
@@ -80,7 +80,7 @@ extension ManifestEntry.Source {
     }
 
     /// True for a source of many values (`select:`, `path:`).
-    public var isCollection: Bool {
+    package var isCollection: Bool {
         switch self {
         case .secret, .parameter: return false
         case .secretSelection, .parameterPath: return true
@@ -89,7 +89,7 @@ extension ManifestEntry.Source {
 
     /// What the source names, as plans, the state and status show it: the id, the path, or the
     /// selection (`name_prefix=app/ tag team=payments`).
-    public var id: String {
+    package var id: String {
         switch self {
         case .secret(let id, _), .parameter(let id, _): return id
         case .parameterPath(let path): return path
@@ -99,7 +99,7 @@ extension ManifestEntry.Source {
 
     /// The part of a value's `name` after a collection's path or prefix, or nil when `name` is not
     /// under it (or the source is of one value).
-    public func relativeName(of name: String) -> String? {
+    package func relativeName(of name: String) -> String? {
         switch self {
         case .parameterPath(let path):
             let prefix = path.hasSuffix("/") ? path : path + "/"
@@ -117,26 +117,26 @@ extension ManifestEntry.Source {
 
 /// The service an entry is read from; its raw value is the noun plans, messages and
 /// `status --json` (`kind`) use.
-public enum AWSService: String, Sendable, Hashable, Codable {
+package enum AWSService: String, Sendable, Hashable, Codable {
     /// AWS Secrets Manager (`secrets:`).
     case secretsManager = "secret"
     /// AWS Systems Manager Parameter Store (`parameters:`).
     case parameterStore = "parameter"
 
-    public var noun: String { rawValue }
+    package var noun: String { rawValue }
 }
 
 /// Which version of a secret an entry reads.
-public enum SecretVersionSelector: Sendable, Hashable, CustomStringConvertible {
+package enum SecretVersionSelector: Sendable, Hashable, CustomStringConvertible {
     /// A staging label (`version_stage:`, `AWSCURRENT` by default).
     case stage(String)
     /// A version ID (`version_id:`).
     case id(String)
 
-    public static let current = SecretVersionSelector.stage("AWSCURRENT")
+    package static let current = SecretVersionSelector.stage("AWSCURRENT")
 
     /// How it reads in plans and messages: `AWSCURRENT`, `version 0f1e…`.
-    public var description: String {
+    package var description: String {
         switch self {
         case .stage(let stage): return stage
         case .id(let id): return "version \(id)"
@@ -145,7 +145,7 @@ public enum SecretVersionSelector: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Which version of a parameter an entry reads.
-public enum ParameterVersionSelector: Sendable, Hashable, CustomStringConvertible {
+package enum ParameterVersionSelector: Sendable, Hashable, CustomStringConvertible {
     /// The latest version (no `version:` or `label:`).
     case latest
     /// A version number (`version:`).
@@ -154,7 +154,7 @@ public enum ParameterVersionSelector: Sendable, Hashable, CustomStringConvertibl
     case label(String)
 
     /// How it reads in plans and messages: `latest`, `version 3`, `label prod`.
-    public var description: String {
+    package var description: String {
         switch self {
         case .latest: return "latest"
         case .number(let number): return "version \(number)"
@@ -165,33 +165,33 @@ public enum ParameterVersionSelector: Sendable, Hashable, CustomStringConvertibl
 
 /// The secrets a `select:` matches: every secret whose name starts with the prefix and that
 /// carries every one of the tags (`BatchGetSecretValue` with `Filters`).
-public struct SecretSelection: Sendable, Hashable, CustomStringConvertible {
-    public let namePrefix: String?
+package struct SecretSelection: Sendable, Hashable, CustomStringConvertible {
+    package let namePrefix: String?
     /// Sorted by key, then value.
-    public let tags: [SecretTag]
+    package let tags: [SecretTag]
 
-    public init(namePrefix: String?, tags: [SecretTag]) {
+    package init(namePrefix: String?, tags: [SecretTag]) {
         self.namePrefix = namePrefix
         self.tags = tags.sorted { ($0.key, $0.value) < ($1.key, $1.value) }
     }
 
     /// `name_prefix=app/ tag team=payments`.
-    public var description: String {
+    package var description: String {
         ([namePrefix.map { "name_prefix=\($0)" }] + tags.map { "tag \($0.key)=\($0.value)" }).compactMap { $0 }.joined(separator: " ")
     }
 }
 
 /// A tag a selected secret must carry, key and value exactly.
-public struct SecretTag: Sendable, Hashable {
-    public let key: String
-    public let value: String
+package struct SecretTag: Sendable, Hashable {
+    package let key: String
+    package let value: String
 }
 
 /// The directory a collection writes its values to, one file each under the rest of its name;
 /// deeper levels are subdirectories. Every file gets the same mode, owner and group.
-public struct CollectionDirectory: Sendable {
-    public let path: String
-    public let mode: UInt32
-    public let owner: Account?
-    public let group: Account?
+package struct CollectionDirectory: Sendable {
+    package let path: String
+    package let mode: UInt32
+    package let owner: Account?
+    package let group: Account?
 }

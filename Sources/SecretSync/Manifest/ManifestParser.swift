@@ -6,7 +6,7 @@ import FoundationEssentials
 
 /// Reads and checks a manifest. Every problem found is reported at once, with its location and
 /// a fix; nothing is returned unless the whole manifest is valid.
-public struct ManifestParser {
+package struct ManifestParser {
     let accounts: any AccountDirectory
     /// Checks that files the manifest names (certificate, key, template files) exist. Off for
     /// checking examples on a machine that does not have them.
@@ -15,7 +15,7 @@ public struct ManifestParser {
     /// name it cannot resolve is kept (with no usable id) instead of refused.
     var resolveAccounts: Bool
 
-    public init(accounts: any AccountDirectory = SystemAccounts(), checkLocalFiles: Bool = true, resolveAccounts: Bool = true) {
+    package init(accounts: any AccountDirectory = SystemAccounts(), checkLocalFiles: Bool = true, resolveAccounts: Bool = true) {
         self.accounts = accounts
         self.checkLocalFiles = checkLocalFiles
         self.resolveAccounts = resolveAccounts
@@ -26,7 +26,7 @@ public struct ManifestParser {
         PathTrust.rootConfiguration("manifest", risk: "choose which files secret-sync writes and which hooks it runs as root")
     }
 
-    public func load(path: String) throws -> Manifest {
+    package func load(path: String) throws -> Manifest {
         let data = try LocalFile.read(path, role: "manifest", trust: Self.trust)
         guard let text = String(validating: data, as: UTF8.self) else {
             throw ManifestError(
@@ -39,7 +39,7 @@ public struct ManifestParser {
         return try parse(text, path: path)
     }
 
-    public func parse(_ text: String, path: String) throws -> Manifest {
+    package func parse(_ text: String, path: String) throws -> Manifest {
         var reader = ManifestReader(path: path, accounts: accounts, checkLocalFiles: checkLocalFiles, resolveAccounts: resolveAccounts)
         let root: YAMLNode?
         do {

@@ -5,15 +5,15 @@ import FoundationEssentials
 #endif
 
 /// What a destination file should be.
-public struct FileTarget: Sendable {
-    public let path: String
-    public let bytes: [UInt8]
-    public let mode: UInt32
+package struct FileTarget: Sendable {
+    package let path: String
+    package let bytes: [UInt8]
+    package let mode: UInt32
     /// nil: leave as whoever writes the file.
-    public let uid: UInt32?
-    public let gid: UInt32?
+    package let uid: UInt32?
+    package let gid: UInt32?
 
-    public init(path: String, bytes: [UInt8], mode: UInt32, uid: UInt32? = nil, gid: UInt32? = nil) {
+    package init(path: String, bytes: [UInt8], mode: UInt32, uid: UInt32? = nil, gid: UInt32? = nil) {
         self.path = path
         self.bytes = bytes
         self.mode = mode
@@ -22,7 +22,7 @@ public struct FileTarget: Sendable {
     }
 }
 
-public enum WriteOutcome: String, Sendable, Codable {
+package enum WriteOutcome: String, Sendable, Codable {
     /// Content, owner, group and mode already matched: nothing was written.
     case unchanged
     case created
@@ -31,15 +31,15 @@ public enum WriteOutcome: String, Sendable, Codable {
     /// Same content, but owner, group or mode had drifted.
     case repaired
 
-    public var wrote: Bool { self != .unchanged }
+    package var wrote: Bool { self != .unchanged }
 }
 
-public struct FileWriteError: DiagnosticError {
-    public let path: String
-    public let errno: Int32
-    public let message: String
-    public let fix: String?
-    public var errorCode: String? { ErrnoName.of(errno) }
+package struct FileWriteError: DiagnosticError {
+    package let path: String
+    package let errno: Int32
+    package let message: String
+    package let fix: String?
+    package var errorCode: String? { ErrnoName.of(errno) }
 }
 
 /// Replaces files atomically: readers see the old content or the new, never a mix or an empty file.
@@ -51,24 +51,24 @@ public struct FileWriteError: DiagnosticError {
 /// follows no symlink another user could have planted. A symlink at the destination is refused,
 /// never followed. On any failure the old file stays and the temporary file is removed.
 /// ``writeTogether(_:)`` stages every file of a set before committing any.
-public struct AtomicFileWriter: Sendable {
+package struct AtomicFileWriter: Sendable {
     static let temporaryMarker = ".secret-sync-tmp-"
     /// Longest file name a file system takes (NAME_MAX); the manifest refuses longer ones.
-    public static let nameLimit = 255
+    package static let nameLimit = 255
     let walker = PathWalker()
 
-    public init() {}
+    package init() {}
 
     /// What `write` would do, without touching anything (and without following what the write
     /// would refuse to follow).
-    public func plan(_ target: FileTarget) throws -> WriteOutcome {
+    package func plan(_ target: FileTarget) throws -> WriteOutcome {
         let (directory, name) = PathWalker.split(target.path)
         guard let handle = try walker.open(directory, creating: false, for: target.path) else { return .created }
         return try compare(target, directory: handle.fd, name: name)
     }
 
     @discardableResult
-    public func write(_ target: FileTarget) throws -> WriteOutcome {
+    package func write(_ target: FileTarget) throws -> WriteOutcome {
         let outcomes = try writeTogether([target])
         return outcomes[0]
     }
@@ -76,7 +76,7 @@ public struct AtomicFileWriter: Sendable {
     /// Writes every target or none: each changed file is staged first; only when all are staged
     /// are they renamed into place. (A rename itself failing midway — an I/O error — is the one
     /// case that can leave the set mixed; it is reported.) Returns each target's outcome.
-    public func writeTogether(_ targets: [FileTarget]) throws -> [WriteOutcome] {
+    package func writeTogether(_ targets: [FileTarget]) throws -> [WriteOutcome] {
         var staged = [StagedFile]()
         var outcomes = [WriteOutcome]()
         for target in targets {

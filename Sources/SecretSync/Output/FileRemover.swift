@@ -6,8 +6,8 @@
 /// the recorded path, reached through ``PathWalker`` (no symlink planted on the way is followed),
 /// never a symlink, directory or device that has taken its place; afterwards the directories
 /// that held it are removed while they are empty, up to a bound.
-public struct FileRemover: Sendable {
-    public enum Outcome: Sendable, Equatable {
+package struct FileRemover: Sendable {
+    package enum Outcome: Sendable, Equatable {
         case removed
         /// Nothing is there any more.
         case gone
@@ -17,16 +17,16 @@ public struct FileRemover: Sendable {
 
     let walker = PathWalker()
 
-    public init() {}
+    package init() {}
 
     /// What `remove` would do, touching nothing.
-    public func plan(_ path: String) throws -> Outcome {
+    package func plan(_ path: String) throws -> Outcome {
         try inspect(path).outcome
     }
 
     /// Removes the file at `path`; then its directory and the ones above it while they are empty,
     /// stopping at `bound` (never removed itself).
-    public func remove(_ path: String, emptyDirectoriesBelow bound: String?) throws -> Outcome {
+    package func remove(_ path: String, emptyDirectoriesBelow bound: String?) throws -> Outcome {
         let (outcome, directory, name) = try inspect(path)
         guard outcome == .removed, let directory else { return outcome }
         if unlinkat(directory.fd, name, 0) != 0 {

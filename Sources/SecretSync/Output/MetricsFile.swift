@@ -6,8 +6,8 @@ import FoundationEssentials
 
 /// Prometheus text-format metrics for node_exporter's textfile collector: no listening port.
 /// Written atomically (mode 0644) after each pass, from the state, so it never holds a value.
-public enum MetricsFile {
-    public static func render(_ state: SyncState, manifest: Manifest) -> String {
+package enum MetricsFile {
+    package static func render(_ state: SyncState, manifest: Manifest) -> String {
         var out = ""
         func metric(_ name: String, _ help: String, _ samples: [(labels: String, value: Double)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
@@ -52,7 +52,7 @@ public enum MetricsFile {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : NumberText.fixed(value, 3)
     }
 
-    public static func write(_ state: SyncState, manifest: Manifest, to path: String) throws {
+    package static func write(_ state: SyncState, manifest: Manifest, to path: String) throws {
         try AtomicFileWriter().write(FileTarget(path: path, bytes: Array(render(state, manifest: manifest).utf8), mode: 0o644))
     }
 }

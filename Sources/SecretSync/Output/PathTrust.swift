@@ -14,9 +14,9 @@ import FoundationEssentials
 /// may be writable by others only with the sticky bit (`/tmp`: nobody can rename or remove what
 /// is not theirs there); the directory that holds the file, and the file itself, not at all —
 /// as sshd's StrictModes.
-public enum PathTrust {
+package enum PathTrust {
     /// Where a path stands in the judgement.
-    public enum Standing: Sendable {
+    package enum Standing: Sendable {
         /// A directory above the one that holds what is used.
         case passage
         /// The directory that holds it, or the file itself.
@@ -24,19 +24,19 @@ public enum PathTrust {
     }
 
     /// What a judged path is used for, for the refusal: its role and what its owner could do.
-    public struct Use: Sendable {
+    package struct Use: Sendable {
         /// "state directory", "manifest", ...
-        public let role: String
+        package let role: String
         /// What whoever controls it could do ("forge the state that decides ...").
-        public let risk: String
+        package let risk: String
         /// The fix when the path is refused, given the refused path.
-        public let fix: @Sendable (String) -> String
+        package let fix: @Sendable (String) -> String
         /// A refusal is a configuration error (exit 2), as for the manifest, rather than a
         /// run-time failure (exit 1), as for the state.
-        public var isConfiguration = false
+        package var isConfiguration = false
 
         /// The state directory and its files: they decide what prune removes and which hooks run.
-        public static func state(_ role: String) -> Use {
+        package static func state(_ role: String) -> Use {
             Use(
                 role: role, risk: "forge the state that decides which files prune removes and which hooks run",
                 fix: { path in
@@ -49,7 +49,7 @@ public enum PathTrust {
     /// profile files: judged only when secret-sync runs as root (another user's own files are
     /// theirs to trust), then refused like sshd's StrictModes when another user owns or may write
     /// them or a directory above them. Nil when not running as root.
-    public static func rootConfiguration(_ role: String, risk: String, isConfiguration: Bool = true) -> Use? {
+    package static func rootConfiguration(_ role: String, risk: String, isConfiguration: Bool = true) -> Use? {
         guard geteuid() == 0 else { return nil }
         return Use(
             role: role, risk: risk,
@@ -60,13 +60,13 @@ public enum PathTrust {
     /// What root runs or loads as code — a PKCS#11 module, a hook's program, a profile's
     /// `credential_process`: judged like configuration, since whoever may change it runs their own
     /// code as root. Nil when not running as root.
-    public static func rootCode(_ role: String) -> Use? {
+    package static func rootCode(_ role: String) -> Use? {
         rootConfiguration(role, risk: "run their own code as root, inside secret-sync or as its child")
     }
 
     /// The refusal of the file at `path` for `use`, or nil when it is trusted or cannot be
     /// opened (whoever reads it reports that).
-    public static func refusal(ofFile path: String, for use: Use) -> UntrustedPathError? {
+    package static func refusal(ofFile path: String, for use: Use) -> UntrustedPathError? {
         do {
             let fd = try PathWalker(judgingFor: use).openFile(path)
             if fd >= 0 { close(fd) }
@@ -99,7 +99,7 @@ public enum PathTrust {
     }
 
     /// Why `info` cannot be trusted where it stands, or nil when it can.
-    public static func distrust(_ info: stat, as standing: Standing) -> String? {
+    package static func distrust(_ info: stat, as standing: Standing) -> String? {
         if !isTrustedOwner(info.st_uid) { return "owned by \(SystemAccounts.userName(info.st_uid))" }
         guard let writers = otherWriters(info) else { return nil }
         if standing == .passage, info.st_mode & S_IFMT == S_IFDIR, info.st_mode & S_ISVTX != 0 { return nil }
@@ -120,21 +120,21 @@ public enum PathTrust {
 }
 
 /// A path refused by ``PathTrust``: it, or a directory above it, is another user's to change.
-public struct UntrustedPathError: DiagnosticError {
-    public let use: PathTrust.Use
+package struct UntrustedPathError: DiagnosticError {
+    package let use: PathTrust.Use
     /// What was to be used (the state directory, the manifest).
-    public let subject: String
+    package let subject: String
     /// The path judged: the subject itself or a directory above it.
-    public let path: String
-    public let reason: String
+    package let path: String
+    package let reason: String
 
-    public var message: String {
+    package var message: String {
         if path == subject {
             return "\(use.role) \(subject) is \(reason), who could \(use.risk); refusing it"
         }
         return "\(use.role) \(subject) is below \(path), which is \(reason), who could \(use.risk); refusing it"
     }
-    public var fix: String? { use.fix(path) }
-    public var isUsageError: Bool { use.isConfiguration }
-    public var errorCode: String? { "UntrustedPath" }
+    package var fix: String? { use.fix(path) }
+    package var isUsageError: Bool { use.isConfiguration }
+    package var errorCode: String? { "UntrustedPath" }
 }

@@ -5,7 +5,7 @@ import FoundationEssentials
 #endif
 
 /// An open directory, closed when the last reference goes.
-public final class DirectoryHandle: @unchecked Sendable {
+package final class DirectoryHandle: @unchecked Sendable {
     // @unchecked Sendable: the descriptor is immutable and only used in syscalls.
     let fd: Int32
     /// The path it was reached by, for messages.
@@ -27,7 +27,7 @@ public final class DirectoryHandle: @unchecked Sendable {
 /// `/var/run -> /run` passes; a link in a directory another user owns or may write does not.
 ///
 /// The one way secret-sync reaches the files it writes and the local files it reads as root.
-public struct PathWalker: Sendable {
+package struct PathWalker: Sendable {
     /// Mode of directories `open(_:creating:)` creates, whatever the umask.
     static let createdDirectoryMode: mode_t = 0o755
 
@@ -35,7 +35,7 @@ public struct PathWalker: Sendable {
     /// walk refused for this use at the first one another user controls.
     let trust: PathTrust.Use?
 
-    public init(judgingFor trust: PathTrust.Use? = nil) { self.trust = trust }
+    package init(judgingFor trust: PathTrust.Use? = nil) { self.trust = trust }
 
     /// The directory at `directory`, or nil when a component is missing and `creating` is false.
     /// `creating` makes missing components, mode 0755 exactly. `subject` names the file in errors.
@@ -157,7 +157,7 @@ public struct PathWalker: Sendable {
 
     /// Existing directories among `directories` and their parents that other users own or may
     /// write to, with the reason; they could replace or redirect the files secret-sync writes there.
-    public static func untrustedDirectories(_ directories: [String]) -> [(directory: String, reason: String)] {
+    package static func untrustedDirectories(_ directories: [String]) -> [(directory: String, reason: String)] {
         var seen = Set<String>()
         var result = [(directory: String, reason: String)]()
         for destination in directories {

@@ -5,14 +5,14 @@ import FoundationEssentials
 #endif
 
 /// An exclusive lock on `state_dir/lock`, so a timer firing during a boot-time `once` waits for it.
-public final class StateLock {
+package final class StateLock {
     private let fd: Int32
     static let pollInterval: useconds_t = 50_000
 
     /// Takes the lock, waiting for another run to finish; `waiting` is called once if it must
     /// wait. While waiting, `shouldStop` is asked every 50 ms: when it gives a reason (a deadline,
     /// SIGTERM), the wait ends with an error naming it.
-    public init(directory: String, waiting: () -> Void, shouldStop: () -> String? = { nil }) throws {
+    package init(directory: String, waiting: () -> Void, shouldStop: () -> String? = { nil }) throws {
         let stateDirectory = try StateStore(directory: directory).ensureDirectory()
         let path = directory + "/lock"
         let fd = openat(stateDirectory.fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)

@@ -5,17 +5,17 @@ import FoundationEssentials
 #endif
 
 /// Loads and saves ``SyncState`` atomically in `state_dir/state.json`.
-public struct StateStore: Sendable {
-    public let directory: String
+package struct StateStore: Sendable {
+    package let directory: String
     var path: String { directory + "/state.json" }
 
-    public init(directory: String) { self.directory = directory }
+    package init(directory: String) { self.directory = directory }
 
     /// What `load` found.
-    public struct Loaded {
-        public let state: SyncState
+    package struct Loaded {
+        package let state: SyncState
         /// Why the saved state could not be used (unreadable, or damaged and kept aside), if so.
-        public let problem: String?
+        package let problem: String?
     }
 
     /// The saved state; an empty one when there is none yet. A file that cannot be parsed is kept
@@ -26,7 +26,7 @@ public struct StateStore: Sendable {
     /// Throws ``UntrustedPathError`` when another user owns or may write the state directory, a
     /// directory above it or the file: such a state is never believed, since it decides what
     /// prune removes and which hooks run.
-    public func load(keepDamagedAside: Bool = true, now: Date = Date()) throws -> Loaded {
+    package func load(keepDamagedAside: Bool = true, now: Date = Date()) throws -> Loaded {
         let data: Data
         do {
             guard try openDirectory(creating: false) != nil else { return Loaded(state: SyncState(), problem: nil) }
@@ -55,7 +55,7 @@ public struct StateStore: Sendable {
         }
     }
 
-    public func save(_ state: SyncState) throws {
+    package func save(_ state: SyncState) throws {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -92,12 +92,12 @@ public struct StateStore: Sendable {
 
 /// The state of the last pass when it could not be saved: a daemon goes on from it, so a disk
 /// that refuses the state file does not make every pass run every hook again.
-public final class StateMemory: @unchecked Sendable {
+package final class StateMemory: @unchecked Sendable {
     // @unchecked Sendable: `unsaved` is only touched while `lock` is held.
     private let lock = Lock()
     private var unsaved: (directory: String, state: SyncState)?
 
-    public init() {}
+    package init() {}
 
     /// The unsaved state of `directory`; a reload that moved `state_dir` starts from the file.
     func state(of directory: String) -> SyncState? {

@@ -7,11 +7,11 @@ import FoundationEssentials
 
 /// Writes to stdout and stderr with write(2): a reader that went away (EPIPE, with SIGPIPE
 /// ignored) or a closed descriptor loses the text, never the process. FileHandle traps instead.
-public enum Console {
-    public static func out(_ text: String) { write(text, to: STDOUT_FILENO) }
-    public static func error(_ text: String) { write(text, to: STDERR_FILENO) }
+package enum Console {
+    package static func out(_ text: String) { write(text, to: STDOUT_FILENO) }
+    package static func error(_ text: String) { write(text, to: STDERR_FILENO) }
 
-    public static func write(_ text: String, to fd: Int32) {
+    package static func write(_ text: String, to fd: Int32) {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {

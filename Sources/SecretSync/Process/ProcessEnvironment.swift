@@ -5,22 +5,22 @@
 /// The environment secret-sync was started with, captured before it sets anything of its own
 /// (the TSS library's log settings): what hooks, `run`'s application and the AWS settings see.
 /// Written once in `main` before any thread starts, read-only afterwards.
-public enum ProcessEnvironment {
+package enum ProcessEnvironment {
     nonisolated(unsafe) private static var captured: [String: String]?
 
     /// Takes the snapshot; call in `main` before anything changes the environment.
-    public static func capture() { captured = current() }
+    package static func capture() { captured = current() }
 
-    public static var inherited: [String: String] { captured ?? current() }
+    package static var inherited: [String: String] { captured ?? current() }
 
     /// One variable of the process's environment as it is now (`getenv`).
-    public static func value(_ name: String) -> String? {
+    package static func value(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }
 
     /// The process's environment as it is now, read from `environ`. An entry without `=` is
     /// skipped; of a name given twice the first counts, as for `getenv`.
-    public static func current() -> [String: String] {
+    package static func current() -> [String: String] {
         var variables: [String: String] = [:]
         var entry = environ
         while let pointer = entry.pointee {

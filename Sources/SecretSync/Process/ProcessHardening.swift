@@ -11,9 +11,9 @@ import FoundationEssentials
 ///
 /// The statics below are written once, by `prepare()` on the main thread before any other
 /// thread exists, and only read afterwards: that is why `nonisolated(unsafe)` is safe here.
-public enum ProcessHardening {
+package enum ProcessHardening {
     /// Call first thing in `main`, before anything opens a file or starts a thread.
-    public static func prepare() {
+    package static func prepare() {
         ensureStandardDescriptors()
         resetSignals()
         disableCoreDumps()
@@ -62,7 +62,7 @@ public enum ProcessHardening {
 
     /// Just before `execve` replaces this process (`run`): the inherited core limit and SIGPIPE's
     /// default disposition (an ignored signal stays ignored across exec).
-    public static func restoreForExec() {
+    package static func restoreForExec() {
         var limit = inheritedCoreLimit
         _ = setrlimit(Int32(RLIMIT_CORE.rawValue), &limit)
         signal(SIGPIPE, SIG_DFL)
@@ -91,7 +91,7 @@ public enum ProcessHardening {
     /// Marks close-on-exec every descriptor this process opened itself — kept-alive HTTPS
     /// connections, a TPM connection, the TSS log, the state lock — so that no child inherits
     /// them, while the inherited ones (e.g. LISTEN_FDS sockets for `run`) pass through.
-    public static func closeOwnDescriptorsOnExec() {
+    package static func closeOwnDescriptorsOnExec() {
         for fd in openDescriptors() where !inherited.contains(fd) {
             let flags = fcntl(fd, F_GETFD)
             if flags >= 0, flags & FD_CLOEXEC == 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
@@ -111,7 +111,7 @@ public enum ProcessHardening {
     }
 
     /// True when the process can no longer dump core (for `validate`).
-    public static var coreDumpsDisabled: Bool {
+    package static var coreDumpsDisabled: Bool {
         var limit = rlimit()
         _ = getrlimit(Int32(RLIMIT_CORE.rawValue), &limit)
         return limit.rlim_cur == 0 && clinux_get_dumpable() == 0

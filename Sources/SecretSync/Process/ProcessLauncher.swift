@@ -6,13 +6,13 @@ import FoundationEssentials
 #endif
 
 /// How a child process ended.
-public enum ProcessEnding: Sendable, Equatable {
+package enum ProcessEnding: Sendable, Equatable {
     case exited(Int32)
     case signalled(Int32)
     case timedOut
     case couldNotStart(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .exited(let status): return "exit status \(status)"
         case .signalled(let signal): return "killed by signal \(signal)"
@@ -29,25 +29,25 @@ public enum ProcessEnding: Sendable, Equatable {
 /// and so does every descendant that left the group, found by its ``LaunchMark``.
 /// Captured output is read from both pipes together (a child that fills one pipe while we wait on
 /// the other would deadlock) and kept up to a limit, the rest drained and dropped.
-public enum ProcessLauncher {
-    public enum Output: Sendable {
+package enum ProcessLauncher {
+    package enum Output: Sendable {
         /// The child's stdout and stderr both go to our stderr (stdout stays clean for plans).
         case toStandardError
         /// Captured, at most `limit` bytes of each.
         case capture(limit: Int)
     }
 
-    public struct Outcome: Sendable {
-        public let ending: ProcessEnding
-        public let stdout: [UInt8]
-        public let stderr: [UInt8]
+    package struct Outcome: Sendable {
+        package let ending: ProcessEnding
+        package let stdout: [UInt8]
+        package let stderr: [UInt8]
     }
 
     static let killGrace = 2.0
     /// How long output is still read after the child exited.
     static let drainGrace = 0.1
 
-    public static func run(_ arguments: [String], environment: [String: String], output: Output, deadline: Deadline) -> Outcome {
+    package static func run(_ arguments: [String], environment: [String: String], output: Output, deadline: Deadline) -> Outcome {
         var pipes: [(read: Int32, write: Int32)] = []
         if case .capture = output {
             for _ in 0..<2 {
@@ -99,7 +99,7 @@ public enum ProcessLauncher {
     /// descriptors secret-sync itself was given, such as socket activation's): `run
     /// --restart-on-change`. Same group, mask, signal and core-limit rules as `run`; the caller
     /// waits for it.
-    public static func start(_ arguments: [String], environment: [String: String]) -> Result<pid_t, LaunchFailure> {
+    package static func start(_ arguments: [String], environment: [String: String]) -> Result<pid_t, LaunchFailure> {
         spawn(arguments, environment: environment) { _ in }
     }
 
@@ -115,8 +115,8 @@ public enum ProcessLauncher {
         return .success(path)
     }
 
-    public struct LaunchFailure: Error, Sendable {
-        public let message: String
+    package struct LaunchFailure: Error, Sendable {
+        package let message: String
     }
 
     /// `posix_spawnp` in a new process group, with an empty signal mask and default dispositions,
@@ -158,7 +158,7 @@ public enum ProcessLauncher {
     }
 
     /// How a wait status ended: exited with a status, or killed by a signal.
-    public static func ending(of waitStatus: Int32) -> ProcessEnding {
+    package static func ending(of waitStatus: Int32) -> ProcessEnding {
         let signal = waitStatus & 0x7f
         return signal == 0 ? .exited((waitStatus >> 8) & 0xff) : .signalled(signal)
     }

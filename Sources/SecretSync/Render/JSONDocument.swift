@@ -1,6 +1,6 @@
 /// A JSON value that keeps each number's original text, so that a field written on its own
 /// (`key: port`) is exactly what the secret holds (`5432`, `1.50`, `1e3`), never a reformatting.
-public indirect enum JSONDocument: Equatable, Sendable {
+package indirect enum JSONDocument: Equatable, Sendable {
     case object([(key: String, value: JSONDocument)])
     case array([JSONDocument])
     case string(String)
@@ -15,25 +15,25 @@ public indirect enum JSONDocument: Equatable, Sendable {
     /// answer it came in with its batch mates. Its content is not kept.
     case undecodable(String)
 
-    public static func == (lhs: JSONDocument, rhs: JSONDocument) -> Bool {
+    package static func == (lhs: JSONDocument, rhs: JSONDocument) -> Bool {
         if case .sensitive(let a) = lhs, case .sensitive(let b) = rhs { return a.bytes == b.bytes }
         return lhs.text == rhs.text
     }
 
     /// The text of a string value; nil for anything else.
-    public var string: String? {
+    package var string: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
     /// The elements of an array; nil for anything else.
-    public var array: [JSONDocument]? {
+    package var array: [JSONDocument]? {
         if case .array(let elements) = self { return elements }
         return nil
     }
 
     /// A number written as a whole number that fits an Int; nil for anything else.
-    public var integer: Int? {
+    package var integer: Int? {
         if case .number(let text) = self { return Int(text) }
         return nil
     }
@@ -41,13 +41,13 @@ public indirect enum JSONDocument: Equatable, Sendable {
     /// The value of `key` in an object, the key compared as written (byte for byte: `cafe\u{301}`
     /// is not `caf\u{e9}`, though Swift's `==` calls them equal). A parsed object holds each key
     /// once (the last value of a duplicate, as jq and Python read it).
-    public subscript(key: String) -> JSONDocument? {
+    package subscript(key: String) -> JSONDocument? {
         guard case .object(let members) = self else { return nil }
         return members.first { $0.key.utf8.elementsEqual(key.utf8) }?.value
     }
 
     /// Compact JSON text; object members keep their order.
-    public var text: String {
+    package var text: String {
         switch self {
         case .object(let members):
             return "{" + members.map { JSONText.quote($0.key) + ":" + $0.value.text }.joined(separator: ",") + "}"
@@ -62,14 +62,14 @@ public indirect enum JSONDocument: Equatable, Sendable {
     }
 
     /// The value as a field is written on its own: a string's characters, anything else its JSON text.
-    public var fieldText: String {
+    package var fieldText: String {
         if case .string(let value) = self { return value }
         return text
     }
 
     /// Parses JSON text (RFC 8259). Returns nil for anything that is not exactly one JSON value.
     /// String members whose key is in `sensitive` become ``sensitive(_:)`` payloads.
-    public static func parse(_ bytes: [UInt8], sensitive: Set<String> = []) -> JSONDocument? {
+    package static func parse(_ bytes: [UInt8], sensitive: Set<String> = []) -> JSONDocument? {
         var parser = Parser(bytes: bytes, sensitive: sensitive)
         guard let value = parser.value(depth: 0) else { return nil }
         parser.skipWhitespace()

@@ -9,7 +9,7 @@
 /// Refused by family, not by example, so that a variable a runtime adds next year is covered by
 /// its family. An explicit `name:` entry, written by root in the manifest, may still set any of
 /// them. Names are compared with their ASCII letters upper-cased (a variable name is ASCII).
-public enum ProtectedVariables {
+package enum ProtectedVariables {
     /// A family of names and why it is protected.
     struct Family: Sendable {
         enum Pattern: Sendable {
@@ -103,7 +103,7 @@ public enum ProtectedVariables {
         return families.first { $0.matches(upper) }
     }
 
-    public static func contains(_ name: String) -> Bool { family(of: name) != nil }
+    package static func contains(_ name: String) -> Bool { family(of: name) != nil }
 
     /// Why `name` is refused, for the error: "changes how programs are loaded, run or whom they
     /// trust (AWS_*: the AWS SDKs' ...)".

@@ -1,5 +1,5 @@
 /// How one file's bytes are made from a secret.
-public enum FileContent: Sendable, Equatable {
+package enum FileContent: Sendable, Equatable {
     /// The whole value byte for byte, or one field of a JSON secret.
     case raw(key: String?)
     /// The JSON object, checked, written as received.
@@ -10,15 +10,15 @@ public enum FileContent: Sendable, Equatable {
     case template(TemplateSource)
 }
 
-public enum TemplateSource: Sendable, Equatable {
+package enum TemplateSource: Sendable, Equatable {
     case inline(Template)
     case file(String)
 }
 
 /// A secret could not be turned into a file's content. Never carries a value.
-public struct RenderError: DiagnosticError {
-    public let message: String
-    public let fix: String?
+package struct RenderError: DiagnosticError {
+    package let message: String
+    package let fix: String?
 }
 
 /// Pure functions from a value to file bytes.
@@ -91,7 +91,7 @@ enum Renderer {
     }
 
     /// Environment variable names as POSIX shells and systemd accept them.
-    public static func isValidEnvironmentName(_ name: String) -> Bool {
+    package static func isValidEnvironmentName(_ name: String) -> Bool {
         guard let first = name.utf8.first, first == UInt8(ascii: "_") || isLetter(first) else { return false }
         return name.utf8.allSatisfy { $0 == UInt8(ascii: "_") || isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) }
     }

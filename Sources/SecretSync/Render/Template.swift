@@ -2,25 +2,25 @@
 ///
 /// There is deliberately nothing else: no conditionals, no escaping rules, no functions. A field
 /// that is missing is an error, never an empty string.
-public struct Template: Sendable, Equatable {
+package struct Template: Sendable, Equatable {
     /// As root, a `template_file` must be root's: it decides what is written into secret files.
     static var fileTrust: PathTrust.Use? {
         PathTrust.rootConfiguration("template file", risk: "choose what secret-sync writes, and where a secret's values go")
     }
 
-    public enum Segment: Sendable, Equatable {
+    package enum Segment: Sendable, Equatable {
         case text(String)
         case field(String)
     }
 
-    public let segments: [Segment]
+    package let segments: [Segment]
 
-    public var fields: [String] {
+    package var fields: [String] {
         segments.compactMap { if case .field(let name) = $0 { return name } else { return nil } }
     }
 
     /// Parses `source`; the error names the offending placeholder's offset.
-    public init(parsing source: String) throws(TemplateSyntaxError) {
+    package init(parsing source: String) throws(TemplateSyntaxError) {
         var segments = [Segment]()
         var rest = Substring(source)
         while let open = rest.firstRange(of: "{{") {
@@ -41,6 +41,6 @@ public struct Template: Sendable, Equatable {
     }
 }
 
-public struct TemplateSyntaxError: Error, Sendable {
-    public let message: String
+package struct TemplateSyntaxError: Error, Sendable {
+    package let message: String
 }

@@ -7,25 +7,25 @@ import FoundationEssentials
 /// A secret's value as Secrets Manager returned it: `SecretString` (UTF-8) or `SecretBinary`.
 ///
 /// The bytes are reachable only inside the library; every textual form is redacted.
-public struct ValuePayload: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    public enum Kind: String, Sendable {
+package struct ValuePayload: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    package enum Kind: String, Sendable {
         case string = "SecretString"
         case binary = "SecretBinary"
     }
 
-    public let kind: Kind
+    package let kind: Kind
     private let storage: ZeroingBytes
     var bytes: [UInt8] { storage.bytes }
 
-    public init(kind: Kind, bytes: [UInt8]) {
+    package init(kind: Kind, bytes: [UInt8]) {
         self.kind = kind
         self.storage = ZeroingBytes(bytes)
     }
 
-    public var count: Int { bytes.count }
-    public var description: String { "<redacted \(kind.rawValue), \(bytes.count) bytes>" }
-    public var debugDescription: String { description }
-    public var customMirror: Mirror { Mirror(self, children: ["kind": kind]) }
+    package var count: Int { bytes.count }
+    package var description: String { "<redacted \(kind.rawValue), \(bytes.count) bytes>" }
+    package var debugDescription: String { description }
+    package var customMirror: Mirror { Mirror(self, children: ["kind": kind]) }
 }
 
 /// Holds a secret's bytes and overwrites them with zeros when the last copy of the payload goes.

@@ -5,12 +5,12 @@ import FoundationEssentials
 #endif
 
 /// A thread-safe counter.
-public final class AtomicCounter: @unchecked Sendable {
+package final class AtomicCounter: @unchecked Sendable {
     // @unchecked Sendable: `value` is only touched while `lock` is held.
     private var value = 0
     private let lock = Lock()
 
-    public init() {}
+    package init() {}
 
     func next() -> Int {
         lock.lock()
@@ -19,13 +19,13 @@ public final class AtomicCounter: @unchecked Sendable {
         return value
     }
 
-    public var current: Int {
+    package var current: Int {
         lock.lock()
         defer { lock.unlock() }
         return value
     }
 
-    public func add(_ amount: Int) {
+    package func add(_ amount: Int) {
         lock.lock()
         value += amount
         lock.unlock()

@@ -2,7 +2,7 @@
 ///
 /// Every error the library throws to the command line conforms; the executable prints
 /// ``message`` and, when present, ``fix`` on its own line.
-public protocol DiagnosticError: Error, CustomStringConvertible {
+package protocol DiagnosticError: Error, CustomStringConvertible {
     /// What failed and why, naming the subject (a path, an ARN, a URL).
     var message: String { get }
     /// How to fix it, when there is a useful suggestion.
@@ -21,16 +21,16 @@ public protocol DiagnosticError: Error, CustomStringConvertible {
 }
 
 extension DiagnosticError {
-    public var isUsageError: Bool { false }
-    public var errorCode: String? { (underlying as? DiagnosticError)?.errorCode }
-    public var underlying: (any Error)? { nil }
+    package var isUsageError: Bool { false }
+    package var errorCode: String? { (underlying as? DiagnosticError)?.errorCode }
+    package var underlying: (any Error)? { nil }
 
-    public var description: String {
+    package var description: String {
         if let fix { return "\(message)\nfix: \(fix)" }
         return message
     }
 
-    public var displayText: String {
+    package var displayText: String {
         message.escapingControlCharacters + (fix.map { "\nfix: " + $0.escapingControlCharacters } ?? "")
     }
 }
@@ -38,22 +38,22 @@ extension DiagnosticError {
 extension Error {
     /// What to tell a person about this error: itself when it is a ``DiagnosticError``, else an
     /// ``UnexpectedError`` that keeps it. The one way any error becomes a message.
-    public var diagnosis: any DiagnosticError {
+    package var diagnosis: any DiagnosticError {
         (self as? any DiagnosticError) ?? UnexpectedError(self)
     }
 }
 
 /// Wraps an error that did not come with a diagnosis (it should not happen; it must not be lost):
 /// the error itself is kept as ``underlying``.
-public struct UnexpectedError: DiagnosticError {
-    public let message: String
-    public var fix: String? { nil }
-    public let underlying: (any Error)?
-    public init(_ error: any Error) {
+package struct UnexpectedError: DiagnosticError {
+    package let message: String
+    package var fix: String? { nil }
+    package let underlying: (any Error)?
+    package init(_ error: any Error) {
         message = "unexpected error: \(error)"
         underlying = error
     }
-    public init(_ message: String) {
+    package init(_ message: String) {
         self.message = "unexpected error: \(message)"
         underlying = nil
     }

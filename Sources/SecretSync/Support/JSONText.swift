@@ -20,7 +20,7 @@ enum JSONText {
 
 extension String {
     /// `"640".leftPadded(to: 4)` is `"0640"`.
-    public func leftPadded(to width: Int, with pad: Character = "0") -> String {
+    package func leftPadded(to width: Int, with pad: Character = "0") -> String {
         count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }
@@ -29,7 +29,7 @@ extension String {
     /// The text with control characters written as escapes (`\n`, `\r`, `\t`, `\u001b`), so that
     /// text from the network inside a log line or an error cannot start a forged line or drive a
     /// terminal. Everything else is unchanged.
-    public var escapingControlCharacters: String {
+    package var escapingControlCharacters: String {
         guard unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else { return self }
         var out = ""
         for scalar in unicodeScalars {

@@ -5,22 +5,22 @@ import FoundationEssentials
 #endif
 
 /// An error reading one of the local files secret-sync depends on (certificate, key, chain).
-public struct LocalFileError: DiagnosticError {
+package struct LocalFileError: DiagnosticError {
     /// What the file is for, e.g. "private key".
-    public let role: String
-    public let path: String
-    public let errno: Int32
-    public let message: String
-    public let fix: String?
+    package let role: String
+    package let path: String
+    package let errno: Int32
+    package let message: String
+    package let fix: String?
     /// A manifest that cannot be read is a configuration error (exit 2), like an invalid one.
-    public var isUsageError: Bool { role == "manifest" }
-    public var errorCode: String? { ErrnoName.of(errno) }
+    package var isUsageError: Bool { role == "manifest" }
+    package var errorCode: String? { ErrnoName.of(errno) }
 }
 
 /// Reads small local files with errors that name the file, its owner and mode, and who we run as.
-public enum LocalFile {
+package enum LocalFile {
     /// The largest file read whole (certificates, keys, chains and manifests are far smaller).
-    public static let sizeLimit = 1 << 20
+    package static let sizeLimit = 1 << 20
 
     /// Reads `path` completely. `role` names the file in errors ("certificate", "private key").
     ///
@@ -30,13 +30,13 @@ public enum LocalFile {
     ///
     /// With `trust`, the file and every directory above it are judged by ``PathTrust`` on the
     /// descriptors opened, and an ``UntrustedPathError`` thrown for one another user controls.
-    public static func read(_ path: String, role: String, limit: Int = sizeLimit, trust: PathTrust.Use? = nil) throws -> Data {
+    package static func read(_ path: String, role: String, limit: Int = sizeLimit, trust: PathTrust.Use? = nil) throws -> Data {
         try readWithOwner(path, role: role, limit: limit, trust: trust).data
     }
 
     /// ``read(_:role:limit:)``, with the owner and mode of the very file that was read (from the
     /// descriptor, not the name, so a swap between reading and checking cannot fool a caller).
-    public static func readWithOwner(_ path: String, role: String, limit: Int = sizeLimit, trust: PathTrust.Use? = nil) throws -> (
+    package static func readWithOwner(_ path: String, role: String, limit: Int = sizeLimit, trust: PathTrust.Use? = nil) throws -> (
         data: Data, owner: uid_t, mode: mode_t
     ) {
         let absolute = path.hasPrefix("/") ? path : currentDirectory() + "/" + path

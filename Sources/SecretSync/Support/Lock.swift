@@ -4,12 +4,12 @@
 
 /// A mutex with a condition variable, the one lock primitive of the library (pthreads, so the
 /// library needs nothing of Foundation's threading). `wait` releases the lock while it waits.
-public final class Lock: @unchecked Sendable {
+package final class Lock: @unchecked Sendable {
     // @unchecked Sendable: the pthread objects are what makes the callers' state safe to share.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 
-    public init() {
+    package init() {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
@@ -30,10 +30,10 @@ public final class Lock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    public func lock() { pthread_mutex_lock(mutex) }
-    public func unlock() { pthread_mutex_unlock(mutex) }
+    package func lock() { pthread_mutex_lock(mutex) }
+    package func unlock() { pthread_mutex_unlock(mutex) }
 
-    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    package func withLock<T>(_ body: () throws -> T) rethrows -> T {
         lock()
         defer { unlock() }
         return try body()
@@ -57,13 +57,13 @@ public final class Lock: @unchecked Sendable {
 }
 
 /// Threads for work that waits on the network (not the CPU): detached pthreads running a closure.
-public enum Threads {
+package enum Threads {
     private final class Box {
         let body: () -> Void
         init(_ body: @escaping () -> Void) { self.body = body }
     }
 
-    public static func detach(_ body: @escaping @Sendable () -> Void) {
+    package static func detach(_ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         var thread = pthread_t()
         let started = pthread_create(
@@ -83,7 +83,7 @@ public enum Threads {
     }
 
     /// Sleeps this thread for `seconds`.
-    public static func sleep(_ seconds: Double) {
+    package static func sleep(_ seconds: Double) {
         guard seconds > 0 else { return }
         var interval = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
         var remaining = timespec()

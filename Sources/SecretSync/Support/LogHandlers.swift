@@ -6,7 +6,7 @@ import Logging
 #endif
 
 /// Log line formats for stderr: `text` for people and journald, `json` for log shippers.
-public enum LogFormat: String, CaseIterable, Sendable {
+package enum LogFormat: String, CaseIterable, Sendable {
     case text
     case json
     /// Text with a `<N>` syslog priority prefix, which journald reads as the line's level.
@@ -14,25 +14,25 @@ public enum LogFormat: String, CaseIterable, Sendable {
 }
 
 /// Writes one line per event to stderr. Never bootstrapped in tests: loggers are passed in.
-public struct StderrLogHandler: LogHandler {
-    public var logLevel: Logger.Level
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
+package struct StderrLogHandler: LogHandler {
+    package var logLevel: Logger.Level
+    package var metadata: Logger.Metadata = [:]
+    package var metadataProvider: Logger.MetadataProvider?
     let label: String
     let format: LogFormat
 
-    public init(label: String, format: LogFormat, level: Logger.Level) {
+    package init(label: String, format: LogFormat, level: Logger.Level) {
         self.label = label
         self.format = format
         self.logLevel = level
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         let level = event.level
         let message = event.message
         let explicit = event.metadata

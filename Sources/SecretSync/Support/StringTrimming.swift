@@ -2,10 +2,10 @@
 /// that FoundationEssentials is enough (Foundation's `CharacterSet` trimming is not part of it).
 extension StringProtocol {
     /// Without leading and trailing white space (spaces, tabs, newlines).
-    public var trimmed: String { trimming { $0.isWhitespace } }
+    package var trimmed: String { trimming { $0.isWhitespace } }
 
     /// Without leading and trailing spaces and tabs (line breaks kept).
-    public var trimmedSpaces: String { trimming { $0 == " " || $0 == "\t" } }
+    package var trimmedSpaces: String { trimming { $0 == " " || $0 == "\t" } }
 
     /// One slice between the first and the last character that is not `blank`; nothing is copied
     /// character by character (PEM bundles trim every line, on every start).

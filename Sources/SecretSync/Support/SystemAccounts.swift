@@ -5,39 +5,39 @@ import FoundationEssentials
 #endif
 
 /// A user or group, as named in the manifest and as resolved on this host.
-public struct Account: Sendable, Equatable, CustomStringConvertible {
-    public let name: String
-    public let id: UInt32
-    public var description: String { name }
+package struct Account: Sendable, Equatable, CustomStringConvertible {
+    package let name: String
+    package let id: UInt32
+    package var description: String { name }
 }
 
 /// Looks up users and groups by name or number. The real one asks the system (NSS).
-public protocol AccountDirectory: Sendable {
+package protocol AccountDirectory: Sendable {
     func user(_ nameOrID: String) -> Account?
     func group(_ nameOrID: String) -> Account?
 }
 
 /// The one place users and groups are looked up: for the manifest's `owner:`/`group:` and for
 /// the names shown in messages.
-public struct SystemAccounts: AccountDirectory {
-    public init() {}
+package struct SystemAccounts: AccountDirectory {
+    package init() {}
 
-    public func user(_ nameOrID: String) -> Account? {
+    package func user(_ nameOrID: String) -> Account? {
         // A numeric id need not have a name.
         if let id = UInt32(nameOrID) { return Account(name: Self.lookUpUser(id: id) ?? nameOrID, id: id) }
         return Self.lookUpUser(name: nameOrID).map { Account(name: nameOrID, id: $0) }
     }
 
-    public func group(_ nameOrID: String) -> Account? {
+    package func group(_ nameOrID: String) -> Account? {
         if let id = UInt32(nameOrID) { return Account(name: Self.lookUpGroup(id: id) ?? nameOrID, id: id) }
         return Self.lookUpGroup(name: nameOrID).map { Account(name: nameOrID, id: $0) }
     }
 
     /// The user's name, or the number when it has none.
-    public static func userName(_ uid: uid_t) -> String { lookUpUser(id: uid) ?? String(uid) }
+    package static func userName(_ uid: uid_t) -> String { lookUpUser(id: uid) ?? String(uid) }
 
     /// The group's name, or the number when it has none.
-    public static func groupName(_ gid: gid_t) -> String { lookUpGroup(id: gid) ?? String(gid) }
+    package static func groupName(_ gid: gid_t) -> String { lookUpGroup(id: gid) ?? String(gid) }
 
     static let bufferSize = 16384
 

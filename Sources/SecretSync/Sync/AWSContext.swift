@@ -5,20 +5,20 @@ import Logging
 /// CA bundle), a logger, a clock, the retry policy and one call counter. It builds the credential
 /// provider, the Roles Anywhere client and both service clients, so that `once`, `daemon`, `run`,
 /// `credential-process` and the credentials endpoint are wired the same way, in one place.
-public struct AWSContext: Sendable {
-    public let transport: any HTTPTransport
-    public let environment: [String: String]
-    public let logger: Logger
-    public let clock: @Sendable () -> Date
+package struct AWSContext: Sendable {
+    package let transport: any HTTPTransport
+    package let environment: [String: String]
+    package let logger: Logger
+    package let clock: @Sendable () -> Date
     /// For Secrets Manager and Parameter Store; Roles Anywhere makes one attempt fewer (its
     /// caller, a pass or a credential process, has its own deadline).
-    public let retry: RetryPolicy
+    package let retry: RetryPolicy
     /// Every HTTP request made, retries and `CreateSession` included.
-    public let calls: AtomicCounter
+    package let calls: AtomicCounter
     /// No request runs past it (`once --timeout`).
-    public let deadline: Deadline?
+    package let deadline: Deadline?
 
-    public init(
+    package init(
         transport: any HTTPTransport, environment: [String: String], logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
         retry: RetryPolicy = RetryPolicy(maxAttempts: 4), calls: AtomicCounter = AtomicCounter(), deadline: Deadline? = nil
     ) {
@@ -33,7 +33,7 @@ public struct AWSContext: Sendable {
 
     /// Over the real network: up to `connections` kept-alive libcurl handles, configured from
     /// the environment (proxies, `AWS_CA_BUNDLE`) and bounded by `deadline`.
-    public static func live(
+    package static func live(
         environment: [String: String], logger: Logger, connections: Int = EntryFetcher.defaultConcurrency, deadline: Deadline? = nil,
         calls: AtomicCounter = AtomicCounter()
     ) throws -> AWSContext {
@@ -44,15 +44,15 @@ public struct AWSContext: Sendable {
             deadline: deadline)
     }
 
-    public var secretsManager: SecretsManagerClient {
+    package var secretsManager: SecretsManagerClient {
         SecretsManagerClient(transport: transport, environment: environment, logger: logger, clock: clock, retry: retry, calls: calls)
     }
 
-    public var parameterStore: ParameterStoreClient {
+    package var parameterStore: ParameterStoreClient {
         ParameterStoreClient(transport: transport, environment: environment, logger: logger, clock: clock, retry: retry, calls: calls)
     }
 
-    public func rolesAnywhere(_ configuration: RolesAnywhereConfiguration) -> RolesAnywhereClient {
+    package func rolesAnywhere(_ configuration: RolesAnywhereConfiguration) -> RolesAnywhereClient {
         RolesAnywhereClient(
             configuration: configuration, transport: transport, environment: environment, logger: logger, clock: clock,
             retry: retry.attempts(retry.maxAttempts - 1),
@@ -60,7 +60,7 @@ public struct AWSContext: Sendable {
     }
 
     /// The fetcher of a manifest's entries, over both services.
-    public func fetcher(fallbackRegions: [String] = [], concurrency: Int = EntryFetcher.defaultConcurrency, useBatch: Bool = true)
+    package func fetcher(fallbackRegions: [String] = [], concurrency: Int = EntryFetcher.defaultConcurrency, useBatch: Bool = true)
         -> EntryFetcher
     {
         EntryFetcher(
@@ -69,7 +69,7 @@ public struct AWSContext: Sendable {
     }
 
     /// The credential source `auth:` asks for, cached across calls until shortly before expiry.
-    public func credentialProvider(for auth: Manifest.Auth) -> any CredentialProvider {
+    package func credentialProvider(for auth: Manifest.Auth) -> any CredentialProvider {
         switch auth {
         case .rolesAnywhere(let configuration):
             let client = rolesAnywhere(configuration)
@@ -95,7 +95,7 @@ extension Reconciler {
     /// A reconciler over the real network, file system and processes.
     /// `shared` (the daemon's) keeps one credential session across passes, reloads and the
     /// credentials endpoint.
-    public static func live(
+    package static func live(
         manifest: Manifest, environment: [String: String], logger: Logger, deadline: Deadline? = nil, memory: StateMemory = StateMemory(),
         shared: SharedCredentials? = nil
     ) throws -> Reconciler {

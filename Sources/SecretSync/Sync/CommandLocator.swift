@@ -6,21 +6,21 @@ import FoundationEssentials
 
 /// Finds a command the way a POSIX shell does: a name with a `/` is used as given, anything else
 /// is searched in `PATH`. Errors carry the shell's conventional exit statuses (127, 126).
-public enum CommandLocator {
-    public struct Failure: DiagnosticError {
-        public let message: String
-        public let fix: String?
+package enum CommandLocator {
+    package struct Failure: DiagnosticError {
+        package let message: String
+        package let fix: String?
         /// 127: not found; 126: found but not executable.
-        public let exitStatus: Int32
+        package let exitStatus: Int32
 
-        public init(message: String, fix: String?, exitStatus: Int32) {
+        package init(message: String, fix: String?, exitStatus: Int32) {
             self.message = message
             self.fix = fix
             self.exitStatus = exitStatus
         }
     }
 
-    public static func locate(_ command: String, path: String?) throws -> String {
+    package static func locate(_ command: String, path: String?) throws -> String {
         if command.contains("/") {
             try check(command, as: command)
             return command

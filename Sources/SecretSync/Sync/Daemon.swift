@@ -8,8 +8,10 @@ import Logging
 
 /// When the next pass runs: every `interval` with ±10% jitter (so a fleet does not call AWS in
 /// step); after a failed pass, exponential backoff from 5 s with jitter, capped at the interval.
-public enum PassSchedule {
-    public static func delay(interval: TimeInterval, consecutiveFailures: Int, random: (ClosedRange<Double>) -> Double = Double.random(in:))
+package enum PassSchedule {
+    package static func delay(
+        interval: TimeInterval, consecutiveFailures: Int, random: (ClosedRange<Double>) -> Double = Double.random(in:)
+    )
         -> TimeInterval
     {
         guard consecutiveFailures > 0 else { return interval * random(0.9...1.1) }
@@ -20,36 +22,36 @@ public enum PassSchedule {
 
 /// What the daemon loop waits for: a stop or reload request, or the time of the next pass.
 /// The real source is ``DaemonSignals``; tests script one and step through the schedule.
-public protocol DaemonEvents: AnyObject {
+package protocol DaemonEvents: AnyObject {
     /// Waits up to `seconds` (monotonic) for an event; nil when the time passed without one.
     func wait(seconds: TimeInterval) -> DaemonEvent?
     /// The stop signal, if one arrived; asked between secrets so a pass ends after the write in progress.
     var stopRequested: Int32? { get }
 }
 
-public enum DaemonEvent: Sendable, Equatable {
+package enum DaemonEvent: Sendable, Equatable {
     case stop(Int32)
     case reload
 }
 
 /// Where the daemon reports its state (systemd's sd_notify, or a test's record).
-public protocol StatusNotifier {
+package protocol StatusNotifier {
     func notify(_ state: String)
 }
 
 extension ServiceNotifier: StatusNotifier {}
 
 /// One reconcile pass, as the daemon runs it (``Reconciler`` in production).
-public protocol PassRunner {
+package protocol PassRunner {
     func pass(dryRun: Bool, shouldStop: () -> String?) throws -> PassReport
 }
 
 extension Reconciler: PassRunner {}
 
 /// SIGTERM, SIGINT and SIGHUP turned into events the daemon loop can wait for.
-public final class DaemonSignals: DaemonEvents, @unchecked Sendable {
+package final class DaemonSignals: DaemonEvents, @unchecked Sendable {
     // @unchecked Sendable: the flags are only touched while `lock` is held.
-    public typealias Event = DaemonEvent
+    package typealias Event = DaemonEvent
 
     private let lock = Lock()
     private var stopSignal: Int32?
@@ -58,7 +60,7 @@ public final class DaemonSignals: DaemonEvents, @unchecked Sendable {
     private let events = DispatchSemaphore(value: 0)
     private var route: SignalRoute?
 
-    public init() {
+    package init() {
         route = SignalRoute([SIGTERM, SIGINT, SIGHUP], label: "secret-sync.signals") { [weak self] in self?.received($0) }
     }
 
@@ -70,16 +72,16 @@ public final class DaemonSignals: DaemonEvents, @unchecked Sendable {
     }
 
     /// The stop signal, if one arrived; asked between secrets so a pass ends after the write in progress.
-    public var stopRequested: Int32? {
+    package var stopRequested: Int32? {
         lock.lock()
         defer { lock.unlock() }
         return stopSignal
     }
 
-    public func wait(seconds: TimeInterval) -> Event? { wait(until: .after(seconds)) }
+    package func wait(seconds: TimeInterval) -> Event? { wait(until: .after(seconds)) }
 
     /// Waits until `deadline` (monotonic) or a signal; a stop wins over a reload.
-    public func wait(until deadline: Deadline) -> Event? {
+    package func wait(until deadline: Deadline) -> Event? {
         while true {
             lock.lock()
             if let stopSignal {
@@ -104,7 +106,7 @@ public final class DaemonSignals: DaemonEvents, @unchecked Sendable {
 ///
 /// Time and signals come through ``DaemonEvents`` and passes through ``PassRunner``, so the
 /// schedule, backoff, reload and stop are unit-tested by stepping a scripted event source.
-public struct Daemon {
+package struct Daemon {
     let manifestPath: String
     let load: (String) throws -> Manifest
     let makeRunner: (Manifest) throws -> any PassRunner
@@ -113,7 +115,7 @@ public struct Daemon {
     let logger: Logger
     let random: (ClosedRange<Double>) -> Double
 
-    public init(
+    package init(
         manifestPath: String, load: @escaping (String) throws -> Manifest, makeRunner: @escaping (Manifest) throws -> any PassRunner,
         events: any DaemonEvents, notifier: any StatusNotifier, logger: Logger,
         random: @escaping (ClosedRange<Double>) -> Double = Double.random(in:)
@@ -138,7 +140,7 @@ public struct Daemon {
     }
 
     /// Runs until a stop signal; returns normally then. Throws only if the first manifest is invalid.
-    public func run(initial manifest: Manifest) throws {
+    package func run(initial manifest: Manifest) throws {
         var manifest = manifest
         var runner = try makeRunner(manifest)
         var failures = 0

@@ -10,7 +10,7 @@ import Logging
 /// (and everything, once a role turns out not to allow batches) by `GetSecretValue`; parameters by
 /// `GetParameters`, 10 a call; all calls run in parallel with bounded concurrency over kept-alive
 /// connections.
-public final class EntryFetcher: @unchecked Sendable {
+package final class EntryFetcher: @unchecked Sendable {
     // @unchecked Sendable: `batchDenied` is only touched while `lock` is held.
     let client: SecretsManagerClient
     let parameters: ParameterStoreClient
@@ -29,9 +29,9 @@ public final class EntryFetcher: @unchecked Sendable {
 
     /// Parallel requests (and so kept-alive connections) at most; handles are made only when
     /// needed, and Secrets Manager allows thousands of requests a second.
-    public static let defaultConcurrency = 16
+    package static let defaultConcurrency = 16
 
-    public init(
+    package init(
         secretsManager: SecretsManagerClient, parameterStore: ParameterStoreClient, concurrency: Int = EntryFetcher.defaultConcurrency,
         useBatch: Bool = true,
         fallbackRegions: [String] = [], logger: Logger
@@ -138,7 +138,7 @@ public final class EntryFetcher: @unchecked Sendable {
     /// themselves (a rotated or deleted key, a session revoked early), the cached ones are dropped
     /// and the refused secrets fetched once more with fresh credentials. Throws only when no
     /// credentials can be had.
-    public func fetch(_ secrets: [ManifestEntry], using provider: any CredentialProvider) throws -> [String: Result<Fetched, any Error>] {
+    package func fetch(_ secrets: [ManifestEntry], using provider: any CredentialProvider) throws -> [String: Result<Fetched, any Error>] {
         var results = fetch(secrets, credentials: try provider.credentials())
         let refused = secrets.filter { secret in
             guard case .failure(let error as AWSServiceError) = results[secret.name] else { return false }
@@ -158,7 +158,7 @@ public final class EntryFetcher: @unchecked Sendable {
         return results
     }
 
-    public func fetch(_ secrets: [ManifestEntry], credentials: AWSCredentials) -> [String: Result<Fetched, any Error>] {
+    package func fetch(_ secrets: [ManifestEntry], credentials: AWSCredentials) -> [String: Result<Fetched, any Error>] {
         var keys = [Key]()
         var seen = Set<Key>()
         for secret in secrets {
@@ -323,12 +323,12 @@ extension EntryFetcher.Key {
 }
 
 /// What a fetch brought for one entry: one version, or every value a `path:` holds.
-public enum Fetched: Sendable {
+package enum Fetched: Sendable {
     case one(StoredValue)
     case many([StoredValue])
 
     /// The version of a single entry (nil for a collection).
-    public var single: StoredValue? {
+    package var single: StoredValue? {
         if case .one(let version) = self { return version }
         return nil
     }

@@ -6,32 +6,32 @@ import FoundationEssentials
 
 /// Builds the environment `secret-sync run` hands to its command: the parent's (or a minimal
 /// allowlist with `pristine`), without the wrapper's own AWS credentials, plus the secrets.
-public struct EnvironmentBuilder: Sendable {
+package struct EnvironmentBuilder: Sendable {
     /// What `--pristine` keeps from the parent.
-    public static let pristineAllowlist: Set<String> = [
+    package static let pristineAllowlist: Set<String> = [
         "PATH", "HOME", "LANG", "LANGUAGE", "TZ", "USER", "LOGNAME", "SHELL", "TERM", "TMPDIR",
         "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "INVOCATION_ID", "JOURNAL_STREAM",
     ]
 
     /// The wrapper's credentials for `auth: environment`: never passed to hooks, and to `run`'s
     /// command only when asked.
-    public static let awsCredentialVariables: Set<String> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
+    package static let awsCredentialVariables: Set<String> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
 
-    public let parent: [String: String]
-    public let pristine: Bool
-    public let keepAWSCredentials: Bool
+    package let parent: [String: String]
+    package let pristine: Bool
+    package let keepAWSCredentials: Bool
 
-    public init(parent: [String: String], pristine: Bool, keepAWSCredentials: Bool) {
+    package init(parent: [String: String], pristine: Bool, keepAWSCredentials: Bool) {
         self.parent = parent
         self.pristine = pristine
         self.keepAWSCredentials = keepAWSCredentials
     }
 
-    public struct Result: Sendable {
-        public let environment: [String: String]
+    package struct Result: Sendable {
+        package let environment: [String: String]
         /// Names (never values) of parent variables a secret replaced.
-        public let overridden: [String]
-        public let injected: [String]
+        package let overridden: [String]
+        package let injected: [String]
     }
 
     /// Merges every secret's variables: a `name:` entry wins over a `prefix:` one of the same name;
@@ -57,7 +57,7 @@ public struct EnvironmentBuilder: Sendable {
         return order.map { (name: $0, value: chosen[$0]!.value) }
     }
 
-    public func build(_ secrets: [(name: String, value: String)]) -> Result {
+    package func build(_ secrets: [(name: String, value: String)]) -> Result {
         var environment = parent.filter { pristine ? Self.pristineAllowlist.contains($0.key) : true }
         if !keepAWSCredentials {
             for name in Self.awsCredentialVariables { environment.removeValue(forKey: name) }

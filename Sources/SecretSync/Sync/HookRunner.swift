@@ -5,28 +5,28 @@ import FoundationEssentials
 #endif
 
 /// How a hook ended.
-public struct HookResult: Sendable, Equatable {
-    public typealias Ending = ProcessEnding
+package struct HookResult: Sendable, Equatable {
+    package typealias Ending = ProcessEnding
 
-    public let ending: Ending
-    public var succeeded: Bool { ending == .exited(0) }
-    public var description: String { ending.description }
+    package let ending: Ending
+    package var succeeded: Bool { ending == .exited(0) }
+    package var description: String { ending.description }
 
-    public init(ending: Ending) { self.ending = ending }
+    package init(ending: Ending) { self.ending = ending }
 }
 
 /// Runs reload hooks. Side effects sit behind this protocol so the reconciler can be driven in tests.
-public protocol CommandRunner: Sendable {
+package protocol CommandRunner: Sendable {
     func run(_ command: HookCommand, environment: [String: String], timeout: TimeInterval) -> HookResult
 }
 
 /// Runs a hook through ``ProcessLauncher``: its own process group, stdin from /dev/null, its
 /// output on our stderr (stdout stays clean for `--dry-run` plans); at the timeout the whole
 /// group gets SIGTERM, then SIGKILL.
-public struct ProcessHookRunner: CommandRunner {
-    public init() {}
+package struct ProcessHookRunner: CommandRunner {
+    package init() {}
 
-    public func run(_ command: HookCommand, environment: [String: String], timeout: TimeInterval) -> HookResult {
+    package func run(_ command: HookCommand, environment: [String: String], timeout: TimeInterval) -> HookResult {
         let outcome = ProcessLauncher.run(command.arguments, environment: environment, output: .toStandardError, deadline: .after(timeout))
         return HookResult(ending: outcome.ending)
     }

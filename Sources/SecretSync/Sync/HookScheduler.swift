@@ -1,13 +1,13 @@
 /// Which hooks a pass runs, and for which secrets: once per distinct command, in manifest order,
 /// for secrets that changed this pass (and succeeded) or that still owe the hook from a failed run.
 /// Pure, so it is unit-tested without processes.
-public enum HookScheduler {
-    public struct Run: Equatable, Sendable {
-        public let command: HookCommand
-        public let secrets: [String]
+package enum HookScheduler {
+    package struct Run: Equatable, Sendable {
+        package let command: HookCommand
+        package let secrets: [String]
     }
 
-    public static func schedule(
+    package static func schedule(
         _ secrets: [ManifestEntry], succeeded: Set<String>, changed: Set<String>, owed: [String: [HookCommand]]
     ) -> [Run] {
         var order = [HookCommand]()

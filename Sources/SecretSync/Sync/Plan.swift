@@ -7,9 +7,9 @@ import FoundationEssentials
 /// The plans secret-sync prints — names, paths, owners, modes, versions and commands, never a
 /// value: what the manifest would fetch (`validate`, offline) and what a pass would do
 /// (`once --dry-run`). One description of a file serves both.
-public enum Plan {
+package enum Plan {
     /// "3 secrets", "3 secrets, 2 parameters", "1 parameter": what a manifest holds.
-    public static func count(_ manifest: Manifest) -> String {
+    package static func count(_ manifest: Manifest) -> String {
         let parameters = manifest.entries.filter { $0.source.service == .parameterStore }.count
         let secrets = manifest.entries.count - parameters
         var parts = [secrets == 1 ? "1 secret" : "\(secrets) secrets"]
@@ -19,7 +19,7 @@ public enum Plan {
     }
 
     /// What a pass and `run` would fetch, and where it goes.
-    public static func manifest(_ manifest: Manifest) -> [String] {
+    package static func manifest(_ manifest: Manifest) -> [String] {
         var lines = [String]()
         if !manifest.fallbackRegions.isEmpty {
             lines.append(
@@ -59,7 +59,7 @@ public enum Plan {
     }
 
     /// What a dry-run pass found: per secret its version and each file's verb; the hooks it would run.
-    public static func pass(_ report: PassReport, manifest: Manifest) -> String {
+    package static func pass(_ report: PassReport, manifest: Manifest) -> String {
         var lines = [String]()
         for result in report.secrets {
             let spec = manifest.entries.first { $0.name == result.name }

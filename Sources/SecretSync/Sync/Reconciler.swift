@@ -7,7 +7,7 @@ import Logging
 
 /// One reconcile pass: fetch every secret that has files, render, write what differs, run the
 /// hooks of what changed, and record it all in the state. One failing secret never stops the others.
-public struct Reconciler: Sendable {
+package struct Reconciler: Sendable {
     let manifest: Manifest
     let credentials: any CredentialProvider
     let fetcher: EntryFetcher
@@ -27,7 +27,7 @@ public struct Reconciler: Sendable {
 
     /// Passes over `aws` (its environment is also the hooks', its clock and deadline the
     /// pass's), with `credentials` for every call.
-    public init(
+    package init(
         manifest: Manifest, credentials: any CredentialProvider, aws: AWSContext, writer: AtomicFileWriter = AtomicFileWriter(),
         hooks: any CommandRunner = ProcessHookRunner(), warmUpConnections: Bool = false, memory: StateMemory = StateMemory()
     ) {
@@ -49,7 +49,7 @@ public struct Reconciler: Sendable {
     /// lock, before each secret and before each hook: when it gives a reason, the secrets not yet
     /// started are left as they are and reported, and hooks are kept owed for the next pass.
     /// A secret's files are never left half-written.
-    public func pass(dryRun: Bool, shouldStop: () -> String? = { nil }) throws -> PassReport {
+    package func pass(dryRun: Bool, shouldStop: () -> String? = { nil }) throws -> PassReport {
         let lock = dryRun ? nil : try takeLock(shouldStop: shouldStop)
         defer { withExtendedLifetime(lock) {} }
         var state = try loadState(dryRun: dryRun)

@@ -7,29 +7,29 @@ import Logging
 
 /// The secrets `secret-sync run` injects: those of the manifest that have `env:` entries, and
 /// only those. Fails closed: any secret that cannot be fetched or turned into variables fails it all.
-public struct RunEnvironment: Sendable {
+package struct RunEnvironment: Sendable {
     let manifest: Manifest
     /// One source of credentials for the first fetch and every later one (`--restart-on-change`).
     let credentials: any CredentialProvider
     let fetcher: EntryFetcher
     let logger: Logger
 
-    public init(manifest: Manifest, aws: AWSContext) {
+    package init(manifest: Manifest, aws: AWSContext) {
         self.manifest = manifest
         self.credentials = aws.credentialProvider(for: manifest.auth)
         self.fetcher = aws.fetcher(fallbackRegions: manifest.fallbackRegions)
         self.logger = aws.logger
     }
 
-    public struct Failure: DiagnosticError {
-        public let errors: [any DiagnosticError]
-        public var message: String {
+    package struct Failure: DiagnosticError {
+        package let errors: [any DiagnosticError]
+        package var message: String {
             "not starting the command: " + errors.map(\.message).joined(separator: "; ")
         }
-        public var fix: String? { errors.compactMap(\.fix).first }
+        package var fix: String? { errors.compactMap(\.fix).first }
     }
 
-    public func variables() throws -> [(name: String, value: String)] {
+    package func variables() throws -> [(name: String, value: String)] {
         let wanted = manifest.entries.filter { !$0.env.isEmpty }
         guard !wanted.isEmpty else {
             throw Failure(errors: [

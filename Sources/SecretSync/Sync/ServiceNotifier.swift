@@ -6,17 +6,17 @@ import FoundationEssentials
 
 /// systemd's readiness protocol (sd_notify) without libsystemd: one datagram per message to the
 /// Unix socket named by `$NOTIFY_SOCKET` (a leading `@` is an abstract socket). A no-op without it.
-public struct ServiceNotifier: Sendable {
+package struct ServiceNotifier: Sendable {
     let socketPath: String?
 
-    public init(environment: [String: String]) {
+    package init(environment: [String: String]) {
         socketPath = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    public var isActive: Bool { socketPath != nil }
+    package var isActive: Bool { socketPath != nil }
 
     /// Sends e.g. `READY=1\nSTATUS=…`. Failures are ignored, as sd_notify's callers do.
-    public func notify(_ state: String) {
+    package func notify(_ state: String) {
         guard let socketPath else { return }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return }

@@ -5,22 +5,22 @@ import FoundationEssentials
 #endif
 
 /// `secret-sync status`: each secret's and parameter's state, judged for monitoring.
-public struct StatusReport: Sendable {
-    public struct Entry: Sendable, Codable {
-        public let name: String
+package struct StatusReport: Sendable {
+    package struct Entry: Sendable, Codable {
+        package let name: String
         /// `secret` or `parameter` in the document.
-        public let service: AWSService
+        package let service: AWSService
         /// The secret's or parameter's id as the manifest gives it.
-        public let secretId: String
-        public let versionId: String?
-        public let lastSuccess: Date?
-        public let lastAttempt: Date?
-        public let lastError: String?
-        public let pendingHooks: [String]
-        public let lastHookError: String?
+        package let secretId: String
+        package let versionId: String?
+        package let lastSuccess: Date?
+        package let lastAttempt: Date?
+        package let lastError: String?
+        package let pendingHooks: [String]
+        package let lastHookError: String?
         /// The fallback region that served the last success (nil: the entry's own region).
-        public let servedBy: String?
-        public let health: Health
+        package let servedBy: String?
+        package let health: Health
 
         enum CodingKeys: String, CodingKey {
             case name
@@ -29,7 +29,7 @@ public struct StatusReport: Sendable {
         }
 
         /// One shape for every entry: a field that does not apply is null, never missing.
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(name, forKey: .name)
             try container.encode(service, forKey: .service)
@@ -46,10 +46,10 @@ public struct StatusReport: Sendable {
     }
 
     /// The version of `status --json`'s document: raised when a field changes meaning or goes.
-    public static let jsonFormatVersion = 1
+    package static let jsonFormatVersion = 1
 
     /// How one secret stands, for people and for monitoring.
-    public enum Health: String, Sendable, Codable {
+    package enum Health: String, Sendable, Codable {
         case ok
         case failing
         case stale
@@ -57,13 +57,13 @@ public struct StatusReport: Sendable {
         case hookFailing = "hook-failing"
     }
 
-    public let entries: [Entry]
-    public let lastPass: SyncState.PassRecord?
-    public let maxAge: TimeInterval
+    package let entries: [Entry]
+    package let lastPass: SyncState.PassRecord?
+    package let maxAge: TimeInterval
 
-    public var healthy: Bool { entries.allSatisfy { $0.health == .ok } }
+    package var healthy: Bool { entries.allSatisfy { $0.health == .ok } }
 
-    public init(manifest: Manifest, state: SyncState, now: Date = Date(), maxAge: TimeInterval? = nil) {
+    package init(manifest: Manifest, state: SyncState, now: Date = Date(), maxAge: TimeInterval? = nil) {
         // Every pass records itself, so three missed intervals (at least 15 minutes) are stale.
         let maxAge = maxAge ?? max(3 * manifest.interval, 15 * 60)
         self.maxAge = maxAge
@@ -88,7 +88,7 @@ public struct StatusReport: Sendable {
         }
     }
 
-    public func text(now: Date = Date()) -> String {
+    package func text(now: Date = Date()) -> String {
         var lines = [String]()
         if let pass = lastPass {
             lines.append(
@@ -115,7 +115,7 @@ public struct StatusReport: Sendable {
         return lines.map(\.escapingControlCharacters).joined(separator: "\n") + "\n"
     }
 
-    public func json() throws -> String {
+    package func json() throws -> String {
         struct Document: Encodable {
             let formatVersion = StatusReport.jsonFormatVersion
             let healthy: Bool

@@ -6,25 +6,25 @@ import FoundationEssentials
 
 /// `secret-sync validate`: what can be checked without the network. The manifest itself is
 /// checked by parsing it; this adds the certificate, key and chain, and describes the plan.
-public struct Validation {
-    public enum Severity: String, Sendable { case ok, warning, problem }
+package struct Validation {
+    package enum Severity: String, Sendable { case ok, warning, problem }
 
-    public struct Finding: Sendable {
-        public let severity: Severity
-        public let subject: String
-        public let message: String
-        public let fix: String?
+    package struct Finding: Sendable {
+        package let severity: Severity
+        package let subject: String
+        package let message: String
+        package let fix: String?
     }
 
-    public let manifest: Manifest
-    public let now: Date
+    package let manifest: Manifest
+    package let now: Date
 
-    public init(manifest: Manifest, now: Date = Date()) {
+    package init(manifest: Manifest, now: Date = Date()) {
         self.manifest = manifest
         self.now = now
     }
 
-    public func findings() -> [Finding] {
+    package func findings() -> [Finding] {
         let directories = PathWalker.untrustedDirectories(manifest.entries.flatMap(\.destinationDirectories)).map {
             Finding(
                 severity: .warning, subject: $0.directory,

@@ -5,9 +5,9 @@ import FoundationEssentials
 #endif
 
 /// Durations as the manifest and flags write them: `30s`, `5m`, `1h`, `1h30m`, `2d`.
-public enum DurationParser {
+package enum DurationParser {
     /// A duration as written, and whether it can be used.
-    public enum Parsed: Equatable, Sendable {
+    package enum Parsed: Equatable, Sendable {
         case valid(TimeInterval)
         /// Not a duration at all (a bare number, an unknown unit).
         case malformed
@@ -19,14 +19,14 @@ public enum DurationParser {
     static let ceiling: TimeInterval = 366 * 86400
 
     /// nil for anything else, including a bare number (its unit would be a guess). `ms` is allowed.
-    public static func parse(_ text: String) -> TimeInterval? {
+    package static func parse(_ text: String) -> TimeInterval? {
         if case .valid(let seconds) = parse(text, within: 0.001...ceiling) { return seconds }
         return nil
     }
 
     /// `text` read and range-checked before any conversion, so no number written in a manifest
     /// or a flag can overflow what uses it. `ms` only where `milliseconds` allows it.
-    public static func parse(_ text: String, within range: ClosedRange<TimeInterval>, milliseconds: Bool = true) -> Parsed {
+    package static func parse(_ text: String, within range: ClosedRange<TimeInterval>, milliseconds: Bool = true) -> Parsed {
         var units: [String: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         if milliseconds { units["ms"] = 0.001 }
         var total = 0.0
@@ -48,7 +48,7 @@ public enum DurationParser {
     }
 
     /// `1s to 1d`, for messages.
-    public static func describe(_ range: ClosedRange<TimeInterval>) -> String {
+    package static func describe(_ range: ClosedRange<TimeInterval>) -> String {
         "\(DurationText.describe(range.lowerBound)) to \(DurationText.describe(range.upperBound))"
     }
 }
