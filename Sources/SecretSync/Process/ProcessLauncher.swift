@@ -48,6 +48,12 @@ package enum ProcessLauncher {
     static let drainGrace = 0.1
 
     package static func run(_ arguments: [String], environment: [String: String], output: Output, deadline: Deadline) -> Outcome {
+        let executable: String?
+        switch judgedProgram(arguments.first, environment: environment) {
+        case .success(let path): executable = path
+        case .failure(let refusal):
+            return Outcome(ending: .couldNotStart(refusal.message + "; fix: " + (refusal.fix ?? "")), stdout: [], stderr: [])
+        }
         var pipes: [(read: Int32, write: Int32)] = []
         if case .capture = output {
             for _ in 0..<2 {
@@ -61,16 +67,6 @@ package enum ProcessLauncher {
                 }
                 pipes.append((ends[0], ends[1]))
             }
-        }
-        let executable: String?
-        switch judgedProgram(arguments.first, environment: environment) {
-        case .success(let path): executable = path
-        case .failure(let refusal):
-            for pipe in pipes {
-                close(pipe.read)
-                close(pipe.write)
-            }
-            return Outcome(ending: .couldNotStart(refusal.message + "; fix: " + (refusal.fix ?? "")), stdout: [], stderr: [])
         }
         let mark = LaunchMark()
         var marked = environment

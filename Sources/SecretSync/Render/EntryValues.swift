@@ -81,9 +81,10 @@ struct EntryValues {
         func failure(_ message: String, _ fix: String) -> RenderError {
             RenderError(message: "secret \(entry.name): \(message)", fix: fix)
         }
-        func object(for use: String) throws -> JSONDocument {
+        /// A render step whose error names this entry.
+        func named<T>(_ step: () throws -> T) throws -> T {
             do {
-                return try Renderer.object(value, for: use)
+                return try step()
             } catch let error as RenderError {
                 throw failure(error.message, error.fix ?? "")
             }
@@ -106,16 +107,11 @@ struct EntryValues {
                 }
                 variables.append((name, text, true))
             case .variable(let name, let key?, let base64):
-                let field: JSONDocument
-                do {
-                    field = try Renderer.field(key, of: try Renderer.object(value, for: "env \(name) (key: \(key))"))
-                } catch let error as RenderError {
-                    throw failure(error.message, error.fix ?? "")
-                }
-                let text = field.fieldText
+                let text = try named { try Renderer.field(key, of: try Renderer.object(value, for: "env \(name) (key: \(key))")) }
+                    .fieldText
                 variables.append((name, base64 ? Data(text.utf8).base64EncodedString() : text, true))
             case .prefix(let prefix):
-                guard case .object(let members) = try object(for: "env prefix \(prefix)") else { continue }
+                guard case .object(let members) = try named({ try Renderer.object(value, for: "env prefix \(prefix)") }) else { continue }
                 for (field, value) in members {
                     // ASCII letters only: `straße` must be refused, not become STRASSE.
                     let name = prefix + ProtectedVariables.asciiUppercased(field)
